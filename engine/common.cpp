@@ -1,0 +1,5 @@
+#include "engine/common.h"
+
+namespace lpl {
+void fail(const std::string& msg) { throw Error(msg); }
+}  // namespace lpl

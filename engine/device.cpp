@@ -1,0 +1,69 @@
+#include "engine/device.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "engine/common.h"
+
+namespace lpl {
+
+std::string Device::str() const { return is_cpu() ? "cpu" : fmt::format("cuda:{}", index); }
+
+Device parse_device(const std::string& s) {
+  if (s == "cpu") return cpu();
+  if (s == "cuda" || s == "gpu") return cuda(0);
+  if (s.rfind("cuda:", 0) == 0) {
+    char* end = nullptr;
+    long i = std::strtol(s.c_str() + 5, &end, 10);
+    if (end && *end == '\0' && i >= 0) return cuda(static_cast<int>(i));
+  }
+  fail(fmt::format("unknown device '{}' (expected cpu, cuda or cuda:N)", s));
+}
+
+namespace detail {
+void* cpu_alloc(size_t bytes) {
+  size_t n = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, n == 0 ? 64 : n);
+  if (!p) fail(fmt::format("out of host memory allocating {} bytes", bytes));
+  return p;
+}
+void cpu_free(void* p) { std::free(p); }
+}  // namespace detail
+
+}  // namespace lpl
+
+#if !LPL_HAVE_CUDA
+// CPU-only build: the CUDA entry points exist and say clearly that there is no CUDA backend.
+namespace lpl {
+namespace {
+[[noreturn]] void no_cuda() { fail("this build of lpl has no CUDA backend (CUDA toolkit not found at build time)"); }
+}  // namespace
+bool cuda_built() { return false; }
+int cuda_device_count() { return 0; }
+void* device_alloc(Device d, size_t bytes) {
+  if (d.is_cuda()) no_cuda();
+  return detail::cpu_alloc(bytes);
+}
+void device_free(Device d, void* p, size_t) {
+  if (d.is_cuda()) no_cuda();
+  detail::cpu_free(p);
+}
+void* pinned_alloc(size_t bytes) { return detail::cpu_alloc(bytes); }
+void pinned_free(void* p) { detail::cpu_free(p); }
+void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
+  if (dd.is_cuda() || sd.is_cuda()) no_cuda();
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+void memset_zero(void* dst, Device d, size_t bytes) {
+  if (d.is_cuda()) no_cuda();
+  if (bytes) std::memset(dst, 0, bytes);
+}
+void synchronize(Device d) {
+  if (d.is_cuda()) no_cuda();
+}
+AllocatorStats allocator_stats(Device) { return {}; }
+void empty_cache(Device) {}
+}  // namespace lpl
+#endif

@@ -1,0 +1,47 @@
+// Devices, memory, streams. CPU memory is 64-byte aligned (pinned when a GPU is present, so copies
+// overlap); CUDA memory comes from a caching allocator so a training step never calls cudaMalloc.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace lpl {
+
+enum class DeviceKind : uint8_t { CPU, CUDA };
+
+struct Device {
+  DeviceKind kind = DeviceKind::CPU;
+  int index = 0;
+  bool is_cuda() const { return kind == DeviceKind::CUDA; }
+  bool is_cpu() const { return kind == DeviceKind::CPU; }
+  bool operator==(const Device&) const = default;
+  std::string str() const;
+};
+inline Device cpu() { return {}; }
+inline Device cuda(int i = 0) { return {DeviceKind::CUDA, i}; }
+// Parses "cpu", "cuda", "cuda:1"; fails with a clear message otherwise.
+Device parse_device(const std::string& s);
+
+// Whether this build has the CUDA backend, and how many GPUs are visible (0 when none / no CUDA).
+bool cuda_built();
+int cuda_device_count();
+
+void* device_alloc(Device d, size_t bytes);
+void device_free(Device d, void* p, size_t bytes);
+// Host memory for staging (pinned when CUDA is available): used by loaders.
+void* pinned_alloc(size_t bytes);
+void pinned_free(void* p);
+
+// Byte copies between any two devices; ordered on the device's stream. sync() waits for it.
+void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes);
+void memset_zero(void* dst, Device d, size_t bytes);
+void synchronize(Device d);
+
+struct AllocatorStats {
+  size_t bytes_in_use = 0, bytes_cached = 0, device_mallocs = 0, cache_hits = 0;
+};
+AllocatorStats allocator_stats(Device d);
+// Returns cached blocks to the driver (e.g. before a large one-off allocation).
+void empty_cache(Device d);
+
+}  // namespace lpl

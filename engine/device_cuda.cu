@@ -1,0 +1,202 @@
+// CUDA memory: a caching allocator (size-bucketed free lists, one stream per device so a freed
+// block is safe to reuse by the next op on that stream), pinned host memory, copies, streams.
+#include <cuda_runtime.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "engine/cuda_check.h"
+#include "engine/device.h"
+#include "engine/stream.h"
+
+namespace lpl {
+
+void cuda_fail(const char* what, const char* msg, const char* file, int line) {
+  fail(fmt::format("CUDA error: {} ({}) at {}:{}", msg, what, file, line));
+}
+
+namespace detail {
+void* cpu_alloc(size_t bytes);
+void cpu_free(void* p);
+}  // namespace detail
+
+namespace {
+
+constexpr int kMaxDevices = 16;
+
+// Round sizes so that blocks of nearby sizes are interchangeable: 512 B granules below 1 MiB,
+// 2 MiB granules above.
+size_t round_size(size_t b) {
+  if (b < (1u << 20)) return ((b + 511) / 512) * 512;
+  return ((b + (2u << 20) - 1) / (2u << 20)) * (2u << 20);
+}
+
+struct CachingAllocator {
+  std::mutex mu;
+  std::multimap<size_t, void*> free_blocks;  // size -> block
+  AllocatorStats stats;
+
+  void* alloc(int dev, size_t bytes) {
+    size_t n = round_size(bytes == 0 ? 1 : bytes);
+    std::lock_guard<std::mutex> lock(mu);
+    // Exact-size reuse keeps fragmentation low; a block up to 2x larger is also fine.
+    auto it = free_blocks.lower_bound(n);
+    if (it != free_blocks.end() && it->first <= 2 * n) {
+      void* p = it->second;
+      stats.bytes_cached -= it->first;
+      stats.bytes_in_use += it->first;
+      sizes[p] = it->first;
+      free_blocks.erase(it);
+      ++stats.cache_hits;
+      return p;
+    }
+    LPL_CUDA_CHECK(cudaSetDevice(dev));
+    void* p = nullptr;
+    cudaError_t e = cudaMalloc(&p, n);
+    if (e != cudaSuccess) {
+      // Give cached blocks back and try once more before reporting out-of-memory.
+      (void)cudaGetLastError();
+      release_locked();
+      e = cudaMalloc(&p, n);
+      if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        fail(fmt::format("out of GPU memory on cuda:{} allocating {:.1f} MiB ({} MiB in use)", dev,
+                         n / 1048576.0, stats.bytes_in_use >> 20));
+      }
+    }
+    ++stats.device_mallocs;
+    stats.bytes_in_use += n;
+    sizes[p] = n;
+    return p;
+  }
+  void free(void* p) {
+    if (!p) return;
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = sizes.find(p);
+    if (it == sizes.end()) return;
+    size_t n = it->second;
+    sizes.erase(it);
+    stats.bytes_in_use -= n;
+    stats.bytes_cached += n;
+    free_blocks.emplace(n, p);
+  }
+  void release_locked() {
+    for (auto& [n, p] : free_blocks) cudaFree(p);
+    free_blocks.clear();
+    stats.bytes_cached = 0;
+  }
+  std::map<void*, size_t> sizes;
+};
+
+CachingAllocator& allocator(int dev) {
+  static CachingAllocator a[kMaxDevices];
+  LPL_CHECK(dev >= 0 && dev < kMaxDevices, fmt::format("invalid CUDA device index {}", dev));
+  return a[dev];
+}
+
+[[noreturn]] void no_gpu(Device d) {
+  fail(fmt::format("device {} requested but no CUDA GPU is visible ({} found)", d.str(), cuda_device_count()));
+}
+
+void check_cuda_device(Device d) {
+  if (d.index >= cuda_device_count()) no_gpu(d);
+}
+
+}  // namespace
+
+bool cuda_built() { return true; }
+
+int cuda_device_count() {
+  static int n = [] {
+    int c = 0;
+    if (cudaGetDeviceCount(&c) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return 0;
+    }
+    return c;
+  }();
+  return n;
+}
+
+void* device_alloc(Device d, size_t bytes) {
+  if (d.is_cpu()) return detail::cpu_alloc(bytes);
+  check_cuda_device(d);
+  return allocator(d.index).alloc(d.index, bytes);
+}
+
+void device_free(Device d, void* p, size_t) {
+  if (d.is_cpu()) return detail::cpu_free(p);
+  allocator(d.index).free(p);
+}
+
+void* pinned_alloc(size_t bytes) {
+  if (cuda_device_count() == 0) return detail::cpu_alloc(bytes);
+  void* p = nullptr;
+  LPL_CUDA_CHECK(cudaHostAlloc(&p, bytes == 0 ? 64 : bytes, cudaHostAllocPortable));
+  return p;
+}
+
+void pinned_free(void* p) {
+  if (cuda_device_count() == 0) return detail::cpu_free(p);
+  if (p) LPL_CUDA_CHECK(cudaFreeHost(p));
+}
+
+void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
+  if (bytes == 0) return;
+  if (dd.is_cpu() && sd.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  Device g = dd.is_cuda() ? dd : sd;
+  check_cuda_device(g);
+  LPL_CUDA_CHECK(cudaSetDevice(g.index));
+  cudaStream_t s = stream(g);
+  LPL_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
+  // Copies into host memory are visible to the caller only after the stream has reached them.
+  if (dd.is_cpu()) LPL_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+void memset_zero(void* dst, Device d, size_t bytes) {
+  if (bytes == 0) return;
+  if (d.is_cpu()) {
+    std::memset(dst, 0, bytes);
+    return;
+  }
+  LPL_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream(d)));
+}
+
+void synchronize(Device d) {
+  if (d.is_cpu()) return;
+  LPL_CUDA_CHECK(cudaStreamSynchronize(stream(d)));
+}
+
+AllocatorStats allocator_stats(Device d) {
+  if (d.is_cpu()) return {};
+  auto& a = allocator(d.index);
+  std::lock_guard<std::mutex> lock(a.mu);
+  return a.stats;
+}
+
+void empty_cache(Device d) {
+  if (d.is_cpu()) return;
+  auto& a = allocator(d.index);
+  std::lock_guard<std::mutex> lock(a.mu);
+  a.release_locked();
+}
+
+cudaStream_t stream(Device d) {
+  static cudaStream_t streams[kMaxDevices] = {};
+  static std::once_flag once[kMaxDevices];
+  check_cuda_device(d);
+  std::call_once(once[d.index], [&] {
+    LPL_CUDA_CHECK(cudaSetDevice(d.index));
+    LPL_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[d.index], cudaStreamNonBlocking));
+  });
+  return streams[d.index];
+}
+
+}  // namespace lpl

@@ -1,0 +1,247 @@
+// Argument checks shared by both backends, then dispatch by device. Ops composed from others
+// (linear, gram) are written here once.
+#include "engine/ops.h"
+
+#include <fmt/format.h>
+
+#include "kernels/backend.h"
+
+namespace lpl {
+
+namespace {
+[[noreturn]] void no_cuda_backend(const char* op) {
+  fail(fmt::format("{}: tensor is on a CUDA device but this build has no CUDA backend", op));
+}
+}  // namespace
+
+#if LPL_HAVE_CUDA
+#define LPL_DISPATCH(dev, fn, ...)                                  \
+  do {                                                              \
+    if ((dev).is_cuda()) return cuda_backend::fn(__VA_ARGS__);      \
+    return cpu_backend::fn(__VA_ARGS__);                            \
+  } while (0)
+#else
+#define LPL_DISPATCH(dev, fn, ...)                                  \
+  do {                                                              \
+    if ((dev).is_cuda()) no_cuda_backend(#fn);                      \
+    return cpu_backend::fn(__VA_ARGS__);                            \
+  } while (0)
+#endif
+
+static void check_4d(const Tensor& t, const char* op, const char* name) {
+  check_f32(t, op, name);
+  LPL_CHECK(t.ndim() == 4, fmt::format("{}: {} must be 4-d NCHW, got shape {}", op, name, t.shape().str()));
+}
+static void check_2d(const Tensor& t, const char* op, const char* name) {
+  check_f32(t, op, name);
+  LPL_CHECK(t.ndim() == 2, fmt::format("{}: {} must be 2-d, got shape {}", op, name, t.shape().str()));
+}
+
+void gemm(Device d, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  LPL_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
+  if (M == 0 || N == 0) return;
+  LPL_DISPATCH(d, gemm, d, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static int64_t conv_out(int64_t in, int64_t k, int s, int p) { return (in + 2 * p - k) / s + 1; }
+
+static Shape conv_out_shape(const Shape& x, const Shape& w, const Conv2dParams& p, const char* op) {
+  LPL_CHECK(p.stride_h > 0 && p.stride_w > 0 && p.pad_h >= 0 && p.pad_w >= 0,
+            fmt::format("{}: invalid stride/padding", op));
+  LPL_CHECK(x[1] == w[1], fmt::format("{}: input has {} channels but weight {} expects {}", op, x[1],
+                                      w.str(), w[1]));
+  int64_t oh = conv_out(x[2], w[2], p.stride_h, p.pad_h), ow = conv_out(x[3], w[3], p.stride_w, p.pad_w);
+  LPL_CHECK(x[2] + 2 * p.pad_h >= w[2] && x[3] + 2 * p.pad_w >= w[3] && oh > 0 && ow > 0,
+            fmt::format("{}: kernel {} larger than padded input {}", op, w.str(), x.str()));
+  return Shape{x[0], w[0], oh, ow};
+}
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  check_4d(x, "conv2d_forward", "x");
+  check_4d(w, "conv2d_forward", "w");
+  check_same_device(x, w, "conv2d_forward");
+  conv_out_shape(x.shape(), w.shape(), p, "conv2d_forward");
+  if (b.defined()) {
+    check_shape(b, Shape{w.dim(0)}, "conv2d_forward", "bias");
+    check_same_device(x, b, "conv2d_forward");
+  }
+  LPL_DISPATCH(x.device(), conv2d_forward, x, w, b, p);
+}
+
+void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
+                            const Conv2dParams& p, bool accumulate) {
+  check_4d(x, "conv2d_backward_filter", "x");
+  check_4d(dy, "conv2d_backward_filter", "dy");
+  check_4d(dw, "conv2d_backward_filter", "dw");
+  check_same_device(x, dy, "conv2d_backward_filter");
+  check_same_device(x, dw, "conv2d_backward_filter");
+  check_shape(dy, conv_out_shape(x.shape(), dw.shape(), p, "conv2d_backward_filter"),
+              "conv2d_backward_filter", "dy");
+  if (db) check_shape(*db, Shape{dw.dim(0)}, "conv2d_backward_filter", "db");
+  LPL_DISPATCH(x.device(), conv2d_backward_filter, x, dy, dw, db, p, accumulate);
+}
+
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
+  check_4d(dy, "conv2d_backward_data", "dy");
+  check_4d(w, "conv2d_backward_data", "w");
+  check_same_device(dy, w, "conv2d_backward_data");
+  LPL_CHECK(x_shape.ndim() == 4, "conv2d_backward_data: x_shape must be 4-d");
+  check_shape(dy, conv_out_shape(x_shape, w.shape(), p, "conv2d_backward_data"), "conv2d_backward_data", "dy");
+  LPL_DISPATCH(dy.device(), conv2d_backward_data, dy, w, x_shape, p);
+}
+
+void bias_backward(const Tensor& dy, Tensor& db, bool accumulate) {
+  check_4d(dy, "bias_backward", "dy");
+  check_shape(db, Shape{dy.dim(1)}, "bias_backward", "db");
+  check_same_device(dy, db, "bias_backward");
+  LPL_DISPATCH(dy.device(), bias_backward, dy, db, accumulate);
+}
+
+Tensor relu_forward(const Tensor& x) {
+  check_f32(x, "relu_forward", "x");
+  LPL_DISPATCH(x.device(), relu_forward, x);
+}
+
+Tensor relu_backward(const Tensor& dy, const Tensor& y) {
+  check_f32(dy, "relu_backward", "dy");
+  check_shape(y, dy.shape(), "relu_backward", "y");
+  check_same_device(dy, y, "relu_backward");
+  LPL_DISPATCH(dy.device(), relu_backward, dy, y);
+}
+
+MaxPoolResult maxpool2d_forward(const Tensor& x, const Pool2dParams& p) {
+  check_4d(x, "maxpool2d_forward", "x");
+  LPL_CHECK(p.kernel_h > 0 && p.kernel_w > 0 && p.stride_h > 0 && p.stride_w > 0 && p.pad_h >= 0 &&
+                p.pad_w >= 0 && 2 * p.pad_h <= p.kernel_h && 2 * p.pad_w <= p.kernel_w,
+            "maxpool2d_forward: invalid window/stride/padding (padding must be at most half the window)");
+  LPL_CHECK(x.dim(2) + 2 * p.pad_h >= p.kernel_h && x.dim(3) + 2 * p.pad_w >= p.kernel_w,
+            fmt::format("maxpool2d_forward: window {}x{} larger than input {}", p.kernel_h, p.kernel_w,
+                        x.shape().str()));
+  LPL_DISPATCH(x.device(), maxpool2d_forward, x, p);
+}
+
+Tensor maxpool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& x_shape) {
+  check_4d(dy, "maxpool2d_backward", "dy");
+  LPL_CHECK(argmax.dtype() == DType::I32 && argmax.shape() == dy.shape(),
+            "maxpool2d_backward: argmax must be int32 with dy's shape");
+  LPL_CHECK(x_shape.ndim() == 4 && x_shape[0] == dy.dim(0) && x_shape[1] == dy.dim(1),
+            "maxpool2d_backward: x_shape does not match dy");
+  LPL_DISPATCH(dy.device(), maxpool2d_backward, dy, argmax, x_shape);
+}
+
+Tensor global_avgpool_forward(const Tensor& x) {
+  check_4d(x, "global_avgpool_forward", "x");
+  LPL_DISPATCH(x.device(), global_avgpool_forward, x);
+}
+
+Tensor global_avgpool_backward(const Tensor& dy, const Shape& x_shape) {
+  check_2d(dy, "global_avgpool_backward", "dy");
+  LPL_CHECK(x_shape.ndim() == 4 && x_shape[0] == dy.dim(0) && x_shape[1] == dy.dim(1),
+            "global_avgpool_backward: x_shape does not match dy");
+  LPL_DISPATCH(dy.device(), global_avgpool_backward, dy, x_shape);
+}
+
+Tensor adaptive_avgpool_forward(const Tensor& x, int out_h, int out_w) {
+  check_4d(x, "adaptive_avgpool_forward", "x");
+  LPL_CHECK(out_h > 0 && out_w > 0, "adaptive_avgpool_forward: output size must be positive");
+  LPL_DISPATCH(x.device(), adaptive_avgpool_forward, x, out_h, out_w);
+}
+
+Tensor adaptive_avgpool_backward(const Tensor& dy, const Shape& x_shape) {
+  check_4d(dy, "adaptive_avgpool_backward", "dy");
+  LPL_CHECK(x_shape.ndim() == 4 && x_shape[0] == dy.dim(0) && x_shape[1] == dy.dim(1),
+            "adaptive_avgpool_backward: x_shape does not match dy");
+  LPL_DISPATCH(dy.device(), adaptive_avgpool_backward, dy, x_shape);
+}
+
+Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
+  check_2d(x, "linear_forward", "x");
+  check_2d(w, "linear_forward", "w");
+  check_same_device(x, w, "linear_forward");
+  LPL_CHECK(x.dim(1) == w.dim(1), fmt::format("linear_forward: input {} does not match weight {}",
+                                              x.shape().str(), w.shape().str()));
+  const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
+  Tensor y = Tensor::empty({n, out}, x.device());
+  gemm(x.device(), false, true, n, out, in, 1.f, x.f(), in, w.f(), in, 0.f, y.f(), out);
+  if (b.defined()) {
+    check_shape(b, Shape{out}, "linear_forward", "bias");
+    add_row_bias_op(y, b);
+  }
+  return y;
+}
+
+LinearGrads linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, bool need_dx, bool has_bias) {
+  check_2d(x, "linear_backward", "x");
+  check_2d(w, "linear_backward", "w");
+  check_2d(dy, "linear_backward", "dy");
+  const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
+  check_shape(dy, Shape{n, out}, "linear_backward", "dy");
+  LinearGrads g;
+  g.dw = Tensor::empty({out, in}, x.device());
+  gemm(x.device(), true, false, out, in, n, 1.f, dy.f(), out, x.f(), in, 0.f, g.dw.f(), in);
+  if (has_bias) {
+    g.db = Tensor::empty({out}, x.device());
+    column_sum_op(dy, g.db, false);
+  }
+  if (need_dx) {
+    g.dx = Tensor::empty({n, in}, x.device());
+    gemm(x.device(), false, false, n, in, out, 1.f, dy.f(), out, w.f(), in, 0.f, g.dx.f(), in);
+  }
+  return g;
+}
+
+CrossEntropyResult softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
+  check_2d(logits, "softmax_cross_entropy", "logits");
+  LPL_CHECK(labels.dtype() == DType::I32 && labels.ndim() == 1 && labels.dim(0) == logits.dim(0),
+            fmt::format("softmax_cross_entropy: labels must be int32 [{}], got {} {}", logits.dim(0),
+                        dtype_name(labels.dtype()), labels.shape().str()));
+  check_same_device(logits, labels, "softmax_cross_entropy");
+  LPL_CHECK(logits.dim(0) > 0, "softmax_cross_entropy: empty batch");
+  LPL_DISPATCH(logits.device(), softmax_cross_entropy, logits, labels);
+}
+
+ColumnStats column_mean_var(const Tensor& z) {
+  check_2d(z, "column_mean_var", "z");
+  LPL_CHECK(z.dim(0) >= 2, fmt::format("column_mean_var: need at least 2 rows for an unbiased variance, got {}", z.dim(0)));
+  LPL_DISPATCH(z.device(), column_mean_var, z);
+}
+
+Tensor gram(const Tensor& z, float alpha) {
+  check_2d(z, "gram", "z");
+  const int64_t b = z.dim(0), m = z.dim(1);
+  Tensor g = Tensor::empty({m, m}, z.device());
+  gemm(z.device(), true, false, m, m, b, alpha, z.f(), m, z.f(), m, 0.f, g.f(), m);
+  return g;
+}
+
+void axpy(float a, const Tensor& x, Tensor& y) {
+  check_f32(x, "axpy", "x");
+  check_shape(y, x.shape(), "axpy", "y");
+  check_same_device(x, y, "axpy");
+  LPL_DISPATCH(x.device(), axpy, a, x, y);
+}
+
+double sum_all(const Tensor& x) {
+  check_f32(x, "sum_all", "x");
+  LPL_DISPATCH(x.device(), sum_all, x);
+}
+
+bool all_finite(const Tensor& x) {
+  check_f32(x, "all_finite", "x");
+  LPL_DISPATCH(x.device(), all_finite, x);
+}
+
+void column_sum_op(const Tensor& x, Tensor& out, bool accumulate) {
+  check_2d(x, "column_sum", "x");
+  check_shape(out, Shape{x.dim(1)}, "column_sum", "out");
+  LPL_DISPATCH(x.device(), column_sum, x, out, accumulate);
+}
+
+void add_row_bias_op(Tensor& y, const Tensor& b) {
+  check_2d(y, "add_row_bias", "y");
+  check_shape(b, Shape{y.dim(1)}, "add_row_bias", "b");
+  LPL_DISPATCH(y.device(), add_row_bias, y, b);
+}
+
+}  // namespace lpl

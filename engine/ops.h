@@ -1,0 +1,88 @@
+// The operator set. Each op picks its backend from its tensors' device (CPU: oneDNN + OpenMP,
+// CUDA: cuDNN/cuBLAS + our kernels); CPU and CUDA implementations live side by side in kernels/.
+// All tensors are float32 NCHW unless said otherwise; outputs are allocated on the inputs' device.
+#pragma once
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace lpl {
+
+// ---- GEMM: C = alpha * op(A) op(B) + beta * C, row-major, op = transpose when t* is true --------
+void gemm(Device d, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// ---- Convolution (cross-correlation, as PyTorch) ------------------------------------------------
+struct Conv2dParams {
+  int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+};
+// x [N, Ci, H, W], w [Co, Ci, KH, KW], b [Co] or undefined -> y [N, Co, OH, OW]
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p);
+// dW (and db when db is defined) from input x and output gradient dy; accumulate adds into dW/db.
+void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
+                            const Conv2dParams& p, bool accumulate = false);
+// dX from dy and w; x_shape is the forward input's shape.
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape,
+                            const Conv2dParams& p);
+// db[c] = sum over n, h, w of dy (accumulate adds into db).
+void bias_backward(const Tensor& dy, Tensor& db, bool accumulate = false);
+
+// ---- Activations and pooling --------------------------------------------------------------------
+Tensor relu_forward(const Tensor& x);
+// dx = dy where y > 0 (y is the ReLU output).
+Tensor relu_backward(const Tensor& dy, const Tensor& y);
+
+struct Pool2dParams {
+  int kernel_h = 2, kernel_w = 2, stride_h = 2, stride_w = 2, pad_h = 0, pad_w = 0;
+};
+// y and the flat (h * W + w) arg-max of each window (int32, same shape as y).
+struct MaxPoolResult {
+  Tensor y, argmax;
+};
+MaxPoolResult maxpool2d_forward(const Tensor& x, const Pool2dParams& p);
+// Routes dy to the arg-max of each window (windows may overlap: contributions add).
+Tensor maxpool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& x_shape);
+
+// [N, C, H, W] -> [N, C]
+Tensor global_avgpool_forward(const Tensor& x);
+Tensor global_avgpool_backward(const Tensor& dy, const Shape& x_shape);
+// [N, C, H, W] -> [N, C, OH, OW] with PyTorch's adaptive windows.
+Tensor adaptive_avgpool_forward(const Tensor& x, int out_h, int out_w);
+Tensor adaptive_avgpool_backward(const Tensor& dy, const Shape& x_shape);
+
+// ---- Linear: y = x W^T + b, x [N, I], W [O, I], b [O] ----------------------------------------------
+Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b);
+struct LinearGrads {
+  Tensor dx, dw, db;
+};
+// dx is computed only when need_dx.
+LinearGrads linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, bool need_dx, bool has_bias);
+
+// ---- Softmax cross-entropy with int32 labels; mean over the batch ----------------------------------
+struct CrossEntropyResult {
+  float loss = 0;
+  Tensor dlogits;  // d(mean loss)/d logits
+};
+CrossEntropyResult softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
+
+// ---- Reductions for the LPL objective (z is [B, M]) ------------------------------------------------
+// Column mean [M] and unbiased variance [M] (divide by B - 1).
+struct ColumnStats {
+  Tensor mean, var;
+};
+ColumnStats column_mean_var(const Tensor& z);
+// Gram matrix z^T z [M, M] (scaled by alpha).
+Tensor gram(const Tensor& z, float alpha = 1.0f);
+
+// ---- Small helpers ----------------------------------------------------------------------------------
+// y = a * x + y (same shapes)
+void axpy(float a, const Tensor& x, Tensor& y);
+// Sum of all elements (float64 accumulation), returned to the host.
+double sum_all(const Tensor& x);
+// True when every element is finite.
+bool all_finite(const Tensor& x);
+// out[j] (+)= sum_i x[i, j] for x [R, C]; y[i, j] += b[j] for y [R, C].
+void column_sum_op(const Tensor& x, Tensor& out, bool accumulate);
+void add_row_bias_op(Tensor& y, const Tensor& b);
+
+}  // namespace lpl

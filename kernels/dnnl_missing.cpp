@@ -1,0 +1,11 @@
+// Builds without oneDNN (the GPU-check configuration) have no CPU convolution or GEMM.
+#if !LPL_HAVE_DNNL
+#include "kernels/backend.h"
+
+namespace lpl::cpu_backend {
+void gemm(Device, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+          int64_t, float, float*, int64_t) {
+  fail("gemm on the CPU: this build has no oneDNN (CUDA-only configuration)");
+}
+}  // namespace lpl::cpu_backend
+#endif

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything lpl needs on a fresh Debian 12 machine (run as root, or with sudo available).
+#   scripts/setup.sh          engine build + test dependencies and the Fashion-MNIST dataset
+#   scripts/setup.sh --tools  also the Python packages used by tools/ (PyTorch comparisons, plots)
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+PKGS=(build-essential cmake pkg-config libdnnl-dev libfmt-dev doctest-dev libstb-dev
+      nlohmann-json3-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-matplotlib)
+if [ "${1:-}" = "--tools" ]; then
+  PKGS+=(python3-torch python3-torchvision python3-opencv python3-scipy python3-sklearn python3-h5py)
+fi
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+echo "setup: dependencies present"
