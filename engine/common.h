@@ -29,6 +29,8 @@ struct Error : std::runtime_error {
 };
 
 [[noreturn]] void fail(const std::string& msg);
+// printf-style formatting for .cu files (nvcc cannot compile fmt's C++20 format checks).
+std::string strf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 }  // namespace lpl
 

@@ -7,8 +7,6 @@
 #include <mutex>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "engine/cuda_check.h"
 #include "engine/device.h"
 #include "engine/stream.h"
@@ -16,7 +14,7 @@
 namespace lpl {
 
 void cuda_fail(const char* what, const char* msg, const char* file, int line) {
-  fail(fmt::format("CUDA error: {} ({}) at {}:{}", msg, what, file, line));
+  fail(strf("CUDA error: %s (%s) at %s:%d", msg, what, file, line));
 }
 
 namespace detail {
@@ -64,8 +62,8 @@ struct CachingAllocator {
       e = cudaMalloc(&p, n);
       if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        fail(fmt::format("out of GPU memory on cuda:{} allocating {:.1f} MiB ({} MiB in use)", dev,
-                         n / 1048576.0, stats.bytes_in_use >> 20));
+        fail(strf("out of GPU memory on cuda:%d allocating %.1f MiB (%zu MiB in use)", dev, n / 1048576.0,
+                  stats.bytes_in_use >> 20));
       }
     }
     ++stats.device_mallocs;
@@ -94,12 +92,12 @@ struct CachingAllocator {
 
 CachingAllocator& allocator(int dev) {
   static CachingAllocator a[kMaxDevices];
-  LPL_CHECK(dev >= 0 && dev < kMaxDevices, fmt::format("invalid CUDA device index {}", dev));
+  LPL_CHECK(dev >= 0 && dev < kMaxDevices, strf("invalid CUDA device index %d", dev));
   return a[dev];
 }
 
 [[noreturn]] void no_gpu(Device d) {
-  fail(fmt::format("device {} requested but no CUDA GPU is visible ({} found)", d.str(), cuda_device_count()));
+  fail(strf("device %s requested but only %d CUDA GPU(s) are visible", d.str().c_str(), cuda_device_count()));
 }
 
 void check_cuda_device(Device d) {

@@ -8,12 +8,6 @@
 
 namespace lpl {
 
-namespace {
-[[noreturn]] void no_cuda_backend(const char* op) {
-  fail(fmt::format("{}: tensor is on a CUDA device but this build has no CUDA backend", op));
-}
-}  // namespace
-
 #if LPL_HAVE_CUDA
 #define LPL_DISPATCH(dev, fn, ...)                                  \
   do {                                                              \
@@ -21,6 +15,11 @@ namespace {
     return cpu_backend::fn(__VA_ARGS__);                            \
   } while (0)
 #else
+namespace {
+[[noreturn]] void no_cuda_backend(const char* op) {
+  fail(fmt::format("{}: tensor is on a CUDA device but this build has no CUDA backend", op));
+}
+}  // namespace
 #define LPL_DISPATCH(dev, fn, ...)                                  \
   do {                                                              \
     if ((dev).is_cuda()) no_cuda_backend(#fn);                      \
