@@ -108,3 +108,25 @@ void relu_mask_inplace(Tensor& d, const Tensor& y) {
 }
 
 }  // namespace lpl
+
+namespace lpl {
+
+void adam_update(Tensor& w, const Tensor& g, Tensor& m, Tensor& v, const AdamHyper& h) {
+  check_f32(w, "adam_update", "w");
+  check_shape(g, w.shape(), "adam_update", "grad");
+  check_shape(m, w.shape(), "adam_update", "m");
+  check_shape(v, w.shape(), "adam_update", "v");
+  check_same_device(w, g, "adam_update");
+  LPL_CHECK(h.step >= 1, "adam_update: step counts from 1");
+  LPL_LPL_DISPATCH(w.device(), adam_update, w, g, m, v, h);
+}
+
+void sgd_update(Tensor& w, const Tensor& g, Tensor& buf, float lr, float momentum, float weight_decay, bool first) {
+  check_f32(w, "sgd_update", "w");
+  check_shape(g, w.shape(), "sgd_update", "grad");
+  check_shape(buf, w.shape(), "sgd_update", "momentum buffer");
+  check_same_device(w, g, "sgd_update");
+  LPL_LPL_DISPATCH(w.device(), sgd_update, w, g, buf, lr, momentum, weight_decay, first);
+}
+
+}  // namespace lpl

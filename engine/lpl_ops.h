@@ -55,3 +55,17 @@ void relu_inplace(Tensor& y);
 void relu_mask_inplace(Tensor& d, const Tensor& y);
 
 }  // namespace lpl
+
+namespace lpl {
+
+// ---- Optimiser updates (spec §3), one fused pass per parameter tensor -----------------------------
+// Adam as torch.optim.Adam with L2 decay added to the gradient (not AdamW); step counts from 1.
+struct AdamHyper {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.f;
+  int64_t step = 1;
+};
+void adam_update(Tensor& w, const Tensor& g, Tensor& m, Tensor& v, const AdamHyper& h);
+// SGD as torch.optim.SGD (dampening 0, no Nesterov): the first step's buffer is the gradient.
+void sgd_update(Tensor& w, const Tensor& g, Tensor& buf, float lr, float momentum, float weight_decay, bool first);
+
+}  // namespace lpl
