@@ -1,6 +1,7 @@
 // CUDA convolution through cuDNN's convolution API (NCHW float32 in and out, no layout changes).
-// cuDNN 9 marks this legacy API deprecated (the warnings appear with CUDNN_WARN_DEPRECATED); its
-// calls are confined to this file, which silences only that warning. Descriptors and the algorithm
+// cuDNN 9 marks this legacy API deprecated (warnings appear with -DCUDNN_WARN_DEPRECATED); its calls
+// are confined to this file, which silences only that warning (it compiles cleanly with that
+// define and warnings as errors). Descriptors and the algorithm
 // choice are made once per shape and math mode: the first call benchmarks cuDNN's algorithms
 // (like torch.backends.cudnn.benchmark) and keeps the fastest deterministic one, so repeated runs
 // give identical results. Math is full float32 (CUDNN_FMA_MATH) unless set_allow_tf32(true).
@@ -20,8 +21,6 @@
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#pragma nv_diag_suppress 1215
-#pragma nv_diag_suppress 1444
 
 namespace lpl::cuda_backend {
 namespace {
@@ -68,7 +67,8 @@ struct Plan {
     for (int pass = 0; pass < 2 && best < 0; ++pass)
       for (int k = 0; k < n && best < 0; ++k) {
         if (perf[k].status != CUDNN_STATUS_SUCCESS) continue;
-        if (!tf32 && perf[k].mathType == CUDNN_TENSOR_OP_MATH) continue;
+        if (!tf32 && (perf[k].mathType == CUDNN_TENSOR_OP_MATH || perf[k].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
+          continue;
         if (pass == 0 && perf[k].determinism != CUDNN_DETERMINISTIC) continue;
         best = k;
       }
@@ -187,6 +187,4 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
 
 }  // namespace lpl::cuda_backend
 
-#pragma nv_diag_default 1444
-#pragma nv_diag_default 1215
 #pragma GCC diagnostic pop

@@ -214,6 +214,12 @@ Plan& plan_for(std::map<Key, std::unique_ptr<Plan>>& m, const Key& k, const char
   }
 }
 
+// oneDNN (OpenMP build) runs on omp_get_max_threads() threads, a per-thread OpenMP setting:
+// apply the engine's count on whichever thread calls the op, not only on the one that set it.
+void use_engine_threads() {
+  if (omp_get_max_threads() != num_threads()) omp_set_num_threads(num_threads());
+}
+
 // oneDNN reports failures as dnnl::error; turn them into one lpl::Error naming the op.
 template <class F>
 void run_dnnl(const char* op, F&& f) {
@@ -228,6 +234,7 @@ void run_dnnl(const char* op, F&& f) {
 }  // namespace
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  use_engine_threads();
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   const bool bias = b.defined();
@@ -249,6 +256,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
                             bool accumulate) {
+  use_engine_threads();
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   const bool bias = db != nullptr;
@@ -271,6 +279,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
 }
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
+  use_engine_threads();
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   Geometry g(x_shape, w.shape(), p);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/ops.h"
@@ -273,6 +274,7 @@ LPL_TEST_ON_DEVICES("conv2d backward-filter accumulates into dW and db", conv_ac
 LPL_TEST_ON_DEVICES("bias_backward against a float64 sum", bias_grad)
 LPL_TEST_ON_DEVICES("conv2d rejects bad shapes with one clear message", conv_errors)
 
+#if LPL_HAVE_DNNL  // the CPU convolution is oneDNN's (absent from the CUDA-only build)
 TEST_CASE("conv2d on the CPU gives the same result for any thread count") {
   // oneDNN picks blocking per thread count (cached per count): both must agree with each other.
   const ConvCase c = kLargeCases[1];
@@ -287,7 +289,24 @@ TEST_CASE("conv2d on the CPU gives the same result for any thread count") {
   test::check_close(y2, std::vector<double>(y1.begin(), y1.end()), 1e-5, 1e-4, "1 vs 2 threads");
 }
 
-#if LPL_HAVE_DNNL
+TEST_CASE("conv2d on the CPU uses the engine's thread count on any calling thread") {
+  // OpenMP's thread count is per calling thread: an op run from a worker thread must still apply
+  // lpl::set_num_threads, not OpenMP's default.
+  const ConvCase c = kSmallCases[0];
+  Inputs in = make_inputs(c, 4321);
+  Tensor x = Tensor::from_vector(in.x, c.x_shape()), w = Tensor::from_vector(in.w, c.w_shape());
+  const int before = num_threads(), want = omp_get_num_procs() + 1;
+  set_num_threads(want);
+  int seen = -1;
+  std::thread t([&] {
+    conv2d_forward(x, w, Tensor(), c.params());
+    seen = omp_get_max_threads();
+  });
+  t.join();
+  set_num_threads(before);
+  CHECK(seen == want);
+}
+
 LPL_GPU_TEST_CASE("conv2d: CUDA matches the CPU on the same inputs") {
   uint32_t seed = 2000;
   std::vector<ConvCase> cases = kSmallCases;
