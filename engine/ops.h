@@ -8,6 +8,12 @@
 
 namespace lpl {
 
+// ---- Math mode ---------------------------------------------------------------------------------
+// Allows TF32 tensor-core math in cuDNN convolutions and cuBLAS GEMMs (default off: full float32,
+// as the original computes). Takes effect from the next op; no effect on the CPU.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+
 // ---- GEMM: C = alpha * op(A) op(B) + beta * C, row-major, op = transpose when t* is true --------
 void gemm(Device d, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);

@@ -7,5 +7,14 @@ void gemm(Device, bool, bool, int64_t, int64_t, int64_t, float, const float*, in
           int64_t, float, float*, int64_t) {
   fail("gemm on the CPU: this build has no oneDNN (CUDA-only configuration)");
 }
+Tensor conv2d_forward(const Tensor&, const Tensor&, const Tensor&, const Conv2dParams&) {
+  fail("conv2d_forward on the CPU: this build has no oneDNN (CUDA-only configuration)");
+}
+void conv2d_backward_filter(const Tensor&, const Tensor&, Tensor&, Tensor*, const Conv2dParams&, bool) {
+  fail("conv2d_backward_filter on the CPU: this build has no oneDNN (CUDA-only configuration)");
+}
+Tensor conv2d_backward_data(const Tensor&, const Tensor&, const Shape&, const Conv2dParams&) {
+  fail("conv2d_backward_data on the CPU: this build has no oneDNN (CUDA-only configuration)");
+}
 }  // namespace lpl::cpu_backend
 #endif
