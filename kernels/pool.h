@@ -73,9 +73,12 @@ struct MaxPoolBwd {
     // Output rows whose window covers h: oh*sh - ph <= h < oh*sh - ph + kh.
     const int64_t oh_lo = max64(floor_div(h + g.ph - g.kh, g.sh) + 1, 0);
     const int64_t oh_hi = min64(floor_div(h + g.ph, g.sh), g.OH - 1);
+    // Columns whose window covers w: floor((w + pw - kw) / sw) + 1 <= ow <= floor((w + pw) / sw).
+    // Both quotients are stepped with their remainders along the span (no division per element).
+    int64_t q_lo = floor_div(w0 + g.pw - g.kw, g.sw), r_lo = w0 + g.pw - g.kw - q_lo * g.sw;
+    int64_t q_hi = floor_div(w0 + g.pw, g.sw), r_hi = w0 + g.pw - q_hi * g.sw;
     for (int64_t w = w0; w < w1; ++w) {
-      const int64_t ow_lo = max64(floor_div(w + g.pw - g.kw, g.sw) + 1, 0);
-      const int64_t ow_hi = min64(floor_div(w + g.pw, g.sw), g.OW - 1);
+      const int64_t ow_lo = max64(q_lo + 1, 0), ow_hi = min64(q_hi, g.OW - 1);
       const int32_t me = static_cast<int32_t>(h * g.W + w);
       float acc = 0.f;
       for (int64_t oh = oh_lo; oh <= oh_hi; ++oh)
@@ -84,6 +87,8 @@ struct MaxPoolBwd {
           if (ap[o] == me) acc += dyp[o];
         }
       dxr[w] = acc;
+      if (++r_lo == g.sw) r_lo = 0, ++q_lo;
+      if (++r_hi == g.sw) r_hi = 0, ++q_hi;
     }
   }
 };
@@ -124,8 +129,13 @@ struct GlobalAvgFwd {
   int64_t per;  // = hw: the work of one call, for the CPU launcher's inline/parallel choice
   LPL_HD void operator()(int64_t plane) const {
     const float* __restrict__ xp = x + plane * hw;
-    double s = 0;
-    for (int64_t i = 0; i < hw; ++i) s += xp[i];
+    // Eight independent partial sums: no serial add chain, and the CPU can vectorise them.
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= hw; i += 8)
+      for (int k = 0; k < 8; ++k) a[k] += xp[i + k];
+    for (; i < hw; ++i) a[0] += xp[i];
+    const double s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
     y[plane] = static_cast<float>(s / static_cast<double>(hw));
   }
 };
