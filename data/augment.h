@@ -153,32 +153,34 @@ LPL_HD inline ViewParams plain_view_params(int H, int W, int S) {
 }
 
 // ---- per-pixel arithmetic ------------------------------------------------------------------------
-LPL_HD inline float clamp01(float v) { return v < 0.f ? 0.f : (v > 1.f ? 1.f : v); }
+// max / min written as the selects x86 max/min instructions compute, so CPU loops vectorise.
+LPL_HD inline float max_sel(float a, float b) { return a > b ? a : b; }
+LPL_HD inline float min_sel(float a, float b) { return a < b ? a : b; }
+LPL_HD inline float clamp01(float v) { return min_sel(max_sel(v, 0.f), 1.f); }
 LPL_HD inline float gray_of(float r, float g, float b) { return 0.299f * r + 0.587f * g + 0.114f * b; }
 
+// Rotates the hue (HSV) by `shift` turns. Branch-free (selects only), so CPU loops vectorise:
+// h from the max channel, then HSV -> RGB as c_n = v - v s clamp(min(k, 4 - k), 0, 1) with
+// k = (n + 6 h) mod 6 for n = 5, 3, 1 (R, G, B). Gray pixels (s = 0) come back unchanged.
+// |shift| <= 0.5 (spec: 0.2), so one wrap step brings the hue back into [0, 1).
 LPL_HD inline void rgb_hue_shift(float rgb[3], float shift) {
-  float r = rgb[0], g = rgb[1], b = rgb[2];
-  float mx = fmaxf(r, fmaxf(g, b)), mn = fminf(r, fminf(g, b));
-  float d = mx - mn;
-  if (d <= 0.f) return;  // gray: hue undefined, colour unchanged
-  float h;
-  if (mx == r) h = (g - b) / d;
-  else if (mx == g) h = (b - r) / d + 2.f;
-  else h = (r - g) / d + 4.f;
-  h = h / 6.f + shift;
-  h -= floorf(h);
-  float s = d / mx, v = mx;
-  float h6 = h * 6.f;
-  int sector = static_cast<int>(floorf(h6));
-  float f = h6 - static_cast<float>(sector);
-  float p = v * (1.f - s), q = v * (1.f - s * f), t = v * (1.f - s * (1.f - f));
-  switch (sector % 6) {
-    case 0: rgb[0] = v; rgb[1] = t; rgb[2] = p; break;
-    case 1: rgb[0] = q; rgb[1] = v; rgb[2] = p; break;
-    case 2: rgb[0] = p; rgb[1] = v; rgb[2] = t; break;
-    case 3: rgb[0] = p; rgb[1] = q; rgb[2] = v; break;
-    case 4: rgb[0] = t; rgb[1] = p; rgb[2] = v; break;
-    default: rgb[0] = v; rgb[1] = p; rgb[2] = q; break;
+  const float r = rgb[0], g = rgb[1], b = rgb[2];
+  const float mx = max_sel(r, max_sel(g, b)), mn = min_sel(r, min_sel(g, b));
+  const float d = mx - mn;
+  const float dd = d > 0.f ? d : 1.f;
+  const float inv = 1.f / dd;  // all three candidates computed, then selected (no branches)
+  const float hr = (g - b) * inv, hg = (b - r) * inv + 2.f, hb = (r - g) * inv + 4.f;
+  float h = mx == r ? hr : (mx == g ? hg : hb);
+  h = h * (1.f / 6.f) + shift;
+  h = h < 0.f ? h + 1.f : (h >= 1.f ? h - 1.f : h);
+  const float h6 = h * 6.f;
+  const float vs = d;  // v * s = mx * (d / mx)
+  const float n[3] = {5.f, 3.f, 1.f};
+  for (int c = 0; c < 3; ++c) {
+    float k = n[c] + h6;
+    k = k >= 6.f ? k - 6.f : k;
+    float w = clamp01(min_sel(k, 4.f - k));
+    rgb[c] = mx - vs * w;
   }
 }
 
@@ -202,26 +204,43 @@ LPL_HD inline void jitter_op(int op, float f, float mean, float rgb[3]) {
   }
 }
 
+// One output coordinate's bilinear taps along an axis: source = start + (o + 0.5) * scale - 0.5,
+// clamped to [lo, hi] (torchvision's half-pixel mapping, taps inside the crop).
+struct AxisTap {
+  int i0, i1;
+  float l;
+};
+LPL_HD inline AxisTap axis_tap(float start, float scale, int lo, int hi, int o) {
+  float s = start + (static_cast<float>(o) + 0.5f) * scale - 0.5f;
+  s = fminf(fmaxf(s, static_cast<float>(lo)), static_cast<float>(hi));
+  int i0 = static_cast<int>(s);
+  return {i0, i0 < hi ? i0 + 1 : i0, s - static_cast<float>(i0)};
+}
+LPL_HD inline AxisTap x_tap(const ViewParams& p, int S, int x) {  // flip after the resize
+  return axis_tap(p.left, p.scale_x, p.x_lo, p.x_hi, p.flip ? S - 1 - x : x);
+}
+LPL_HD inline AxisTap y_tap(const ViewParams& p, int y) { return axis_tap(p.top, p.scale_y, p.y_lo, p.y_hi, y); }
+LPL_HD inline float bilerp(const uint8_t* plane, int W, const AxisTap& ty, const AxisTap& tx) {
+  const uint8_t* r0 = plane + ty.i0 * W;
+  const uint8_t* r1 = plane + ty.i1 * W;
+  float a = r0[tx.i0], b = r0[tx.i1], c = r1[tx.i0], d = r1[tx.i1];
+  float top = a + (b - a) * tx.l, bot = c + (d - c) * tx.l;
+  return (top + (bot - top) * ty.l) * (1.f / 255.f);
+}
+
+// The jitter operations before contrast (step 1 ends with them).
+LPL_HD inline void jitter_prefix(const ViewParams& p, float rgb[3]) {
+  for (int k = 0; k < p.contrast_pos; ++k) jitter_op(p.order[k], p.factor[p.order[k]], 0.f, rgb);
+}
+
 // Step 1 for output pixel (y, x) of an S x S view from a uint8 C x H x W image (C = 1 or 3):
 // bilinear crop-resize, flip, and the jitter operations before contrast.
 LPL_HD inline void sample_pixel(const uint8_t* img, int C, int H, int W, const ViewParams& p, int S, int y, int x,
                                 float rgb[3]) {
-  int xs = p.flip ? S - 1 - x : x;
-  float sy = p.top + (static_cast<float>(y) + 0.5f) * p.scale_y - 0.5f;
-  float sx = p.left + (static_cast<float>(xs) + 0.5f) * p.scale_x - 0.5f;
-  sy = fminf(fmaxf(sy, static_cast<float>(p.y_lo)), static_cast<float>(p.y_hi));
-  sx = fminf(fmaxf(sx, static_cast<float>(p.x_lo)), static_cast<float>(p.x_hi));
-  int y0 = static_cast<int>(sy), x0 = static_cast<int>(sx);
-  int y1 = y0 < p.y_hi ? y0 + 1 : y0, x1 = x0 < p.x_hi ? x0 + 1 : x0;
-  float ly = sy - static_cast<float>(y0), lx = sx - static_cast<float>(x0);
+  const AxisTap ty = y_tap(p, y), tx = x_tap(p, S, x);
   const int64_t plane = static_cast<int64_t>(H) * W;
-  for (int c = 0; c < 3; ++c) {
-    const uint8_t* s = img + (C == 1 ? 0 : c * plane);
-    float a = s[y0 * W + x0], b = s[y0 * W + x1], cc = s[y1 * W + x0], d = s[y1 * W + x1];
-    float top = a + (b - a) * lx, bot = cc + (d - cc) * lx;
-    rgb[c] = (top + (bot - top) * ly) * (1.f / 255.f);
-  }
-  for (int k = 0; k < p.contrast_pos; ++k) jitter_op(p.order[k], p.factor[p.order[k]], 0.f, rgb);
+  for (int c = 0; c < 3; ++c) rgb[c] = bilerp(img + (C == 1 ? 0 : c * plane), W, ty, tx);
+  jitter_prefix(p, rgb);
 }
 
 LPL_HD inline bool needs_mean(const ViewParams& p) { return p.contrast_pos < p.n_ops; }
