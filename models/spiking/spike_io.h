@@ -24,6 +24,13 @@ class SpikeWriter {
   explicit SpikeWriter(const std::string& path);
   SpikeWriter(const SpikeWriter&) = delete;
   SpikeWriter& operator=(const SpikeWriter&) = delete;
+  SpikeWriter(SpikeWriter&& o) noexcept { *this = std::move(o); }
+  SpikeWriter& operator=(SpikeWriter&& o) noexcept {
+    std::swap(f_, o.f_);
+    std::swap(path_, o.path_);
+    std::swap(buf_, o.buf_);
+    return *this;
+  }
   ~SpikeWriter();
   void write(int64_t step, const std::vector<uint32_t>& units, uint32_t offset = 0);
   void close();
