@@ -52,6 +52,9 @@ class LplConnection {
   const std::vector<float>& sigma2() const { return s_; }
   const std::vector<float>& mean_trace() const { return m_; }
   const std::vector<float>& avgsqrerr() const { return avgsqrerr_; }
+  const std::vector<float>& error_filtered() const { return e2_; }  // the doubly filtered error
+  const std::vector<float>& psp() const { return p_psp_; }           // per presynaptic unit
+  const std::vector<float>& pre_trace() const { return x_; }
   float weight_pre_major(size_t k) const { return w_[pm_syn_[k]]; }
   // True when every weight and per-neuron trace is finite (checked once per batch by the programs).
   bool all_finite() const;
