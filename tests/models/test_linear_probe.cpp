@@ -7,6 +7,7 @@
 #include <set>
 
 #include "models/linear_probe.h"
+#include "models/online_eval.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -182,4 +183,25 @@ TEST_CASE("probe refuses bad input with one clear message") {
   wrong.x = {1, 2};
   CHECK_THROWS_WITH_AS(p.evaluate(wrong, {0}), "linear probe evaluation: features have dimension 2, the probe expects 3", Error);
   CHECK_THROWS_WITH_AS(LinearProbe(3, 1, o), "linear probe: need at least 2 classes, got 1", Error);
+}
+
+TEST_CASE("online evaluation returns the readout accuracy and the §6 metrics by name") {
+  FeatureMatrix xtr, xte;
+  std::vector<int32_t> ytr, yte;
+  blobs(1200, 16, 10, 7, xtr, ytr);
+  blobs(600, 16, 10, 8, xte, yte);
+  OnlineEvalOptions o;
+  o.probe.batch_size = 64;
+  const auto r = online_evaluation(xtr, ytr, xte, yte, 10, o);
+  REQUIRE(r.size() == 11);
+  CHECK(r[0].first == "Performance/linear_readout_acc");
+  CHECK(r[0].second > 0.98);
+  CHECK(r[1].first == "Cosine Metrics/within_class_mean_cosine");
+  CHECK(r[1].second > 0.9);  // tight blobs: rows of one class point the same way
+  CHECK(r[10].first == "Push Metrics/kl_push");
+  o.metrics = false;
+  CHECK(online_evaluation(xtr, ytr, xte, yte, 10, o).size() == 1);
+  CHECK(is_histogram_epoch(1));
+  CHECK(is_histogram_epoch(800));
+  CHECK_FALSE(is_histogram_epoch(2));
 }
