@@ -50,13 +50,28 @@ void LplStep::run_layer(int k, const Tensor& x, int64_t step_index, Tensor& term
     args.stale_var = &stale_var_[k];
     args.stale_valid = stale_valid_[k];
   }
-  const Tensor y = net_.block_forward(k, x);
-  Tensor r = opt_.no_pooling ? y : net_.pooled(k);
-  if (net_.options().projector) r = net_.projector_forward(k, r);
-  Tensor dr = Tensor::empty(r.shape(), r.device());
-  lpl_objective(r, dr, terms, k, args);
-  if (opt_.stale_estimates) stale_valid_[k] = true;
-  if (net_.options().projector) dr = net_.projector_backward(k, dr);
+  prof::PhaseTimer* tm = opt_.timer;
+  Tensor y, r, dr;
+  {
+    prof::Scope s("block forward", tm);
+    y = net_.block_forward(k, x);
+  }
+  {
+    prof::Scope s("pool + projector forward", tm);
+    r = opt_.no_pooling ? y : net_.pooled(k);
+    if (net_.options().projector) r = net_.projector_forward(k, r);
+  }
+  {
+    prof::Scope s("objective", tm);
+    dr = Tensor::empty(r.shape(), r.device());
+    lpl_objective(r, dr, terms, k, args);
+    if (opt_.stale_estimates) stale_valid_[k] = true;
+  }
+  if (net_.options().projector) {
+    prof::Scope s("projector backward", tm);
+    dr = net_.projector_backward(k, dr);
+  }
+  prof::Scope s("block backward", tm);
   net_.block_backward(k, dr, !opt_.no_pooling);
 }
 

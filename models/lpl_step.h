@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/lpl_ops.h"
+#include "engine/profile.h"
 #include "models/vgg11.h"
 
 namespace lpl {
@@ -17,6 +18,7 @@ struct LplStepOptions {
   bool stale_estimates = false;    // Hebbian term with the previous step's mean / variance
   bool shuffle_positives = false;  // pull pairs z1 with a random permutation of z2
   uint64_t seed = 24;              // for the shuffle permutation
+  prof::PhaseTimer* timer = nullptr;  // per-phase wall time (CPU runs; GPU time needs a sync per phase)
 };
 
 class LplStep {
