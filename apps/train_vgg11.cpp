@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -189,7 +190,8 @@ int train(const TrainOptions& o, Device dev) {
   int64_t epochs_done = 0;
   for (int64_t epoch = 0; epoch < o.max_epochs && !stop; ++epoch) {
     loader.start_epoch(epoch);
-    ProgressBar bar(epoch, o.max_epochs, steps_per_epoch);
+    const int64_t bar_steps = step_limit > 0 ? std::min(steps_per_epoch, step_limit - global_step) : steps_per_epoch;
+    ProgressBar bar(epoch, o.max_epochs, bar_steps);
     std::vector<LplTerms> sum(Vgg11::kBlocks);
     double loss_sum = 0, lr = 0;
     int64_t n = 0;
