@@ -46,8 +46,9 @@ struct MaxPoolResult {
   Tensor y, argmax;
 };
 MaxPoolResult maxpool2d_forward(const Tensor& x, const Pool2dParams& p);
-// Routes dy to the arg-max of each window (windows may overlap: contributions add).
-Tensor maxpool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& x_shape);
+// Routes dy to the arg-max of each window (windows may overlap: contributions add). p must be the
+// forward's parameters: the backward is a deterministic gather over the windows covering each input.
+Tensor maxpool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& x_shape, const Pool2dParams& p);
 
 // [N, C, H, W] -> [N, C]
 Tensor global_avgpool_forward(const Tensor& x);
