@@ -10,6 +10,10 @@
 #include "engine/parallel.h"
 #include "test_util.h"
 
+#if LPL_HAVE_DNNL
+#include <omp.h>
+#endif
+
 using namespace lpl;
 
 namespace {
@@ -308,6 +312,9 @@ TEST_CASE("conv2d on the CPU uses the engine's thread count on any calling threa
   CHECK(seen == want);
 }
 
+#endif
+
+// Without oneDNN (CUDA-only build) the CPU side is kernels/conv2d_naive.cpp.
 LPL_GPU_TEST_CASE("conv2d: CUDA matches the CPU on the same inputs") {
   uint32_t seed = 2000;
   std::vector<ConvCase> cases = kSmallCases;
@@ -332,7 +339,6 @@ LPL_GPU_TEST_CASE("conv2d: CUDA matches the CPU on the same inputs") {
     }
   }
 }
-#endif
 
 LPL_GPU_TEST_CASE("conv2d with TF32 allowed stays close, and fp32 is restored when it is off again") {
   const ConvCase c = kLargeCases[1];
