@@ -148,7 +148,8 @@ DatasetSplits load_dataset(const DataOptions& opt) {
   if (opt.dataset == "fashion-mnist" || opt.dataset == "fashion_mnist") return detail::load_fashion_mnist(opt);
   if (opt.dataset == "cifar10") return detail::load_cifar10(opt);
   if (opt.dataset == "stl10") return detail::load_stl10(opt);
-  if (opt.dataset == "shapes3d" || opt.dataset == "imagenet2012" || opt.dataset == "pairs")
+  if (opt.dataset == "pairs") return detail::load_pairs(opt);
+  if (opt.dataset == "shapes3d" || opt.dataset == "imagenet2012")
     fail("--dataset " + opt.dataset + ": not implemented yet");
   fail("--dataset " + opt.dataset + ": unknown (choose cifar10, stl10, fashion-mnist, shapes3d, imagenet2012, pairs)");
 }
