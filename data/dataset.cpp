@@ -152,6 +152,9 @@ DatasetSplits load_dataset(const DataOptions& opt) {
   if (opt.dataset == "cifar10") return detail::load_cifar10(opt);
   if (opt.dataset == "stl10") return detail::load_stl10(opt);
   if (opt.dataset == "pairs") return detail::load_pairs(opt);
+#if LPL_HAVE_STB
+  if (opt.dataset == "imagenet2012") return detail::load_imagenet(opt);
+#endif
 #if LPL_HAVE_HDF5
   if (opt.dataset == "shapes3d") return detail::load_shapes3d(opt);
 #endif
