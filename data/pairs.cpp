@@ -27,8 +27,8 @@ void gather(const T* src, int64_t C, int64_t P, const std::vector<int64_t>& idx,
 DatasetSplits load_pairs(const DataOptions& opt) {
   if (opt.data_dir.empty()) fail("pairs: --data_dir is required (a folder with view1.npy, view2.npy and optionally labels.npy)");
   const std::string dir = opt.data_dir;
-  NpyArray v1 = read_npy(dir + "/view1.npy"), v2 = read_npy(dir + "/view2.npy");
-  auto shape_str = [](const NpyArray& a) {
+  NpyRaw v1 = read_npy(dir + "/view1.npy"), v2 = read_npy(dir + "/view2.npy");
+  auto shape_str = [](const NpyRaw& a) {
     std::string s;
     for (size_t i = 0; i < a.shape.size(); ++i) s += (i ? " x " : "") + std::to_string(a.shape[i]);
     return s;
@@ -48,7 +48,7 @@ DatasetSplits load_pairs(const DataOptions& opt) {
   d.augment = false;
   std::vector<int32_t> labels;
   if (file_exists(dir + "/labels.npy")) {
-    NpyArray l = read_npy(dir + "/labels.npy");
+    NpyRaw l = read_npy(dir + "/labels.npy");
     if (l.shape.size() != 1 || l.shape[0] != N)
       fail(strf("pairs: labels.npy has shape %s, want (%lld,) like the views", shape_str(l).c_str(), static_cast<long long>(N)));
     if (l.dtype != "i8" && l.dtype != "i4") fail("pairs: labels.npy has dtype " + l.dtype + ", want int64 or int32");

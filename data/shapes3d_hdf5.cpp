@@ -129,7 +129,7 @@ DatasetSplits load_shapes3d(const DataOptions& opt) {
             all.pixels[static_cast<size_t>(((b + i) * 3 + c) * S * S + p)] = buf[static_cast<size_t>((i * S * S + p) * 3 + c)];
     }
   }
-  NpyArray t = read_npy(traj);
+  NpyRaw t = read_npy(traj);
   if (t.shape.size() != 2 || (t.dtype != "i8" && t.dtype != "i4") || t.shape[1] < 2)
     fail("shapes3d: " + traj + " must be an int64 array of sequences x frames (at least 2 frames)");
   for (int64_t k = 0; k < t.numel(); ++k) {

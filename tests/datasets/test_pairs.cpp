@@ -41,11 +41,11 @@ DatasetSplits load_pairs(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("npy: files written by NumPy read back with dtype, shape and values") {
-  NpyArray u = read_npy(npy_dir() + "/np_view_u1.npy");
+  NpyRaw u = read_npy(npy_dir() + "/np_view_u1.npy");
   CHECK(u.dtype == "u1");
   CHECK(u.shape == std::vector<int64_t>{2, 1, 32, 33});
   for (int64_t k = 0; k < u.numel(); k += 97) CHECK(u.as<uint8_t>()[k] == k % 251);
-  NpyArray f = read_npy(npy_dir() + "/np_view_f4.npy");
+  NpyRaw f = read_npy(npy_dir() + "/np_view_f4.npy");
   CHECK(f.dtype == "f4");
   CHECK(f.shape == std::vector<int64_t>{2, 3, 32, 32});
   CHECK(f.as<float>()[1234] == doctest::Approx(1234 / 1000.0 - 3.0));
