@@ -182,6 +182,7 @@ class LoaderImpl {
     if (gpu_aug_) {
       memcpy_bytes(dev_idx_.data<int64_t>(), d, s.idx.p, cpu(), static_cast<size_t>(R) * sizeof(int64_t));
       memcpy_bytes(dev_params_.data<uint8_t>(), d, s.params.p, cpu(), static_cast<size_t>(R) * 3 * sizeof(ViewParams));
+      synchronize(d);  // the pinned slot is reused after this; the kernels below stay asynchronous
       auto* params = reinterpret_cast<const ViewParams*>(dev_params_.data<uint8_t>());
       auto make = [&](const ViewParams* p) {
         Tensor t = Tensor::empty(vs, d);
@@ -216,7 +217,7 @@ class LoaderImpl {
       }
     }
     // The staging slot is reused after this: wait for the copies out of it.
-    if (d.is_cuda()) synchronize(d);
+    if (d.is_cuda() && !gpu_aug_) synchronize(d);
   }
 
   // Worker: take the next chunk of the batch being filled (when its slot is free), make it.
