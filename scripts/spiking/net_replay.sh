@@ -14,7 +14,7 @@ BIN=$ROOT/build/bin/sim_lpl_spiking
 [ -d "$REF" ] || { echo "net_replay: reference folder $REF not found (set REF=)" >&2; exit 1; }
 mkdir -p "$OUT"
 case $which in
-  50) extra=(--tau_mean 10 --simtime 20); spk=$REF/net50/input_group.0.spk; prime=(--prime-steps 300000 --window-steps 100000) ;;
+  50) extra=(--tau_mean 10 --simtime 20); spk=$REF/net50/input_group.0.spk; prime=() ;;
   1900) extra=(--tau_mean 600 --simtime 100); spk=$OUT/input_group.ref.spk; prime=(--prime-steps 18000000)
         [ -s "$spk" ] || xz -dc "$REF/net1900/input_group.0.spk.xz" > "$spk" ;;
   *) echo "net_replay: first argument must be 50 or 1900" >&2; exit 1 ;;
