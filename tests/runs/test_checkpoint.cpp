@@ -17,6 +17,15 @@ using namespace lpl;
 namespace fs = std::filesystem;
 
 namespace {
+// Every folder of this test process is removed when it ends.
+struct RemoveTempDirs {
+  ~RemoveTempDirs() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec))
+      if (e.path().filename().string().rfind(fmt::format("lpl_ck_{}_", ::getpid()), 0) == 0) fs::remove_all(e.path(), ec);
+  }
+} remove_temp_dirs;
+
 std::string fresh_dir(const std::string& name) {
   auto d = fs::temp_directory_path() / fmt::format("lpl_ck_{}_{}", ::getpid(), name);
   fs::remove_all(d);
