@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <regex>
 #include <set>
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "engine/file_util.h"
@@ -40,6 +43,30 @@ const std::string& value_of(const std::map<std::string, std::string>& m, const s
   auto it = m.find(key);
   if (it == m.end()) fail(fmt::format("checkpoint state '{}' has no value '{}'", file, key));
   return it->second;
+}
+
+// Test hook for the kill tests: LPL_CRASH_IN_CHECKPOINT="<n>:<point>" SIGKILLs this process at
+// <point> of its n-th checkpoint (1-based, counted per process). Points: weights_partial (a
+// half-written temporary weights file on disk), after_weights, state_partial, after_state.
+void crash_point(const char* point, const std::string& target) {
+  static int calls = 0;
+  const char* env = std::getenv("LPL_CRASH_IN_CHECKPOINT");
+  if (!env || !*env) return;
+  if (std::strcmp(point, "weights_partial") == 0) ++calls;  // the first point of each checkpoint
+  std::string want = env;
+  auto colon = want.find(':');
+  if (colon == std::string::npos || want.substr(colon + 1) != point || std::to_string(calls) != want.substr(0, colon))
+    return;
+  if (std::strstr(point, "partial")) {  // what a kill in the middle of a write leaves behind
+    fs::path t(target);
+    std::string tmp = (t.parent_path() / fmt::format(".{}.tmp-{}", t.filename().string(), ::getpid())).string();
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (f) {
+      std::fputs("partial", f);
+      std::fclose(f);
+    }
+  }
+  ::kill(::getpid(), SIGKILL);
 }
 
 }  // namespace
@@ -133,7 +160,9 @@ CheckpointPaths save_checkpoint(const std::string& run_dir, int64_t epoch, int64
   // always belongs to the weights beside it.
   std::error_code ec;
   fs::remove(paths.state, ec);
+  crash_point("weights_partial", paths.weights);
   save_safetensors(paths.weights, weights, wmeta);
+  crash_point("after_weights", paths.weights);
 
   std::map<std::string, std::string> smeta;
   smeta.emplace("lpl_format", kFormat);
@@ -145,7 +174,9 @@ CheckpointPaths save_checkpoint(const std::string& run_dir, int64_t epoch, int64
   smeta["global_step"] = std::to_string(state.global_step);
   for (const auto& [k, v] : state.values) smeta[fmt::format("{}{}", kValuePrefix, k)] = v;
   for (const auto& [k, v] : state.fingerprint) smeta[fmt::format("{}{}", kFlagPrefix, k)] = v;
+  crash_point("state_partial", paths.state);
   save_safetensors(paths.state, state.tensors, smeta);
+  crash_point("after_state", paths.state);
 
   // The newest weights under a fixed name (eval_linear reads it); it names its checkpoint.
   save_safetensors((fs::path(checkpoint_dir(run_dir)) / "last.safetensors").string(), weights, wmeta);

@@ -6,7 +6,10 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "engine/checkpoint.h"
 #include "engine/file_util.h"
@@ -210,6 +213,36 @@ TEST_CASE("a kill between the two files of a checkpoint leaves the previous one 
   // Rewriting a checkpoint of the same name removes its old state before the new weights land.
   save_checkpoint(run, 1, 20, weights(3), state(3), 1);
   CHECK(tensors_digest(load_checkpoint(b.weights).weights.tensors) == tensors_digest(weights(3)));
+}
+
+TEST_CASE("SIGKILL at every point of a checkpoint write leaves the previous checkpoint resumable") {
+  for (const char* point : {"weights_partial", "after_weights", "state_partial", "after_state"}) {
+    INFO(point);
+    std::string run = fresh_dir(std::string("crash_") + point);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::setenv("LPL_CRASH_IN_CHECKPOINT", (std::string("2:") + point).c_str(), 1);
+      save_checkpoint(run, 0, 10, weights(1), state(1), 1);
+      save_checkpoint(run, 1, 20, weights(2), state(2), 1);  // killed in here
+      ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+    bool second_done = std::string(point) == "after_state";
+    ResumeTarget r = resolve_resume(run);
+    CHECK(r.paths.weights == checkpoint_paths(run, second_done ? 1 : 0, second_done ? 20 : 10).weights);
+    LoadedCheckpoint c = load_checkpoint(r.paths.weights);
+    CHECK(tensors_digest(c.weights.tensors) == tensors_digest(weights(second_done ? 2 : 1)));
+    // The resumed run writes that checkpoint again; debris of the killed writer disappears.
+    save_checkpoint(run, 1, 20, weights(2), state(2), 1);
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(checkpoint_dir(run))) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"epoch=1-step=20.safetensors", "epoch=1-step=20.state", "last.safetensors"});
+  }
 }
 
 TEST_CASE("a new run refuses an existing run directory; --resume_from_checkpoint resolves paths") {
