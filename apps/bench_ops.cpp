@@ -178,7 +178,7 @@ void run(const Options& o) {
     b.time("maxpool2x2_fwd", sh, n, [&] { mp = maxpool2d_forward(a, Pool2dParams{}); });
     if (mp.y.defined()) {
       Tensor gy = uniform(mp.y.shape(), 102, d);
-      b.time("maxpool2x2_bwd", sh, n, [&] { maxpool2d_backward(gy, mp.argmax, s); });
+      b.time("maxpool2x2_bwd", sh, n, [&] { maxpool2d_backward(gy, mp.argmax, s, Pool2dParams{}); });
     }
     const Shape ps{B, 64, 16, 16};
     Tensor pooled = uniform(ps, 103, d), gz = uniform({B, 64}, 104, d);

@@ -1,0 +1,205 @@
+#include "models/spiking/lpl_connection.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/common.h"
+#include "models/spiking/constants.h"
+
+namespace lpl::spiking {
+
+void apply_reparam(LplParams& p, bool delta_given) {
+  p.sigma2_times_dt = true;
+  p.lambda *= kDt;
+  p.xi = 1e-7;
+  p.delta_mode = DeltaMode::kPerPreSpike;
+  if (!delta_given) p.delta = 1e-3;
+}
+
+LplConnection::LplConnection(const Synapses& syn, const LplParams& p) : n_pre_(syn.n_pre), n_post_(syn.n_post), p_(p) {
+  LPL_CHECK(p.tau_mean > 0, strf("--tau_mean must be > 0, got %g", p.tau_mean));
+  LPL_CHECK(p.tau_sigma2 > 0, strf("--tau_sigma2 must be > 0, got %g", p.tau_sigma2));
+  LPL_CHECK(p.wmax > 0, strf("--wmax must be > 0, got %g", p.wmax));
+  pre_ptr_ = row_pointers(syn);  // validates the order
+  const size_t ns = syn.size();
+  // Post-major layout: count per target, then place synapses in (post, pre) order.
+  post_ptr_.assign(static_cast<size_t>(n_post_) + 1, 0);
+  for (size_t k = 0; k < ns; ++k) {
+    LPL_CHECK(syn.post[k] < static_cast<uint32_t>(n_post_) && syn.pre[k] < static_cast<uint32_t>(n_pre_),
+              strf("LPL connection: synapse %zu (%u -> %u) outside %d x %d", k, syn.pre[k], syn.post[k], n_pre_, n_post_));
+    ++post_ptr_[syn.post[k] + 1];
+  }
+  for (int i = 0; i < n_post_; ++i) post_ptr_[i + 1] += post_ptr_[i];
+  std::vector<uint32_t> fill(post_ptr_.begin(), post_ptr_.end() - 1);
+  pre_of_.resize(ns);
+  w_.resize(ns);
+  pm_post_ = syn.post;
+  pm_syn_.resize(ns);
+  for (size_t k = 0; k < ns; ++k) {
+    const uint32_t s = fill[syn.post[k]]++;
+    pre_of_[s] = syn.pre[k];
+    w_[s] = syn.w[k];
+    pm_syn_[k] = s;
+  }
+  orig_pre_ = syn.pre;
+  orig_post_ = syn.post;
+  c_.assign(ns, 0.f);
+  ebar_.assign(ns, 0.f);
+  G_.assign(ns, 0.f);
+  if (p.augment) v_.assign(ns, 0.f);
+
+  x_.assign(n_pre_, 0.f);
+  p_psp_.assign(n_pre_, 0.f);
+  p_line_.assign(static_cast<size_t>(n_pre_) * kLocDelay, 0.f);
+  p8_.assign(n_pre_, 0.f);
+  err_.assign(n_post_, 0.f);
+  e1_.assign(n_post_, 0.f);
+  e2_.assign(n_post_, 0.f);
+  m_.assign(n_post_, static_cast<float>(p.init_mean_hz * p.tau_mean));
+  s_.assign(n_post_, static_cast<float>(p.init_sigma2));
+  avgsqrerr_.assign(n_post_, 0.f);
+  f_line_.assign(static_cast<size_t>(n_post_) * kLocDelay, 0.f);
+  f8_.assign(n_post_, 0.f);
+  spike_line_.assign(static_cast<size_t>(n_post_) * kPostDelay, 0);
+
+  c1_ = static_cast<float>(-kDt / p.tau_mean);
+  xi_ = static_cast<float>(p.xi);
+  lambda_ = static_cast<float>(p.lambda);
+  delta_ = p.delta_mode == DeltaMode::kErrorBias ? static_cast<float>(p.delta) : 0.f;
+  phi_ = static_cast<float>(p.phi);
+  beta_ = static_cast<float>(p.beta);
+  theta_s_ = static_cast<float>(p.theta_s);
+  k_d_ = static_cast<float>(kDt / p.tau_d);
+  k_r_ = static_cast<float>(kDt / p.tau_r);
+  decay_r_ = static_cast<float>(std::exp(-kDt / p.tau_r));
+  k_psp_ = static_cast<float>(kDt / p.tau_psp);
+  inv_tau_s2_ = static_cast<float>(p.sigma2_times_dt ? kDt / p.tau_sigma2 : 1.0 / p.tau_sigma2);
+  decay_s2_ = static_cast<float>(std::exp(-kDt / p.tau_sigma2));
+  decay_syn_ = static_cast<float>(std::exp(-kDt / p.tau_syn));
+  decay_mean_ = static_cast<float>(std::exp(-kDt / p.tau_mean));
+  rho_ = static_cast<float>(std::exp(-static_cast<double>(kBatchSteps) * kDt / p.tau_rms));
+  inc_scale_ = p.unit_gain_eligibility ? k_r_ : 1.f;
+  decay_avg_ = static_cast<float>(std::exp(-kDt / 10.0));
+  kappa_wd_ = p.tau_weight_decay < 1e5 ? 1.0 - std::exp(-static_cast<double>(kBatchSteps) * kDt / p.tau_weight_decay) : 0.0;
+}
+
+void LplConnection::transmit(const std::vector<uint32_t>& delayed_pre, float* g_target) const {
+  for (uint32_t j : delayed_pre)
+    for (uint32_t k = pre_ptr_[j]; k < pre_ptr_[j + 1]; ++k) g_target[pm_post_[k]] += w_[pm_syn_[k]];
+}
+
+void LplConnection::update(int64_t n, const std::vector<uint32_t>& delayed_pre, const uint8_t* post_now,
+                           const uint8_t* post_d8, const float* v_post, bool active) {
+  const float dtf = static_cast<float>(kDt);
+  // Steps 1-3: delay line of the target's spikes, error, surrogate derivative (+ avgsqrerr diagnostic).
+  uint8_t* line200 = &spike_line_[static_cast<size_t>(n % kPostDelay) * n_post_];
+  const size_t loc = static_cast<size_t>(n % kLocDelay);
+  float* fl = &f_line_[loc * n_post_];
+  for (int i = 0; i < n_post_; ++i) {
+    avgsqrerr_[i] = avgsqrerr_[i] * decay_avg_ + dtf * e2_[i] * e2_[i];
+    const bool s200 = line200[i] != 0;
+    line200[i] = post_now[i];
+    const bool s8 = post_d8[i] != 0;
+    float e = m_[i] * c1_;
+    if (s8) e = e + 1.f;
+    e = e / (s_[i] + xi_);
+    e = e * lambda_;
+    e = e + delta_;
+    if (s8) e = e - phi_;
+    if (s200) e = e + phi_;
+    err_[i] = e;
+    float f = 0.f;
+    if (!(v_post[i] < -0.080f)) {
+      const float q = 1.f + std::fabs(beta_ * (v_post[i] - theta_s_));
+      f = beta_ / (q * q);
+    }
+    // Step 4: 8-step delay of f'.
+    f8_[i] = fl[i];
+    fl[i] = f;
+  }
+  float* pl = &p_line_[loc * n_pre_];
+  for (int j = 0; j < n_pre_; ++j) {
+    p8_[j] = pl[j];
+    pl[j] = p_psp_[j];
+  }
+  // Steps 5-8 fused per synapse (post-major).
+  const float* p8 = p8_.data();
+  for (int i = 0; i < n_post_; ++i) {
+    const float fi = f8_[i] * inc_scale_, ei = e2_[i];
+    const uint32_t b = post_ptr_[i], e = post_ptr_[i + 1];
+    float* __restrict c = c_.data();
+    float* __restrict eb = ebar_.data();
+    float* __restrict G = G_.data();
+    const uint32_t* __restrict pre = pre_of_.data();
+    for (uint32_t s = b; s < e; ++s) {
+      float cs = c[s] + p8[pre[s]] * fi;
+      const float es = eb[s] + k_d_ * (cs - eb[s]);
+      c[s] = cs * decay_r_;
+      eb[s] = es;
+      G[s] = G[s] + es * ei;
+    }
+  }
+  if (p_.delta_mode == DeltaMode::kPerPreSpike) {
+    const float d = static_cast<float>(p_.delta);
+    for (uint32_t j : delayed_pre)
+      for (uint32_t k = pre_ptr_[j]; k < pre_ptr_[j + 1]; ++k) G_[pm_syn_[k]] += d;
+  }
+  // Step 9: batch update at multiples of N_batch (n = 0 included); the reset happens while priming too.
+  if (n % kBatchSteps == 0) {
+    const float nb = static_cast<float>(kBatchSteps);
+    const double wmax = static_cast<float>(p_.wmax);
+    for (size_t s = 0; s < w_.size(); ++s) {
+      const double g = G_[s] / nb;
+      if (p_.augment) v_[s] = std::max(static_cast<float>(g * g), rho_ * v_[s]);
+      G_[s] = 0.f;
+      if (!active) continue;
+      const double scale = p_.augment ? 1.0 / (std::sqrt(static_cast<double>(v_[s])) + 1e-32) : 1.0;
+      double w = w_[s];
+      if (kappa_wd_ > 0) w = static_cast<float>(w - kappa_wd_ * w * p_.eta);
+      w = static_cast<float>(w + scale * g * p_.eta);
+      w_[s] = static_cast<float>(std::min(std::max(w, 0.0), wmax));
+    }
+  }
+  // Steps 10-11: PSP trace and variance trace.
+  for (int j = 0; j < n_pre_; ++j) p_psp_[j] = p_psp_[j] + k_psp_ * (x_[j] - p_psp_[j]);
+  for (int i = 0; i < n_post_; ++i) {
+    float u = m_[i] * c1_;
+    if (post_d8[i]) u = u + 1.f;
+    u = u * u;
+    u = u * inv_tau_s2_;
+    s_[i] = (s_[i] + u) * decay_s2_;
+  }
+}
+
+void LplConnection::update_traces(const std::vector<uint32_t>& delayed_pre, const uint8_t* post_now) {
+  for (int i = 0; i < n_post_; ++i) {
+    float m = m_[i];
+    if (post_now[i]) m = m + 1.f;
+    m_[i] = m * decay_mean_;
+    e1_[i] = e1_[i] + k_r_ * (err_[i] - e1_[i]);
+    e2_[i] = e2_[i] + k_d_ * (e1_[i] - e2_[i]);
+  }
+  for (uint32_t j : delayed_pre) x_[j] += 1.f;
+  for (int j = 0; j < n_pre_; ++j) x_[j] *= decay_syn_;
+}
+
+Synapses LplConnection::synapses() const {
+  Synapses s;
+  s.n_pre = n_pre_;
+  s.n_post = n_post_;
+  s.pre = orig_pre_;
+  s.post = orig_post_;
+  s.w.resize(w_.size());
+  for (size_t k = 0; k < w_.size(); ++k) s.w[k] = w_[pm_syn_[k]];
+  return s;
+}
+
+bool LplConnection::all_finite() const {
+  for (float w : w_)
+    if (!is_finite(w)) return false;
+  for (int i = 0; i < n_post_; ++i)
+    if (!is_finite(err_[i]) || !is_finite(e2_[i]) || !is_finite(s_[i]) || !is_finite(m_[i])) return false;
+  return true;
+}
+
+}  // namespace lpl::spiking

@@ -1,0 +1,145 @@
+// SPIKING.md 12.2: the 50-s network replay (run_snn.sh parameters, --tau_mean 10 --simtime 20)
+// against the original Auryn run: recorded inputs, reference connectivity and initial state.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "models/spiking/network.h"
+#include "models/spiking/spike_io.h"
+#include "spiking_test_util.h"
+
+using namespace lpl::spiking;
+
+namespace {
+NetworkConfig net50_config(const std::string& out) {
+  const std::string D = test::data_dir() + "/net50";
+  NetworkConfig c;
+  c.dir = out;
+  c.input_spikes = D + "/input_group.0.spk";
+  c.load_connectivity = D + "/init";
+  c.seed = 123;
+  c.sparseness = 0.1;
+  c.ne = 100;
+  c.ni = 25;
+  c.wext = 0.15;
+  c.wei = 0.5;
+  c.wii = 0.4;
+  c.wie = 0.5;
+  c.psize = 100;
+  c.plen = 4;
+  c.simtime = 20;
+  c.lpl = network_default_lpl();
+  c.lpl.tau_sigma2 = 30;
+  c.lpl.tau_mean = 10;
+  c.lpl.eta = 1e-2;
+  c.istdp.zeta = 1e-3;
+  c.istdp.kappa = 10;
+  c.istdp.plastic = true;
+  c.collect_spikes = true;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("network replay 50 s matches the original run (SPIKING.md 12.2)") {
+  const std::string out = test::temp_dir("net50");
+  const NetworkResult r = run_network(net50_config(out));
+  const std::string X = test::data_dir() + "/net50/expected/";
+  CHECK(r.steps == 500'000);
+  CHECK(r.prime_steps == 300'000);
+  CHECK(r.input_spikes == 126'904);
+
+  // I spikes identical.
+  const auto inh_ref = read_spikes(X + "inh.0.spk");
+  CHECK(inh_ref.size() == 29);
+  CHECK(r.inh == inh_ref);
+
+  // E spikes: identical counts per neuron, >= 95 % at the same step, the rest within 5 steps.
+  const auto exc_ref = read_spikes(X + "exc.0.spk");
+  REQUIRE(exc_ref.size() == 1241);
+  REQUIRE(r.exc.size() == exc_ref.size());
+  std::vector<int> cnt_p(100, 0), cnt_r(100, 0);
+  std::set<std::pair<uint32_t, uint32_t>> port;
+  std::map<uint32_t, std::vector<uint32_t>> port_by_unit;
+  for (auto [s, u] : r.exc) {
+    ++cnt_p[u];
+    port.emplace(s, u);
+    port_by_unit[u].push_back(s);
+  }
+  for (auto [s, u] : exc_ref) ++cnt_r[u];
+  CHECK(cnt_p == cnt_r);
+  size_t same = 0;
+  std::set<uint32_t> shifted;
+  for (auto [s, u] : exc_ref) {
+    if (port.count({s, u})) {
+      ++same;
+      continue;
+    }
+    shifted.insert(u);
+    int64_t best = 1 << 30;
+    for (uint32_t t : port_by_unit[u]) best = std::min<int64_t>(best, std::llabs(static_cast<int64_t>(t) - s));
+    CHECK_MESSAGE(best <= 5, "E spike of neuron " << u << " at step " << s << " has no port spike within 5 steps");
+  }
+  MESSAGE("E spikes at the identical step: " << same << " of " << exc_ref.size());
+  CHECK(same >= 0.95 * exc_ref.size());
+
+  // Final LPL weights: 1e-4 onto spike-exact neurons, 1e-2 onto the others; I->E within 1e-5.
+  const Synapses w_ref = read_wmat(X + "input_con.0.wmat");
+  REQUIRE(w_ref.size() == r.w_in.size());
+  double worst_exact = 0, worst_shifted = 0;
+  for (size_t k = 0; k < w_ref.size(); ++k) {
+    REQUIRE(w_ref.pre[k] == r.w_in.pre[k]);
+    REQUIRE(w_ref.post[k] == r.w_in.post[k]);
+    const double d = std::abs(static_cast<double>(w_ref.w[k]) - r.w_in.w[k]);
+    (shifted.count(w_ref.post[k]) ? worst_shifted : worst_exact) = std::max(shifted.count(w_ref.post[k]) ? worst_shifted : worst_exact, d);
+  }
+  MESSAGE("LPL weights: max |dw| " << worst_exact << " (spike-exact neurons), " << worst_shifted << " (others)");
+  CHECK(worst_exact <= 1e-4);
+  CHECK(worst_shifted <= 1e-2);
+  const Synapses ie_ref = read_wmat(X + "con_ie.0.wmat");
+  REQUIRE(ie_ref.size() == r.w_ie.size());
+  double worst_ie = 0;
+  for (size_t k = 0; k < ie_ref.size(); ++k) worst_ie = std::max(worst_ie, std::abs(static_cast<double>(ie_ref.w[k]) - r.w_ie.w[k]));
+  CHECK(worst_ie <= 1e-5);
+
+  // Output files: population rate, the replayed input train, weights as written.
+  std::ifstream pr(out + "/exc.0.prate");
+  std::string line;
+  std::getline(pr, line);
+  CHECK(line == "0 0.0014");
+  CHECK(read_spikes(out + "/input_group.0.spk") == read_spikes(test::data_dir() + "/net50/input_group.0.spk"));
+  CHECK(read_spikes(out + "/exc.0.spk") == r.exc);
+  const Synapses w_file = read_wmat(out + "/input_con.0.wmat");
+  for (size_t k = 0; k < w_file.size(); ++k) CHECK(std::abs(w_file.w[k] - r.w_in.w[k]) <= 1e-7 * (1 + r.w_in.w[k]));
+  const Synapses ei = read_wmat(out + "/con_ei.0.wmat");
+  CHECK(ei.size() == 780);
+}
+
+TEST_CASE("network: bad inputs give one clear error") {
+  const std::string out = test::temp_dir("net_err");
+  NetworkConfig c = net50_config(out);
+  c.psize = 50;  // shapes no longer match the loaded matrices
+  CHECK_THROWS_WITH(run_network(c), doctest::Contains("is 500 x 100, but the network needs 250 x 100"));
+  c = net50_config(out);
+  c.input_spikes = out + "/missing.spk";
+  CHECK_THROWS_WITH(run_network(c), doctest::Contains("cannot open"));
+  {
+    std::ofstream f(out + "/bad.spk", std::ios::binary);
+    const uint32_t rec[4] = {10000, 287960082, 5, 700};  // unit 700 of a 500-unit group
+    f.write(reinterpret_cast<const char*>(rec), sizeof rec);
+  }
+  c.input_spikes = out + "/bad.spk";
+  c.simtime = 0;
+  c.lpl.tau_mean = 0.001;
+  CHECK_THROWS_WITH(run_network(c), doctest::Contains("has unit 700, but the group has 500 units"));
+  {
+    std::ofstream f(out + "/trunc.spk", std::ios::binary);
+    const uint32_t rec[3] = {10000, 287960082, 5};
+    f.write(reinterpret_cast<const char*>(rec), sizeof rec);
+  }
+  c.input_spikes = out + "/trunc.spk";
+  CHECK_THROWS_WITH(run_network(c), doctest::Contains("truncated spike file"));
+}
