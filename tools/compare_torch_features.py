@@ -62,6 +62,7 @@ def write_safetensors(path, arrays, metadata=None):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
         f.flush()
         os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
