@@ -120,7 +120,10 @@ class LoaderImpl {
     return opt_.drop_last ? set_.n / B : (set_.n + B - 1) / B;
   }
 
-  void start_epoch(int64_t epoch) {
+  void start_epoch(int64_t epoch, int64_t first_batch) {
+    LPL_CHECK(first_batch >= 0 && first_batch <= batches_per_epoch(),
+              strf("Loader: cannot start epoch %lld at batch %lld (it has %lld batches)", static_cast<long long>(epoch),
+                   static_cast<long long>(first_batch), static_cast<long long>(batches_per_epoch())));
     std::unique_lock<std::mutex> lk(mu_);
     started_ = false;  // workers take no new work from the old epoch
     ++generation_;  // work handed out before this point is discarded
@@ -140,9 +143,9 @@ class LoaderImpl {
       }
     }
     nb_ = batches_per_epoch();
-    fill_batch_ = 0;
+    fill_batch_ = first_batch;
     fill_chunk_ = 0;
-    next_batch_ = 0;
+    next_batch_ = first_batch;
     for (auto& s : slots_) { s.batch = -1; s.ready = false; s.chunks_left = 0; }
     started_ = true;
     lk.unlock();
@@ -346,7 +349,8 @@ class LoaderImpl {
 Loader::Loader(const ImageSet& set, const DatasetSplits& meta, const LoaderOptions& opt)
     : impl_(std::make_unique<LoaderImpl>(set, meta, opt)) {}
 Loader::~Loader() = default;
-void Loader::start_epoch(int64_t epoch) { impl_->start_epoch(epoch); }
+void Loader::start_epoch(int64_t epoch) { impl_->start_epoch(epoch, 0); }
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) { impl_->start_epoch(epoch, first_batch); }
 bool Loader::next(Batch& out) { return impl_->next(out); }
 int64_t Loader::batches_per_epoch() const { return impl_->batches_per_epoch(); }
 

@@ -43,6 +43,8 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
   void start_epoch(int64_t epoch);          // order and augmentation randomness depend on (seed, epoch, index) only
+  // Resuming mid-epoch: the same batches as start_epoch(epoch) from batch first_batch on.
+  void start_epoch(int64_t epoch, int64_t first_batch);
   bool next(Batch& out);                    // false at the end of the epoch
   int64_t batches_per_epoch() const;
 
