@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "engine/ops.h"
 #include "engine/stream.h"
 #include "engine/tensor.h"
 
@@ -18,9 +19,14 @@ cublasHandle_t cublas_handle(Device d) {
     LPL_CUDA_CHECK(cudaSetDevice(d.index));
     LPL_CUBLAS_CHECK(cublasCreate(&h[d.index]));
     LPL_CUBLAS_CHECK(cublasSetStream(h[d.index], stream(d)));
-    // Full float32 unless TF32 is allowed explicitly (the original computes in fp32).
-    LPL_CUBLAS_CHECK(cublasSetMathMode(h[d.index], CUBLAS_PEDANTIC_MATH));
   });
+  // Full float32 unless TF32 is allowed explicitly (set_allow_tf32; the original computes in fp32).
+  static int mode[kMaxDevices] = {};  // 0 unset, 1 fp32, 2 tf32
+  const int want = allow_tf32() ? 2 : 1;
+  if (mode[d.index] != want) {
+    LPL_CUBLAS_CHECK(cublasSetMathMode(h[d.index], want == 2 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    mode[d.index] = want;
+  }
   return h[d.index];
 }
 

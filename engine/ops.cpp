@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <vector>
+
 #include "kernels/backend.h"
 
 namespace lpl {
@@ -104,53 +107,75 @@ Tensor relu_forward(const Tensor& x) {
 
 Tensor relu_backward(const Tensor& dy, const Tensor& y) {
   check_f32(dy, "relu_backward", "dy");
+  check_f32(y, "relu_backward", "y");
   check_shape(y, dy.shape(), "relu_backward", "y");
   check_same_device(dy, y, "relu_backward");
   LPL_DISPATCH(dy.device(), relu_backward, dy, y);
 }
 
-MaxPoolResult maxpool2d_forward(const Tensor& x, const Pool2dParams& p) {
-  check_4d(x, "maxpool2d_forward", "x");
+// Output shape of a max-pool (floor mode, as PyTorch's default) after checking its parameters.
+static Shape pool_out_shape(const Shape& x, const Pool2dParams& p, const char* op) {
   LPL_CHECK(p.kernel_h > 0 && p.kernel_w > 0 && p.stride_h > 0 && p.stride_w > 0 && p.pad_h >= 0 &&
                 p.pad_w >= 0 && 2 * p.pad_h <= p.kernel_h && 2 * p.pad_w <= p.kernel_w,
-            "maxpool2d_forward: invalid window/stride/padding (padding must be at most half the window)");
-  LPL_CHECK(x.dim(2) + 2 * p.pad_h >= p.kernel_h && x.dim(3) + 2 * p.pad_w >= p.kernel_w,
-            fmt::format("maxpool2d_forward: window {}x{} larger than input {}", p.kernel_h, p.kernel_w,
-                        x.shape().str()));
+            fmt::format("{}: invalid window {}x{} / stride {}x{} / padding {}x{} (window and stride must be "
+                        "positive, padding at most half the window)",
+                        op, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w));
+  LPL_CHECK(x[2] + 2 * p.pad_h >= p.kernel_h && x[3] + 2 * p.pad_w >= p.kernel_w,
+            fmt::format("{}: window {}x{} larger than input {}", op, p.kernel_h, p.kernel_w, x.str()));
+  return Shape{x[0], x[1], (x[2] + 2 * p.pad_h - p.kernel_h) / p.stride_h + 1,
+               (x[3] + 2 * p.pad_w - p.kernel_w) / p.stride_w + 1};
+}
+
+static void check_x_shape(const Shape& xs, const Tensor& dy, const char* op) {
+  LPL_CHECK(xs.ndim() == 4 && xs[0] == dy.dim(0) && xs[1] == dy.dim(1) && xs[2] > 0 && xs[3] > 0,
+            fmt::format("{}: x_shape {} does not match dy {}", op, xs.str(), dy.shape().str()));
+}
+
+MaxPoolResult maxpool2d_forward(const Tensor& x, const Pool2dParams& p) {
+  check_4d(x, "maxpool2d_forward", "x");
+  pool_out_shape(x.shape(), p, "maxpool2d_forward");
+  LPL_CHECK(x.dim(2) * x.dim(3) <= INT32_MAX,
+            fmt::format("maxpool2d_forward: planes of {} too large for int32 arg-max", x.shape().str()));
   LPL_DISPATCH(x.device(), maxpool2d_forward, x, p);
 }
 
-Tensor maxpool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& x_shape) {
+Tensor maxpool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& x_shape, const Pool2dParams& p) {
   check_4d(dy, "maxpool2d_backward", "dy");
-  LPL_CHECK(argmax.dtype() == DType::I32 && argmax.shape() == dy.shape(),
-            "maxpool2d_backward: argmax must be int32 with dy's shape");
-  LPL_CHECK(x_shape.ndim() == 4 && x_shape[0] == dy.dim(0) && x_shape[1] == dy.dim(1),
-            "maxpool2d_backward: x_shape does not match dy");
-  LPL_DISPATCH(dy.device(), maxpool2d_backward, dy, argmax, x_shape);
+  LPL_CHECK(argmax.defined() && argmax.dtype() == DType::I32 && argmax.shape() == dy.shape(),
+            fmt::format("maxpool2d_backward: argmax must be int32 with dy's shape {}, got {} {}",
+                        dy.shape().str(), argmax.defined() ? dtype_name(argmax.dtype()) : "undefined",
+                        argmax.defined() ? argmax.shape().str() : ""));
+  check_same_device(dy, argmax, "maxpool2d_backward");
+  check_x_shape(x_shape, dy, "maxpool2d_backward");
+  check_shape(dy, pool_out_shape(x_shape, p, "maxpool2d_backward"), "maxpool2d_backward", "dy");
+  LPL_DISPATCH(dy.device(), maxpool2d_backward, dy, argmax, x_shape, p);
 }
 
 Tensor global_avgpool_forward(const Tensor& x) {
   check_4d(x, "global_avgpool_forward", "x");
+  LPL_CHECK(x.dim(2) > 0 && x.dim(3) > 0,
+            fmt::format("global_avgpool_forward: x {} has empty planes", x.shape().str()));
   LPL_DISPATCH(x.device(), global_avgpool_forward, x);
 }
 
 Tensor global_avgpool_backward(const Tensor& dy, const Shape& x_shape) {
   check_2d(dy, "global_avgpool_backward", "dy");
-  LPL_CHECK(x_shape.ndim() == 4 && x_shape[0] == dy.dim(0) && x_shape[1] == dy.dim(1),
-            "global_avgpool_backward: x_shape does not match dy");
+  check_x_shape(x_shape, dy, "global_avgpool_backward");
   LPL_DISPATCH(dy.device(), global_avgpool_backward, dy, x_shape);
 }
 
 Tensor adaptive_avgpool_forward(const Tensor& x, int out_h, int out_w) {
   check_4d(x, "adaptive_avgpool_forward", "x");
-  LPL_CHECK(out_h > 0 && out_w > 0, "adaptive_avgpool_forward: output size must be positive");
+  LPL_CHECK(out_h > 0 && out_w > 0,
+            fmt::format("adaptive_avgpool_forward: output size {}x{} must be positive", out_h, out_w));
+  LPL_CHECK(x.dim(2) > 0 && x.dim(3) > 0,
+            fmt::format("adaptive_avgpool_forward: x {} has empty planes", x.shape().str()));
   LPL_DISPATCH(x.device(), adaptive_avgpool_forward, x, out_h, out_w);
 }
 
 Tensor adaptive_avgpool_backward(const Tensor& dy, const Shape& x_shape) {
   check_4d(dy, "adaptive_avgpool_backward", "dy");
-  LPL_CHECK(x_shape.ndim() == 4 && x_shape[0] == dy.dim(0) && x_shape[1] == dy.dim(1),
-            "adaptive_avgpool_backward: x_shape does not match dy");
+  check_x_shape(x_shape, dy, "adaptive_avgpool_backward");
   LPL_DISPATCH(dy.device(), adaptive_avgpool_backward, dy, x_shape);
 }
 
@@ -197,6 +222,14 @@ CrossEntropyResult softmax_cross_entropy(const Tensor& logits, const Tensor& lab
                         dtype_name(labels.dtype()), labels.shape().str()));
   check_same_device(logits, labels, "softmax_cross_entropy");
   LPL_CHECK(logits.dim(0) > 0, "softmax_cross_entropy: empty batch");
+  LPL_CHECK(logits.dim(1) > 0, "softmax_cross_entropy: logits have no classes");
+  // Range-check the labels on the host (one small copy; the loss is read back anyway).
+  std::vector<int32_t> lab(static_cast<size_t>(labels.numel()));
+  memcpy_bytes(lab.data(), cpu(), labels.data<int32_t>(), labels.device(), lab.size() * sizeof(int32_t));
+  for (size_t i = 0; i < lab.size(); ++i)
+    LPL_CHECK(lab[i] >= 0 && lab[i] < logits.dim(1),
+              fmt::format("softmax_cross_entropy: label {} at row {} is out of range [0, {})", lab[i], i,
+                          logits.dim(1)));
   LPL_DISPATCH(logits.device(), softmax_cross_entropy, logits, labels);
 }
 

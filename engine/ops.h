@@ -8,6 +8,12 @@
 
 namespace lpl {
 
+// ---- Math mode ---------------------------------------------------------------------------------
+// Allows TF32 tensor-core math in cuDNN convolutions and cuBLAS GEMMs (default off: full float32,
+// as the original computes). Takes effect from the next op; no effect on the CPU.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+
 // ---- GEMM: C = alpha * op(A) op(B) + beta * C, row-major, op = transpose when t* is true --------
 void gemm(Device d, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
@@ -40,8 +46,9 @@ struct MaxPoolResult {
   Tensor y, argmax;
 };
 MaxPoolResult maxpool2d_forward(const Tensor& x, const Pool2dParams& p);
-// Routes dy to the arg-max of each window (windows may overlap: contributions add).
-Tensor maxpool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& x_shape);
+// Routes dy to the arg-max of each window (windows may overlap: contributions add). p must be the
+// forward's parameters: the backward is a deterministic gather over the windows covering each input.
+Tensor maxpool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& x_shape, const Pool2dParams& p);
 
 // [N, C, H, W] -> [N, C]
 Tensor global_avgpool_forward(const Tensor& x);

@@ -13,7 +13,11 @@ struct CpuLaunch {
   static constexpr bool is_cuda = false;
   template <class F>
   void operator()(Device, int64_t n, const F& f) const {
-    cpu_for(n, f);
+    // Functors that handle a span of items per call (kernels/span.h) say how long it is.
+    if constexpr (requires { f.per; })
+      cpu_for(n, f, f.per);
+    else
+      cpu_for(n, f);
   }
 };
 

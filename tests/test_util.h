@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <string>
@@ -13,6 +14,12 @@
 #include "engine/tensor.h"
 
 namespace lpl::test {
+
+// tests/data/<rel>: from $LPL_TEST_DATA (set by ctest) or the source tree this binary was built from.
+inline std::string data_path(const std::string& rel) {
+  const char* d = std::getenv("LPL_TEST_DATA");
+  return std::string(d ? d : LPL_TEST_DATA_DIR) + "/" + rel;
+}
 
 // Registers a test body `void fn(Device)` twice: "<name> [cpu]" and "<name> [cuda]". Without a
 // visible GPU the CUDA case is reported by doctest as skipped, never as passed.

@@ -1,0 +1,64 @@
+// TensorBoard event files written natively: TFRecord framing (length, masked CRC-32C) around
+// hand-encoded tensorflow.Event protobufs with scalar and histogram summaries. The reader is used by
+// the tests (and by tools) to check what was written.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace lpl::tb {
+
+uint32_t crc32c(const void* data, size_t n);
+uint32_t masked_crc32c(const void* data, size_t n);
+
+struct Histogram {
+  double min = 0, max = 0, num = 0, sum = 0, sum_squares = 0;
+  std::vector<double> bucket_limit, bucket;
+};
+// TensorBoard's default exponential buckets (as tensorboard's summary code builds them).
+Histogram make_histogram(const std::vector<double>& values);
+
+class EventWriter {
+ public:
+  // Creates <dir>/events.out.tfevents.<unix time>.<host>.<pid>.<n> and writes the file-version event.
+  explicit EventWriter(const std::string& dir, double wall_time = -1);
+  ~EventWriter();
+  EventWriter(const EventWriter&) = delete;
+  EventWriter& operator=(const EventWriter&) = delete;
+  void add_scalar(const std::string& tag, double value, int64_t step, double wall_time = -1);
+  void add_histogram(const std::string& tag, const Histogram& h, int64_t step, double wall_time = -1);
+  void flush();
+  const std::string& path() const { return path_; }
+
+ private:
+  void write_record(const std::string& event);
+  std::string path_;
+  std::FILE* f_ = nullptr;
+};
+
+// One decoded event (the fields we write).
+struct Event {
+  double wall_time = 0;
+  int64_t step = 0;
+  std::string file_version;
+  struct Value {
+    std::string tag;
+    bool has_simple = false;
+    float simple_value = 0;
+    bool has_histo = false;
+    Histogram histo;
+  };
+  std::vector<Value> values;
+};
+// Reads every record, checking both CRCs; fails with a message naming the file and record.
+std::vector<Event> read_events(const std::string& path);
+// Raw record payloads (for byte-level comparisons with a golden file).
+std::vector<std::string> read_records(const std::string& path);
+
+// Encodings (exposed for tests).
+std::string encode_scalar_event(const std::string& tag, float value, int64_t step, double wall_time);
+std::string encode_histogram_event(const std::string& tag, const Histogram& h, int64_t step, double wall_time);
+std::string encode_file_version_event(double wall_time);
+
+}  // namespace lpl::tb

@@ -1,0 +1,190 @@
+// CUDA convolution through cuDNN's convolution API (NCHW float32 in and out, no layout changes).
+// cuDNN 9 marks this legacy API deprecated (warnings appear with -DCUDNN_WARN_DEPRECATED); its calls
+// are confined to this file, which silences only that warning (it compiles cleanly with that
+// define and warnings as errors). Descriptors and the algorithm
+// choice are made once per shape and math mode: the first call benchmarks cuDNN's algorithms
+// (like torch.backends.cudnn.benchmark) and keeps the fastest deterministic one, so repeated runs
+// give identical results. Math is full float32 (CUDNN_FMA_MATH) unless set_allow_tf32(true).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "engine/cuda_handles.h"
+#include "engine/stream.h"
+#include "kernels/backend.h"
+#include "kernels/bias.h"
+#include "kernels/launch_cuda.cuh"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+namespace lpl::cuda_backend {
+namespace {
+
+// Scratch memory cuDNN may use while benchmarking algorithms (the chosen one usually needs far less).
+constexpr size_t kMaxWorkspace = size_t{1} << 30;
+
+enum Pass { kForward = 0, kBackwardFilter = 1, kBackwardData = 2 };
+
+struct Plan {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  int algo = 0;
+  size_t workspace = 0;
+  bool chosen = false;
+  Plan(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& p, bool tf32) {
+    LPL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
+    LPL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
+    LPL_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
+    LPL_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+    auto i = [](int64_t v) { return static_cast<int>(v); };
+    LPL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(xs[0]), i(xs[1]), i(xs[2]), i(xs[3])));
+    LPL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(ys[0]), i(ys[1]), i(ys[2]), i(ys[3])));
+    LPL_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i(ws[0]), i(ws[1]), i(ws[2]), i(ws[3])));
+    LPL_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, p.pad_h, p.pad_w, p.stride_h, p.stride_w, 1, 1,
+                                                    CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    LPL_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+  }
+  ~Plan() {
+    cudnnDestroyConvolutionDescriptor(conv);
+    cudnnDestroyFilterDescriptor(w);
+    cudnnDestroyTensorDescriptor(y);
+    cudnnDestroyTensorDescriptor(x);
+  }
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+
+  // Picks the fastest successful deterministic algorithm among cuDNN's benchmark results (any
+  // successful one if none is deterministic); without TF32 it never takes a tensor-op algorithm.
+  template <class Perf>
+  void choose(const Perf* perf, int n, bool tf32, const char* op) {
+    int best = -1;
+    for (int pass = 0; pass < 2 && best < 0; ++pass)
+      for (int k = 0; k < n && best < 0; ++k) {
+        if (perf[k].status != CUDNN_STATUS_SUCCESS) continue;
+        if (!tf32 && (perf[k].mathType == CUDNN_TENSOR_OP_MATH || perf[k].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
+          continue;
+        if (pass == 0 && perf[k].determinism != CUDNN_DETERMINISTIC) continue;
+        best = k;
+      }
+    LPL_CHECK(best >= 0, strf("%s: cuDNN found no usable algorithm for this shape", op));
+    algo = static_cast<int>(perf[best].algo);
+    workspace = perf[best].memory;
+    chosen = true;
+  }
+};
+
+using Key = std::array<int64_t, 15>;
+Key make_key(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2dParams& p, bool tf32) {
+  return {pass, d.index, x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w,
+          tf32 ? 1 : 0, 0};
+}
+
+std::mutex g_mu;
+std::map<Key, std::unique_ptr<Plan>>& plans() {
+  static std::map<Key, std::unique_ptr<Plan>> m;
+  return m;
+}
+
+Shape out_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
+  return Shape{x[0], w[0], (x[2] + 2 * p.pad_h - w[2]) / p.stride_h + 1, (x[3] + 2 * p.pad_w - w[3]) / p.stride_w + 1};
+}
+
+Plan& plan_for(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2dParams& p) {
+  const bool tf32 = allow_tf32();
+  auto& m = plans();
+  Key k = make_key(pass, d, x, w, p, tf32);
+  auto it = m.find(k);
+  if (it != m.end()) return *it->second;
+  return *m.emplace(k, std::make_unique<Plan>(x, w, out_shape(x, w, p), p, tf32)).first->second;
+}
+
+// Algorithms are benchmarked with up to kMaxWorkspace bytes of scratch (less when the GPU is short),
+// taken from the caching allocator for the benchmark only (the kept workspace is the chosen one's).
+Tensor benchmark_workspace(Device d) {
+  size_t free_b = 0, total_b = 0;
+  LPL_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  return Tensor::empty(Shape{static_cast<int64_t>(std::min(kMaxWorkspace, free_b / 4))}, d, DType::U8);
+}
+
+constexpr int kMaxAlgos = 16;
+
+}  // namespace
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  const Device d = x.device();
+  Tensor y = Tensor::empty(out_shape(x.shape(), w.shape(), p), d);
+  std::lock_guard<std::mutex> lock(g_mu);
+  cudnnHandle_t h = cudnn_handle(d);
+  Plan& pl = plan_for(kForward, d, x.shape(), w.shape(), p);
+  if (!pl.chosen) {
+    Tensor ws = benchmark_workspace(d);
+    cudnnConvolutionFwdAlgoPerf_t perf[kMaxAlgos];
+    int n = 0;
+    LPL_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, pl.x, x.f(), pl.w, w.f(), pl.conv, pl.y, y.f(), kMaxAlgos,
+                                                           &n, perf, ws.data<void>(), ws.nbytes()));
+    pl.choose(perf, n, allow_tf32(), "conv2d_forward");
+  }
+  const float one = 1.f, zero = 0.f;
+  LPL_CUDNN_CHECK(cudnnConvolutionForward(h, &one, pl.x, x.f(), pl.w, w.f(), pl.conv,
+                                          static_cast<cudnnConvolutionFwdAlgo_t>(pl.algo),
+                                          cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.y, y.f()));
+  if (b.defined()) kern::add_channel_bias(CudaLaunch{}, y, b);
+  return y;
+}
+
+void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
+                            bool accumulate) {
+  const Device d = x.device();
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    cudnnHandle_t h = cudnn_handle(d);
+    Plan& pl = plan_for(kBackwardFilter, d, x.shape(), dw.shape(), p);
+    if (!pl.chosen) {
+      // Benchmark into a scratch dW: the caller's may hold gradients to accumulate into.
+      Tensor scratch = Tensor::empty(dw.shape(), d);
+      Tensor ws = benchmark_workspace(d);
+      cudnnConvolutionBwdFilterAlgoPerf_t perf[kMaxAlgos];
+      int n = 0;
+      LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, pl.x, x.f(), pl.y, dy.f(), pl.conv, pl.w,
+                                                                    scratch.f(), kMaxAlgos, &n, perf,
+                                                                    ws.data<void>(), ws.nbytes()));
+      pl.choose(perf, n, allow_tf32(), "conv2d_backward_filter");
+    }
+    const float one = 1.f, beta = accumulate ? 1.f : 0.f;
+    LPL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, pl.x, x.f(), pl.y, dy.f(), pl.conv,
+                                                   static_cast<cudnnConvolutionBwdFilterAlgo_t>(pl.algo),
+                                                   cuda_workspace(d, pl.workspace), pl.workspace, &beta, pl.w, dw.f()));
+  }
+  if (db) kern::bias_backward(CudaLaunch{}, dy, *db, accumulate);
+}
+
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
+  const Device d = dy.device();
+  Tensor dx = Tensor::empty(x_shape, d);
+  std::lock_guard<std::mutex> lock(g_mu);
+  cudnnHandle_t h = cudnn_handle(d);
+  Plan& pl = plan_for(kBackwardData, d, x_shape, w.shape(), p);
+  if (!pl.chosen) {
+    Tensor ws = benchmark_workspace(d);
+    cudnnConvolutionBwdDataAlgoPerf_t perf[kMaxAlgos];
+    int n = 0;
+    LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, pl.w, w.f(), pl.y, dy.f(), pl.conv, pl.x, dx.f(),
+                                                                kMaxAlgos, &n, perf, ws.data<void>(), ws.nbytes()));
+    pl.choose(perf, n, allow_tf32(), "conv2d_backward_data");
+  }
+  const float one = 1.f, zero = 0.f;
+  LPL_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, pl.w, w.f(), pl.y, dy.f(), pl.conv,
+                                               static_cast<cudnnConvolutionBwdDataAlgo_t>(pl.algo),
+                                               cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.x, dx.f()));
+  return dx;
+}
+
+}  // namespace lpl::cuda_backend
+
+#pragma GCC diagnostic pop

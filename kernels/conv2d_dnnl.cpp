@@ -1,0 +1,299 @@
+// CPU convolution through oneDNN primitives (the JIT kernels PyTorch's CPU convolution uses).
+// The API is NCHW / OIHW float32; oneDNN picks its preferred internal layouts (format_tag::any) and
+// the tensors are reordered in and out. Primitives and reorders are created once per shape (and
+// thread count: oneDNN chooses its blocking for the threads present at creation), so a training
+// step only executes them. Threads are OpenMP's, as set by lpl::set_num_threads (oneDNN here is
+// the OpenMP build: it reads omp_get_max_threads(), which omp_set_num_threads sets).
+#include <dnnl.hpp>
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <array>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "engine/parallel.h"
+#include "kernels/backend.h"
+
+namespace lpl::cpu_backend {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+dnnl::stream& stream() {
+  static dnnl::stream s(engine());
+  return s;
+}
+
+// Buffers for the internal layouts, shared by every cached convolution (one per role, grown on
+// demand) so that cached shapes do not each hold their own copies of the activations.
+enum Slot { kSrc, kWeights, kDst, kBias, kSlots };
+class ScratchPool {
+ public:
+  void* get(Slot s, size_t bytes) {
+    Buf& b = bufs_[s];
+    if (b.bytes < bytes) {
+      size_t n = (bytes + 63) / 64 * 64;
+      b.ptr.reset(static_cast<char*>(std::aligned_alloc(64, n)));
+      LPL_CHECK(b.ptr, fmt::format("conv2d (cpu): cannot allocate {} bytes of scratch memory", n));
+      b.bytes = n;
+    }
+    return b.ptr.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  struct Buf {
+    std::unique_ptr<char, Free> ptr;
+    size_t bytes = 0;
+  };
+  std::array<Buf, kSlots> bufs_;
+};
+
+// One tensor argument: the user's plain layout, the primitive's layout and the reorders between them.
+struct Staged {
+  memory::desc user, inner;
+  Slot slot = kSrc;
+  bool differs = false;
+  dnnl::reorder to_inner, to_user, add_to_user;  // add_to_user: user += inner (accumulating outputs)
+
+  static Staged input(const memory::desc& user, const memory::desc& inner, Slot slot) {
+    Staged s{user, inner, slot, !(user == inner), {}, {}, {}};
+    if (s.differs) s.to_inner = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), user, engine(), inner));
+    return s;
+  }
+  static Staged output(const memory::desc& user, const memory::desc& inner, Slot slot, bool with_add) {
+    Staged s{user, inner, slot, !(user == inner), {}, {}, {}};
+    if (s.differs) s.to_user = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), inner, engine(), user));
+    if (with_add) {
+      dnnl::post_ops po;
+      po.append_sum(1.f);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(po);
+      s.add_to_user = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), inner, engine(), user, attr));
+    }
+    return s;
+  }
+  // The memory the primitive reads: the user's data, reordered into scratch when layouts differ.
+  memory read(const void* p, ScratchPool& pool) const {
+    memory u(user, engine(), const_cast<void*>(p));
+    if (!differs) return u;
+    memory in(inner, engine(), pool.get(slot, inner.get_size()));
+    to_inner.execute(stream(), u, in);
+    return in;
+  }
+  // The memory the primitive writes (scratch unless it can write the user's buffer directly).
+  memory target(void* p, ScratchPool& pool, bool accumulate) const {
+    if (!differs && !accumulate) return memory(user, engine(), p);
+    return memory(inner, engine(), pool.get(slot, inner.get_size()));
+  }
+  // Moves what the primitive wrote into the user's buffer (adding to it when accumulating).
+  void write_back(memory written, void* p, bool accumulate) const {
+    memory u(user, engine(), p);
+    if (accumulate)
+      add_to_user.execute(stream(), written, u);
+    else if (differs)
+      to_user.execute(stream(), written, u);
+  }
+};
+
+using Key = std::array<int64_t, 15>;
+Key make_key(int pass, const Shape& x, const Shape& w, const Conv2dParams& p, bool bias) {
+  return {pass, x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w, bias ? 1 : 0,
+          num_threads(), 0};
+}
+
+struct Geometry {
+  memory::desc x, w, y, b;  // user layouts
+  memory::desc x_any, w_any, y_any;
+  memory::dims strides, pad;
+  Geometry(const Shape& xs, const Shape& ws, const Conv2dParams& p) {
+    const int64_t oh = (xs[2] + 2 * p.pad_h - ws[2]) / p.stride_h + 1;
+    const int64_t ow = (xs[3] + 2 * p.pad_w - ws[3]) / p.stride_w + 1;
+    memory::dims xd{xs[0], xs[1], xs[2], xs[3]}, wd{ws[0], ws[1], ws[2], ws[3]}, yd{xs[0], ws[0], oh, ow};
+    x = memory::desc(xd, dt::f32, tag::nchw);
+    w = memory::desc(wd, dt::f32, tag::oihw);
+    y = memory::desc(yd, dt::f32, tag::nchw);
+    b = memory::desc({ws[0]}, dt::f32, tag::a);
+    x_any = memory::desc(xd, dt::f32, tag::any);
+    w_any = memory::desc(wd, dt::f32, tag::any);
+    y_any = memory::desc(yd, dt::f32, tag::any);
+    strides = {p.stride_h, p.stride_w};
+    // Symmetric padding as PyTorch: oneDNN's output-size check divides with floor, like ours.
+    pad = {p.pad_h, p.pad_w};
+  }
+  dnnl::convolution_forward::primitive_desc forward_pd(bool bias) const {
+    auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                    x_any, w_any, b, y_any, strides, pad, pad)
+                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                    x_any, w_any, y_any, strides, pad, pad);
+    return dnnl::convolution_forward::primitive_desc(d, engine());
+  }
+};
+
+struct ForwardPlan {
+  dnnl::convolution_forward prim;
+  Staged x, w, y;
+  explicit ForwardPlan(const Geometry& g, bool bias) {
+    auto pd = g.forward_pd(bias);
+    prim = dnnl::convolution_forward(pd);
+    x = Staged::input(g.x, pd.src_desc(), kSrc);
+    w = Staged::input(g.w, pd.weights_desc(), kWeights);
+    y = Staged::output(g.y, pd.dst_desc(), kDst, false);
+  }
+};
+
+struct BackwardFilterPlan {
+  dnnl::convolution_backward_weights prim;
+  Staged x, dy, dw, db;
+  bool bias;
+  BackwardFilterPlan(const Geometry& g, bool with_bias) : bias(with_bias) {
+    auto hint = g.forward_pd(with_bias);
+    auto d = with_bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.x_any, g.w_any,
+                                                                  g.b, g.y_any, g.strides, g.pad, g.pad)
+                       : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.x_any, g.w_any,
+                                                                  g.y_any, g.strides, g.pad, g.pad);
+    dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+    prim = dnnl::convolution_backward_weights(pd);
+    x = Staged::input(g.x, pd.src_desc(), kSrc);
+    dy = Staged::input(g.y, pd.diff_dst_desc(), kDst);
+    dw = Staged::output(g.w, pd.diff_weights_desc(), kWeights, true);
+    if (with_bias) db = Staged::output(g.b, pd.diff_bias_desc(), kBias, true);
+  }
+};
+
+struct BackwardDataPlan {
+  dnnl::convolution_backward_data prim;
+  Staged dy, w, dx;
+  explicit BackwardDataPlan(const Geometry& g) {
+    auto hint = g.forward_pd(false);
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.x_any, g.w_any, g.y_any, g.strides,
+                                           g.pad, g.pad);
+    dnnl::convolution_backward_data::primitive_desc pd(d, engine(), hint);
+    prim = dnnl::convolution_backward_data(pd);
+    dy = Staged::input(g.y, pd.diff_dst_desc(), kDst);
+    w = Staged::input(g.w, pd.weights_desc(), kWeights);
+    dx = Staged::output(g.x, pd.diff_src_desc(), kSrc, false);
+  }
+};
+
+// Plans and scratch are shared: calls are serialised (one CPU op runs at a time and uses all threads).
+struct Cache {
+  std::mutex mu;
+  ScratchPool pool;
+  std::map<Key, std::unique_ptr<ForwardPlan>> fwd;
+  std::map<Key, std::unique_ptr<BackwardFilterPlan>> bwf;
+  std::map<Key, std::unique_ptr<BackwardDataPlan>> bwd;
+};
+Cache& cache() {
+  static Cache c;
+  return c;
+}
+
+template <class Plan, class... A>
+Plan& plan_for(std::map<Key, std::unique_ptr<Plan>>& m, const Key& k, const char* op, const Shape& x, const Shape& w,
+               A&&... a) {
+  auto it = m.find(k);
+  if (it != m.end()) return *it->second;
+  try {
+    auto p = std::make_unique<Plan>(std::forward<A>(a)...);
+    return *m.emplace(k, std::move(p)).first->second;
+  } catch (const dnnl::error& e) {
+    fail(fmt::format("{}: oneDNN could not create a convolution for input {} and weight {}: {}", op, x.str(), w.str(),
+                     e.what()));
+  }
+}
+
+// oneDNN (OpenMP build) runs on omp_get_max_threads() threads, a per-thread OpenMP setting:
+// apply the engine's count on whichever thread calls the op, not only on the one that set it.
+void use_engine_threads() {
+  if (omp_get_max_threads() != num_threads()) omp_set_num_threads(num_threads());
+}
+
+// oneDNN reports failures as dnnl::error; turn them into one lpl::Error naming the op.
+template <class F>
+void run_dnnl(const char* op, F&& f) {
+  try {
+    f();
+    stream().wait();
+  } catch (const dnnl::error& e) {
+    fail(fmt::format("{}: oneDNN failed: {}", op, e.what()));
+  }
+}
+
+}  // namespace
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  use_engine_threads();
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  const bool bias = b.defined();
+  Geometry g(x.shape(), w.shape(), p);
+  const auto yd = g.y.dims();
+  Tensor y = Tensor::empty(Shape{yd[0], yd[1], yd[2], yd[3]}, x.device());
+  ForwardPlan& pl = plan_for(c.fwd, make_key(0, x.shape(), w.shape(), p, bias), "conv2d_forward", x.shape(),
+                             w.shape(), g, bias);
+  run_dnnl("conv2d_forward", [&] {
+    memory xm = pl.x.read(x.f(), c.pool), wm = pl.w.read(w.f(), c.pool);
+    memory ym = pl.y.target(y.f(), c.pool, false);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
+    if (bias) args.emplace(DNNL_ARG_BIAS, memory(g.b, engine(), b.f()));
+    pl.prim.execute(stream(), args);
+    pl.y.write_back(ym, y.f(), false);
+  });
+  return y;
+}
+
+void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
+                            bool accumulate) {
+  use_engine_threads();
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  const bool bias = db != nullptr;
+  Geometry g(x.shape(), dw.shape(), p);
+  BackwardFilterPlan& pl = plan_for(c.bwf, make_key(1, x.shape(), dw.shape(), p, bias), "conv2d_backward_filter",
+                                    x.shape(), dw.shape(), g, bias);
+  run_dnnl("conv2d_backward_filter", [&] {
+    memory xm = pl.x.read(x.f(), c.pool), dym = pl.dy.read(dy.f(), c.pool);
+    memory dwm = pl.dw.target(dw.f(), c.pool, accumulate);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, dwm}};
+    memory dbm;
+    if (bias) {
+      dbm = pl.db.target(db->f(), c.pool, accumulate);
+      args.emplace(DNNL_ARG_DIFF_BIAS, dbm);
+    }
+    pl.prim.execute(stream(), args);
+    pl.dw.write_back(dwm, dw.f(), accumulate);
+    if (bias) pl.db.write_back(dbm, db->f(), accumulate);
+  });
+}
+
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
+  use_engine_threads();
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  Geometry g(x_shape, w.shape(), p);
+  Tensor dx = Tensor::empty(x_shape, dy.device());
+  BackwardDataPlan& pl =
+      plan_for(c.bwd, make_key(2, x_shape, w.shape(), p, false), "conv2d_backward_data", x_shape, w.shape(), g);
+  run_dnnl("conv2d_backward_data", [&] {
+    memory dym = pl.dy.read(dy.f(), c.pool), wm = pl.w.read(w.f(), c.pool);
+    memory dxm = pl.dx.target(dx.f(), c.pool, false);
+    pl.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}});
+    pl.dx.write_back(dxm, dx.f(), false);
+  });
+  return dx;
+}
+
+}  // namespace lpl::cpu_backend

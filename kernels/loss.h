@@ -1,0 +1,56 @@
+// Softmax cross-entropy with int32 labels (mean over the batch), written once for both backends.
+// One row per call: numerically stable (the row maximum is subtracted before exp), float64 sums.
+// Labels are range-checked on the host by engine/ops.cpp before this runs.
+#pragma once
+#include <cmath>
+#include <vector>
+
+#include "engine/ops.h"
+#include "kernels/span.h"
+
+namespace lpl::kern {
+
+struct SoftmaxXent {
+  const float* logits;
+  const int32_t* labels;
+  float* dlogits;
+  double* row_loss;
+  int64_t classes;
+  int64_t per;      // = classes (work per call, for the CPU launcher)
+  double inv_batch;
+  LPL_HD void operator()(int64_t r) const {
+    const float* __restrict__ z = logits + r * classes;
+    float* __restrict__ dz = dlogits + r * classes;
+    float m = z[0];
+    for (int64_t k = 1; k < classes; ++k) m = z[k] > m ? z[k] : m;
+    double s = 0;
+    for (int64_t k = 0; k < classes; ++k) s += exp(static_cast<double>(z[k]) - m);
+    const int32_t y = labels[r];
+    const double log_s = log(s);
+    // loss_r = log sum_k exp(z_k) - z_y;  d loss / d z_k = (softmax_k - [k == y]) / batch.
+    row_loss[r] = log_s + m - static_cast<double>(z[y]);
+    for (int64_t k = 0; k < classes; ++k) {
+      const double p = exp(static_cast<double>(z[k]) - m - log_s);
+      dz[k] = static_cast<float>((p - (k == y ? 1.0 : 0.0)) * inv_batch);
+    }
+  }
+};
+
+template <class L>
+CrossEntropyResult softmax_cross_entropy(const L& launch, const Tensor& logits, const Tensor& labels) {
+  const int64_t b = logits.dim(0), k = logits.dim(1);
+  CrossEntropyResult r;
+  r.dlogits = Tensor::empty(logits.shape(), logits.device());
+  Tensor rows = Tensor::empty(Shape{b}, logits.device(), DType::I64);  // 8 bytes per row loss
+  launch(logits.device(), b,
+         SoftmaxXent{logits.f(), labels.data<int32_t>(), r.dlogits.f(), rows.data<double>(), k, k,
+                     1.0 / static_cast<double>(b)});
+  std::vector<double> h(static_cast<size_t>(b));
+  memcpy_bytes(h.data(), cpu(), rows.data<double>(), logits.device(), h.size() * sizeof(double));
+  double s = 0;  // added on the host in row order: the same result on both backends
+  for (double v : h) s += v;
+  r.loss = static_cast<float>(s / static_cast<double>(b));
+  return r;
+}
+
+}  // namespace lpl::kern

@@ -1,0 +1,219 @@
+// The loader: epoch order, batch shapes, the evaluation view against a float64 reference, and
+// identical batches for any thread count.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "data/loader.h"
+#include "test_util.h"
+
+using namespace lpl;
+using namespace lpl::data;
+
+namespace {
+// n images (3 x h x w) with smooth, image-dependent patterns; label = index % 7.
+ImageSet make_set(int64_t n, int64_t h = 32, int64_t w = 32) {
+  ImageSet s;
+  s.n = n; s.c = 3; s.h = h; s.w = w;
+  s.num_classes = 7;
+  s.pixels.resize(static_cast<size_t>(n * 3 * h * w));
+  for (int64_t i = 0; i < n; ++i)
+    for (int c = 0; c < 3; ++c)
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x)
+          s.pixels[static_cast<size_t>(((i * 3 + c) * h + y) * w + x)] =
+              static_cast<uint8_t>((i * 37 + c * 80 + y * 5 + x * 3 + (x * y) % 17) % 256);
+  for (int64_t i = 0; i < n; ++i) s.labels.push_back(static_cast<int32_t>(i % 7));
+  return s;
+}
+DatasetSplits meta_for(int size = 32) {
+  DatasetSplits m;
+  m.name = "synthetic";
+  m.image_size = size;
+  m.norm = {{0.4f, 0.5f, 0.6f}, {0.2f, 0.25f, 0.3f}};
+  return m;
+}
+}  // namespace
+
+TEST_CASE("loader: the evaluation view is resize to int(1.1 S), centre crop S, normalise (float64 reference)") {
+  ImageSet set = make_set(6);
+  DatasetSplits meta = meta_for();
+  LoaderOptions o;
+  o.batch_size = 6;
+  o.shuffle = false;
+  o.augment = false;
+  Loader ld(set, meta, o);
+  ld.start_epoch(0);
+  Batch b;
+  REQUIRE(ld.next(b));
+  CHECK(b.eval_view.shape() == Shape{6, 3, 32, 32});
+  CHECK(b.view1.shape() == Shape{6, 3, 32, 32});
+  auto ev = b.eval_view.to_vector();
+  CHECK(b.view1.to_vector() == ev);
+  CHECK(b.view2.to_vector() == ev);
+  // torchvision: Resize(35) bilinear (half-pixel, clamped at the border), CenterCrop(32) at
+  // offset round((35 - 32) / 2) = 2.
+  const int R = 35, off = 2;
+  std::vector<double> ref(ev.size());
+  for (int64_t i = 0; i < 6; ++i)
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 32; ++x) {
+          auto src = [&](int o) {
+            double s = (o + off + 0.5) * 32.0 / R - 0.5;
+            return std::clamp(s, 0.0, 31.0);
+          };
+          double sy = src(y), sx = src(x);
+          int y0 = static_cast<int>(sy), x0 = static_cast<int>(sx);
+          int y1 = std::min(y0 + 1, 31), x1 = std::min(x0 + 1, 31);
+          double ly = sy - y0, lx = sx - x0;
+          auto px = [&](int yy, int xx) { return set.pixels[static_cast<size_t>(((i * 3 + c) * 32 + yy) * 32 + xx)] / 255.0; };
+          double v = (1 - ly) * ((1 - lx) * px(y0, x0) + lx * px(y0, x1)) + ly * ((1 - lx) * px(y1, x0) + lx * px(y1, x1));
+          ref[static_cast<size_t>(((i * 3 + c) * 32 + y) * 32 + x)] = (v - meta.norm.mean[c]) / meta.norm.std[c];
+        }
+  test::check_close(ev, ref, 1e-5, 1e-5, "eval view");
+  auto lab = b.labels;
+  REQUIRE(lab.defined());
+  CHECK(lab.dtype() == DType::I32);
+  for (int i = 0; i < 6; ++i) CHECK(lab.data<int32_t>()[i] == i % 7);
+  CHECK_FALSE(ld.next(b));
+}
+
+TEST_CASE("loader: an epoch visits every image once, in a seeded order that changes per epoch") {
+  ImageSet set = make_set(50);
+  for (int64_t i = 0; i < 50; ++i) set.labels[static_cast<size_t>(i)] = static_cast<int32_t>(i);  // label = index
+  DatasetSplits meta = meta_for();
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.augment = false;
+  o.drop_last = false;
+  auto epoch_labels = [&](int64_t epoch, int threads) {
+    LoaderOptions oo = o;
+    oo.threads = threads;
+    Loader ld(set, meta, oo);
+    CHECK(ld.batches_per_epoch() == 7);
+    ld.start_epoch(epoch);
+    std::vector<int32_t> all;
+    Batch b;
+    int64_t step = 0;
+    while (ld.next(b)) {
+      CHECK(b.step_in_epoch == step++);
+      CHECK(b.labels.dim(0) == (step == 7 ? 2 : 8));
+      for (int64_t k = 0; k < b.labels.dim(0); ++k) all.push_back(b.labels.data<int32_t>()[k]);
+    }
+    CHECK(step == 7);
+    return all;
+  };
+  auto e0 = epoch_labels(0, 1), e1 = epoch_labels(1, 1), e0b = epoch_labels(0, 3);
+  CHECK(e0 == e0b);
+  CHECK(e0 != e1);
+  auto sorted = e0;
+  std::sort(sorted.begin(), sorted.end());
+  for (int i = 0; i < 50; ++i) CHECK(sorted[static_cast<size_t>(i)] == i);
+  // drop_last drops the partial batch.
+  o.drop_last = true;
+  Loader ld(set, meta, o);
+  CHECK(ld.batches_per_epoch() == 6);
+}
+
+TEST_CASE("loader: a fixed seed gives identical augmented batches with 1 and with 2 threads") {
+  ImageSet set = make_set(40);
+  DatasetSplits meta = meta_for();
+  auto run = [&](int threads, int prefetch) {
+    LoaderOptions o;
+    o.batch_size = 16;
+    o.threads = threads;
+    o.prefetch = prefetch;
+    Loader ld(set, meta, o);
+    std::vector<float> all;
+    for (int64_t epoch : {3, 4}) {
+      ld.start_epoch(epoch);
+      Batch b;
+      while (ld.next(b)) {
+        for (const Tensor* t : {&b.view1, &b.view2, &b.eval_view}) {
+          auto v = t->to_vector();
+          all.insert(all.end(), v.begin(), v.end());
+        }
+      }
+    }
+    return all;
+  };
+  auto a = run(1, 2), b = run(2, 1), c = run(2, 4);
+  REQUIRE(a.size() == static_cast<size_t>(2 * 2 * 3 * 16 * 3 * 32 * 32));
+  CHECK(a == b);
+  CHECK(a == c);
+  // The two views differ from each other and from the evaluation view.
+  const size_t V = 16 * 3 * 32 * 32;
+  CHECK(!std::equal(a.begin(), a.begin() + V, a.begin() + V));
+  CHECK(!std::equal(a.begin() + V, a.begin() + 2 * V, a.begin() + 2 * V));
+}
+
+TEST_CASE("loader: restarting an epoch midway gives the same batches") {
+  ImageSet set = make_set(32);
+  DatasetSplits meta = meta_for();
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.threads = 2;
+  Loader ld(set, meta, o);
+  ld.start_epoch(5);
+  Batch first, b;
+  REQUIRE(ld.next(first));
+  REQUIRE(ld.next(b));
+  ld.start_epoch(5);
+  REQUIRE(ld.next(b));
+  CHECK(b.view1.to_vector() == first.view1.to_vector());
+  CHECK(b.step_in_epoch == 0);
+}
+
+TEST_CASE("loader: resuming at batch k of an epoch gives that epoch's batches k, k+1, ... (checkpoint resume)") {
+  ImageSet set = make_set(40);
+  DatasetSplits meta = meta_for();
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.threads = 2;
+  Loader ld(set, meta, o);
+  std::vector<std::vector<float>> full;
+  ld.start_epoch(2);
+  Batch b;
+  while (ld.next(b)) full.push_back(b.view2.to_vector());
+  REQUIRE(full.size() == 5);
+  for (int64_t k : {0, 3, 4}) {
+    ld.start_epoch(2, k);
+    for (int64_t j = k; j < 5; ++j) {
+      REQUIRE(ld.next(b));
+      CHECK(b.step_in_epoch == j);
+      CHECK(b.view2.to_vector() == full[static_cast<size_t>(j)]);
+    }
+    CHECK_FALSE(ld.next(b));
+  }
+  ld.start_epoch(2, 5);  // a checkpoint taken after the last batch: nothing left
+  CHECK_FALSE(ld.next(b));
+  CHECK_THROWS_WITH_AS(ld.start_epoch(2, 6), doctest::Contains("cannot start epoch 2 at batch 6 (it has 5 batches)"),
+                       Error);
+}
+
+TEST_CASE("loader: bad options and splits are refused clearly") {
+  ImageSet set = make_set(4);
+  DatasetSplits meta = meta_for();
+  LoaderOptions o;
+  o.batch_size = 8;
+  CHECK_THROWS_WITH_AS(Loader(set, meta, o), doctest::Contains("batch_size 8 is larger than the split (4 images)"), Error);
+  o.batch_size = 0;
+  CHECK_THROWS_WITH_AS(Loader(set, meta, o), doctest::Contains("batch_size 0 must be positive"), Error);
+  o.batch_size = 2;
+  o.threads = 0;
+  CHECK_THROWS_WITH_AS(Loader(set, meta, o), doctest::Contains("threads 0 must be at least 1"), Error);
+  o.threads = 1;
+  ImageSet bad = set;
+  bad.pixels.pop_back();
+  CHECK_THROWS_WITH_AS(Loader(bad, meta, o), doctest::Contains("want n*c*h*w"), Error);
+  Loader ld(set, meta, o);
+  Batch b;
+  CHECK_THROWS_WITH_AS(ld.next(b), doctest::Contains("call start_epoch first"), Error);
+  ImageSet unl = set;
+  unl.labels.clear();
+  Loader lu(unl, meta, o);
+  lu.start_epoch(0);
+  REQUIRE(lu.next(b));
+  CHECK_FALSE(b.labels.defined());
+}
