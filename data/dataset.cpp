@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "data/readers.h"
+#include "data/shapes3d.h"
 #include "engine/common.h"
 #include "engine/rng.h"
 
@@ -145,11 +146,20 @@ ImageSet replicate_to_rgb(const ImageSet& set) {
 }  // namespace detail
 
 DatasetSplits load_dataset(const DataOptions& opt) {
+#if LPL_HAVE_ZLIB
   if (opt.dataset == "fashion-mnist" || opt.dataset == "fashion_mnist") return detail::load_fashion_mnist(opt);
+#endif
   if (opt.dataset == "cifar10") return detail::load_cifar10(opt);
   if (opt.dataset == "stl10") return detail::load_stl10(opt);
-  if (opt.dataset == "shapes3d" || opt.dataset == "imagenet2012" || opt.dataset == "pairs")
-    fail("--dataset " + opt.dataset + ": not implemented yet");
+  if (opt.dataset == "pairs") return detail::load_pairs(opt);
+#if LPL_HAVE_STB
+  if (opt.dataset == "imagenet2012") return detail::load_imagenet(opt);
+#endif
+#if LPL_HAVE_HDF5
+  if (opt.dataset == "shapes3d") return detail::load_shapes3d(opt);
+#endif
+  if (opt.dataset == "fashion-mnist" || opt.dataset == "shapes3d" || opt.dataset == "imagenet2012")
+    fail("--dataset " + opt.dataset + ": not available in this build (the CUDA-only check build has no zlib / HDF5 / stb)");
   fail("--dataset " + opt.dataset + ": unknown (choose cifar10, stl10, fashion-mnist, shapes3d, imagenet2012, pairs)");
 }
 

@@ -14,6 +14,11 @@ struct ImageSet {                 // one split, uint8 NCHW in memory
   std::vector<uint8_t> pixels;    // n*c*h*w
   std::vector<int32_t> labels;    // n, or empty when the split has no labels
   int num_classes = 0;
+  // Data that brings its own views (DatasetSplits::augment == false):
+  std::vector<uint8_t> pixels2;   // pairs, uint8: the second view of image i (same layout as pixels)
+  std::vector<float> fpixels, fpixels2;  // pairs, float32 .npy: views used as given (pixels* empty then)
+  std::vector<int64_t> sequence;  // shapes3d: image indices in trajectory order; a batch is a block of
+                                  // B+1 consecutive entries, view 1 = entries 0..B-1, view 2 = 1..B
 };
 struct Normalization { std::array<float, 3> mean, std; };
 struct DatasetSplits {

@@ -50,33 +50,46 @@ class LoaderImpl {
     LPL_CHECK(opt.threads >= 1, strf("Loader: threads %d must be at least 1", opt.threads));
     LPL_CHECK(set.n > 0, "Loader: the " + meta.name + " split is empty");
     LPL_CHECK(set.c == 1 || set.c == 3, strf("Loader: images have %lld channels (want 1 or 3)", static_cast<long long>(set.c)));
-    LPL_CHECK(static_cast<int64_t>(set.pixels.size()) == set.n * set.c * set.h * set.w,
-              strf("Loader: split holds %zu bytes of pixels, want n*c*h*w = %lld", set.pixels.size(),
-                   static_cast<long long>(set.n * set.c * set.h * set.w)));
+    const int64_t numel = set.n * set.c * set.h * set.w;
+    const bool floats = !set.fpixels.empty();
+    LPL_CHECK(static_cast<int64_t>(floats ? set.fpixels.size() : set.pixels.size()) == numel,
+              strf("Loader: split holds %zu %s of pixels, want n*c*h*w = %lld", floats ? set.fpixels.size() : set.pixels.size(),
+                   floats ? "floats" : "bytes", static_cast<long long>(numel)));
+    LPL_CHECK(set.pixels2.empty() || static_cast<int64_t>(set.pixels2.size()) == numel, "Loader: pixels2 must match pixels in size");
+    LPL_CHECK(set.fpixels2.empty() || static_cast<int64_t>(set.fpixels2.size()) == numel, "Loader: fpixels2 must match fpixels in size");
     LPL_CHECK(set.labels.empty() || static_cast<int64_t>(set.labels.size()) == set.n,
               strf("Loader: split has %zu labels for %lld images", set.labels.size(), static_cast<long long>(set.n)));
+    for (int64_t f : set.sequence) LPL_CHECK(f >= 0 && f < set.n, strf("Loader: sequence entry %lld is not an image index", static_cast<long long>(f)));
     LPL_CHECK(meta.image_size > 0, "Loader: image_size must be positive");
-    LPL_CHECK(opt.drop_last ? set.n >= opt.batch_size : true,
+    given_ = !meta.augment;
+    LPL_CHECK(given_ || !floats, "Loader: float pixels need a dataset without augmentation (pairs)");
+    augment_ = opt.augment && meta.augment;
+    gpu_aug_ = opt.device.is_cuda() && opt.gpu_augment && !given_;
+    OH_ = given_ ? static_cast<int>(set.h) : meta.image_size;
+    OW_ = given_ ? static_cast<int>(set.w) : meta.image_size;
+    S_ = OH_;
+    const int64_t units = set.sequence.empty() ? set.n : static_cast<int64_t>(set.sequence.size()) / (opt.batch_size + 1);
+    LPL_CHECK(!set.sequence.empty() || !opt.drop_last || set.n >= opt.batch_size,
               strf("Loader: batch_size %lld is larger than the split (%lld images) and drop_last is set",
                    static_cast<long long>(opt.batch_size), static_cast<long long>(set.n)));
-    S_ = meta.image_size;
-    augment_ = opt.augment && meta.augment;
-    gpu_aug_ = opt.device.is_cuda() && opt.gpu_augment;
+    LPL_CHECK(set.sequence.empty() || units >= 1,
+              strf("Loader: the frame sequence (%zu frames) is shorter than one block of batch_size + 1 = %lld frames",
+                   set.sequence.size(), static_cast<long long>(opt.batch_size + 1)));
     for (int c = 0; c < 3; ++c) {
       LPL_CHECK(meta.norm.std[c] > 0, "Loader: normalisation std must be positive");
       norm_.mean[c] = meta.norm.mean[c];
       norm_.inv_std[c] = 1.f / meta.norm.std[c];
     }
     eval_ = eval_view_params(static_cast<int>(set.h), static_cast<int>(set.w), S_);
-    const int64_t B = opt.batch_size, V = 3 * static_cast<int64_t>(S_) * S_;
+    const int64_t B = opt.batch_size, V = 3 * static_cast<int64_t>(OH_) * OW_;
     slots_.resize(static_cast<size_t>(std::max(opt.prefetch, 1) + 1));
     for (auto& s : slots_) {
       if (gpu_aug_) {
         s.params.reset(static_cast<size_t>(B) * 3 * sizeof(ViewParams));
       } else {
         s.v1.reset(static_cast<size_t>(B * V) * sizeof(float));
-        if (augment_) s.v2.reset(static_cast<size_t>(B * V) * sizeof(float));
-        s.ev.reset(static_cast<size_t>(B * V) * sizeof(float));
+        if (augment_ || given_) s.v2.reset(static_cast<size_t>(B * V) * sizeof(float));
+        if (!given_) s.ev.reset(static_cast<size_t>(B * V) * sizeof(float));
       }
       s.labels.reset(static_cast<size_t>(B) * sizeof(int32_t));
       s.idx.reset(static_cast<size_t>(B) * sizeof(int64_t));
@@ -103,30 +116,36 @@ class LoaderImpl {
 
   int64_t batches_per_epoch() const {
     const int64_t B = opt_.batch_size;
+    if (!set_.sequence.empty()) return static_cast<int64_t>(set_.sequence.size()) / (B + 1);  // whole blocks only
     return opt_.drop_last ? set_.n / B : (set_.n + B - 1) / B;
   }
 
-  void start_epoch(int64_t epoch) {
+  void start_epoch(int64_t epoch, int64_t first_batch) {
+    LPL_CHECK(first_batch >= 0 && first_batch <= batches_per_epoch(),
+              strf("Loader: cannot start epoch %lld at batch %lld (it has %lld batches)", static_cast<long long>(epoch),
+                   static_cast<long long>(first_batch), static_cast<long long>(batches_per_epoch())));
     std::unique_lock<std::mutex> lk(mu_);
     started_ = false;  // workers take no new work from the old epoch
     ++generation_;  // work handed out before this point is discarded
     cv_done_.wait(lk, [&] { return in_flight_ == 0; });
     epoch_ = epoch;
-    order_.resize(static_cast<size_t>(set_.n));
-    for (int64_t i = 0; i < set_.n; ++i) order_[i] = i;
+    // The order of images, or of frame blocks in sequence mode.
+    const int64_t units = set_.sequence.empty() ? set_.n : batches_per_epoch();
+    order_.resize(static_cast<size_t>(units));
+    for (int64_t i = 0; i < units; ++i) order_[i] = i;
     if (opt_.shuffle) {
       // Fisher-Yates on the counter RNG: stream (epoch, 3) is kept apart from the views' (epoch, 0/1).
       CounterRng rng{opt_.seed, view_stream(epoch, 3)};
-      for (int64_t i = set_.n - 1; i > 0; --i) {
+      for (int64_t i = units - 1; i > 0; --i) {
         Philox4 r = rng.block(static_cast<uint64_t>(i));
         auto j = static_cast<int64_t>(CounterRng::to_unit_d(r.v[0], r.v[1]) * static_cast<double>(i + 1));
         std::swap(order_[i], order_[std::min(j, i)]);
       }
     }
     nb_ = batches_per_epoch();
-    fill_batch_ = 0;
+    fill_batch_ = first_batch;
     fill_chunk_ = 0;
-    next_batch_ = 0;
+    next_batch_ = first_batch;
     for (auto& s : slots_) { s.batch = -1; s.ready = false; s.chunks_left = 0; }
     started_ = true;
     lk.unlock();
@@ -155,8 +174,8 @@ class LoaderImpl {
   void deliver(Slot& s, Batch& out) {
     const Device d = opt_.device;
     const int64_t R = s.rows;
-    const Shape vs{R, 3, S_, S_};
-    const size_t vbytes = static_cast<size_t>(R * 3 * S_ * S_) * sizeof(float);
+    const Shape vs{R, 3, OH_, OW_};
+    const size_t vbytes = static_cast<size_t>(R * 3 * OH_ * OW_) * sizeof(float);
     out = Batch{};
     out.step_in_epoch = s.batch;
     if (!set_.labels.empty()) {
@@ -166,6 +185,7 @@ class LoaderImpl {
     if (gpu_aug_) {
       memcpy_bytes(dev_idx_.data<int64_t>(), d, s.idx.p, cpu(), static_cast<size_t>(R) * sizeof(int64_t));
       memcpy_bytes(dev_params_.data<uint8_t>(), d, s.params.p, cpu(), static_cast<size_t>(R) * 3 * sizeof(ViewParams));
+      synchronize(d);  // the pinned slot is reused after this; the kernels below stay asynchronous
       auto* params = reinterpret_cast<const ViewParams*>(dev_params_.data<uint8_t>());
       auto make = [&](const ViewParams* p) {
         Tensor t = Tensor::empty(vs, d);
@@ -181,6 +201,12 @@ class LoaderImpl {
       } else {
         out.view1 = out.view2 = out.eval_view;
       }
+    } else if (given_) {  // the data's own views; the evaluation view is view 1
+      out.view1 = Tensor::empty(vs, d);
+      out.view2 = Tensor::empty(vs, d);
+      memcpy_bytes(out.view1.f(), d, s.v1.p, cpu(), vbytes);
+      memcpy_bytes(out.view2.f(), d, s.v2.p, cpu(), vbytes);
+      out.eval_view = out.view1;
     } else {
       out.eval_view = Tensor::empty(vs, d);
       memcpy_bytes(out.eval_view.f(), d, s.ev.p, cpu(), vbytes);
@@ -194,12 +220,12 @@ class LoaderImpl {
       }
     }
     // The staging slot is reused after this: wait for the copies out of it.
-    if (d.is_cuda()) synchronize(d);
+    if (d.is_cuda() && !gpu_aug_) synchronize(d);
   }
 
   // Worker: take the next chunk of the batch being filled (when its slot is free), make it.
   void work() {
-    std::vector<float> scratch(static_cast<size_t>(augment_scratch_floats(S_)));
+    std::vector<float> scratch(given_ ? 0 : static_cast<size_t>(augment_scratch_floats(S_)));
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
       Slot* s = nullptr;
@@ -212,7 +238,7 @@ class LoaderImpl {
       if (stop_) return;
       s = &slots_[static_cast<size_t>(fill_batch_ % static_cast<int64_t>(slots_.size()))];
       const int64_t b = fill_batch_, B = opt_.batch_size;
-      const int64_t rows = std::min(B, set_.n - b * B);
+      const int64_t rows = set_.sequence.empty() ? std::min(B, set_.n - b * B) : B;
       const int64_t nchunks = (rows + kChunk - 1) / kChunk;
       if (s->batch == -1) {
         s->batch = b; s->rows = rows; s->chunks_left = nchunks; s->ready = false;
@@ -235,6 +261,7 @@ class LoaderImpl {
   }
 
   void make_rows(Slot& s, int64_t b, int64_t lo, int64_t hi, int64_t epoch, float* scratch) {
+    if (given_) return copy_rows(s, b, lo, hi);
     const int C = static_cast<int>(set_.c), H = static_cast<int>(set_.h), W = static_cast<int>(set_.w);
     const int64_t img_bytes = set_.c * set_.h * set_.w, V = 3 * static_cast<int64_t>(S_) * S_;
     for (int64_t r = lo; r < hi; ++r) {
@@ -261,11 +288,50 @@ class LoaderImpl {
     }
   }
 
+  // Data that brings its own views: image i (first or second view array) as floats, normalised.
+  void copy_image(int64_t i, bool second, float* out) const {
+    const int64_t P = set_.h * set_.w, C = set_.c;
+    for (int c = 0; c < 3; ++c) {
+      const int64_t off = (i * C + (C == 1 ? 0 : c)) * P;
+      const float m = norm_.mean[c], is = norm_.inv_std[c];
+      float* o = out + c * P;
+      if (!set_.fpixels.empty()) {
+        const float* src = (second && !set_.fpixels2.empty() ? set_.fpixels2 : set_.fpixels).data() + off;
+        for (int64_t k = 0; k < P; ++k) o[k] = (src[k] - m) * is;
+      } else {
+        const uint8_t* src = (second && !set_.pixels2.empty() ? set_.pixels2 : set_.pixels).data() + off;
+        for (int64_t k = 0; k < P; ++k) o[k] = (static_cast<float>(src[k]) * (1.f / 255.f) - m) * is;
+      }
+    }
+  }
+
+  // Pairs: view 1 / view 2 of the same image. Sequence: a block of B + 1 frames, view 1 = frames
+  // 0..B-1, view 2 = frames 1..B; the labels are view 1's.
+  void copy_rows(Slot& s, int64_t b, int64_t lo, int64_t hi) {
+    const int64_t V = 3 * set_.h * set_.w, B = opt_.batch_size;
+    for (int64_t r = lo; r < hi; ++r) {
+      int64_t i1, i2;
+      bool second = true;
+      if (!set_.sequence.empty()) {
+        const int64_t base = order_[static_cast<size_t>(b)] * (B + 1) + r;
+        i1 = set_.sequence[static_cast<size_t>(base)];
+        i2 = set_.sequence[static_cast<size_t>(base + 1)];
+        second = false;
+      } else {
+        i1 = i2 = order_[static_cast<size_t>(b * B + r)];
+      }
+      s.idx.as<int64_t>()[r] = i1;
+      if (!set_.labels.empty()) s.labels.as<int32_t>()[r] = set_.labels[static_cast<size_t>(i1)];
+      copy_image(i1, false, s.v1.as<float>() + r * V);
+      copy_image(i2, second, s.v2.as<float>() + r * V);
+    }
+  }
+
   const ImageSet& set_;
   const DatasetSplits& meta_;
   LoaderOptions opt_;
-  int S_ = 32;
-  bool augment_ = true, gpu_aug_ = false;
+  int S_ = 32, OH_ = 32, OW_ = 32;
+  bool augment_ = true, gpu_aug_ = false, given_ = false;
   NormF norm_{};
   ViewParams eval_;
   std::vector<Slot> slots_;
@@ -283,7 +349,8 @@ class LoaderImpl {
 Loader::Loader(const ImageSet& set, const DatasetSplits& meta, const LoaderOptions& opt)
     : impl_(std::make_unique<LoaderImpl>(set, meta, opt)) {}
 Loader::~Loader() = default;
-void Loader::start_epoch(int64_t epoch) { impl_->start_epoch(epoch); }
+void Loader::start_epoch(int64_t epoch) { impl_->start_epoch(epoch, 0); }
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) { impl_->start_epoch(epoch, first_batch); }
 bool Loader::next(Batch& out) { return impl_->next(out); }
 int64_t Loader::batches_per_epoch() const { return impl_->batches_per_epoch(); }
 

@@ -3,6 +3,10 @@
 // device the uint8 split is uploaded once and the views are made there by CUDA kernels that run the
 // same per-pixel code (data/augment_cuda.cu). Every number depends on (seed, epoch, image index)
 // only, so a run is identical for any thread count and on either device (up to float rounding).
+// Datasets that bring their own views (DatasetSplits::augment == false) are copied as they are,
+// at the split's H x W: `pairs` gives view 1 / view 2 of one image, `shapes3d` (ImageSet::sequence)
+// blocks of B+1 consecutive frames (view 1 = frames 0..B-1, view 2 = frames 1..B); their
+// evaluation view is view 1.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -39,6 +43,8 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
   void start_epoch(int64_t epoch);          // order and augmentation randomness depend on (seed, epoch, index) only
+  // Resuming mid-epoch: the same batches as start_epoch(epoch) from batch first_batch on.
+  void start_epoch(int64_t epoch, int64_t first_batch);
   bool next(Batch& out);                    // false at the end of the epoch
   int64_t batches_per_epoch() const;
 

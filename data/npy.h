@@ -19,4 +19,19 @@ NpyArray load_npy_f32(const std::string& path);
 void save_npy_f32(const std::string& path, const float* data, const std::vector<int64_t>& shape);
 void save_npy_i64(const std::string& path, const std::vector<int64_t>& data);
 
+// Any of the dtypes the datasets use, raw (the `pairs` views and labels, Shapes3D trajectories).
+struct NpyRaw {
+  std::string dtype;             // "f4", "u1", "i8", "i4" (byte order normalised away)
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;    // numel * itemsize, little-endian
+  int64_t numel() const;
+  template <class T>
+  const T* as() const { return reinterpret_cast<const T*>(bytes.data()); }
+};
+// Reads `path`; fails naming the file on a bad magic, an unsupported dtype or order, or a size
+// that does not match the header (truncated / trailing bytes).
+NpyRaw read_npy(const std::string& path);
+// Writes a C-order array of dtype "f4", "u1", "i8" or "i4" (tools and tests).
+void write_npy(const std::string& path, const std::string& dtype, const std::vector<int64_t>& shape, const void* data);
+
 }  // namespace lpl::data

@@ -27,6 +27,8 @@ ImageSet replicate_to_rgb(const ImageSet& set);
 DatasetSplits load_fashion_mnist(const DataOptions& opt);  // fashion_mnist_zlib.cpp
 DatasetSplits load_cifar10(const DataOptions& opt);        // cifar10.cpp
 DatasetSplits load_stl10(const DataOptions& opt);          // stl10.cpp
+DatasetSplits load_pairs(const DataOptions& opt);          // pairs.cpp
+DatasetSplits load_imagenet(const DataOptions& opt);       // imagenet_stb.cpp
 
 // Reads gzip IDX files (fashion_mnist_zlib.cpp): images N x rows x cols uint8, labels N uint8.
 ImageSet read_idx_images_gz(const std::string& path);

@@ -6,6 +6,9 @@
 // every image to 32 px (PIL bilinear, antialiased) at load.
 #include "data/stl10.h"
 
+#include <algorithm>
+#include <fstream>
+
 #include "data/download.h"
 #include "data/readers.h"
 #include "engine/common.h"
@@ -23,17 +26,26 @@ void check_size(const std::string& path, size_t got, int64_t want, const char* w
 
 ImageSet read_stl10_images(const std::string& path, int64_t n) {
   if (!file_exists(path)) fail("stl10: missing file " + path);
-  std::vector<uint8_t> raw = read_file(path, "stl10");
-  check_size(path, raw.size(), n * kImage, strf("%lld images of 3 x 96 x 96", static_cast<long long>(n)).c_str());
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) fail("stl10: cannot open " + path);
+  check_size(path, static_cast<size_t>(f.tellg()), n * kImage, strf("%lld images of 3 x 96 x 96", static_cast<long long>(n)).c_str());
+  f.seekg(0);
   ImageSet s;
   s.n = n; s.c = 3; s.h = kSide; s.w = kSide;
-  s.pixels.resize(raw.size());
-  // Column-major channels: byte x * 96 + y of a channel is pixel (y, x).
-  for (int64_t i = 0; i < n * 3; ++i) {
-    const uint8_t* src = raw.data() + i * kSide * kSide;
-    uint8_t* dst = s.pixels.data() + i * kSide * kSide;
-    for (int64_t x = 0; x < kSide; ++x)
-      for (int64_t y = 0; y < kSide; ++y) dst[y * kSide + x] = src[x * kSide + y];
+  s.pixels.resize(static_cast<size_t>(n * kImage));
+  // Read in chunks (the unlabeled file is 2.8 GB), transposing the column-major channels: byte
+  // x * 96 + y of a channel is pixel (y, x).
+  const int64_t chunk = 1024;
+  std::vector<uint8_t> raw(static_cast<size_t>(chunk * kImage));
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t m = std::min(chunk, n - b);
+    if (!f.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(m * kImage))) fail("stl10: cannot read " + path);
+    for (int64_t i = 0; i < m * 3; ++i) {
+      const uint8_t* src = raw.data() + i * kSide * kSide;
+      uint8_t* dst = s.pixels.data() + (b * 3 + i) * kSide * kSide;
+      for (int64_t x = 0; x < kSide; ++x)
+        for (int64_t y = 0; y < kSide; ++y) dst[y * kSide + x] = src[x * kSide + y];
+    }
   }
   return s;
 }

@@ -1,7 +1,7 @@
 // Per-channel bias of NCHW tensors, written once for both backends.
 // bias_backward: db[c] = sum over n, h, w of dy[n, c, h, w]. It runs in two passes so both backends
-// add in the same order: one float64 partial per (channel, block of kBiasRows images), then one sum
-// per channel over its partials. The split depends only on the shape, never on the device.
+// add in the same order: one float64 partial per (image, channel) plane, then one sum per channel
+// over the images. The split depends only on the shape, never on the device.
 #pragma once
 #include <cstdint>
 
@@ -10,32 +10,28 @@
 
 namespace lpl::kern {
 
-constexpr int64_t kBiasRows = 8;
-
+// partial[i] = sum of plane i (i = n * C + c) of dy.
 struct BiasGradPartial {
   const float* dy;
-  double* partial;  // [C, blocks]
-  int64_t n, c, hw, blocks;
+  double* partial;
+  int64_t hw;
   LPL_HD void operator()(int64_t i) const {
-    const int64_t ch = i / blocks, blk = i % blocks;
-    const int64_t n0 = blk * kBiasRows, n1 = n0 + kBiasRows < n ? n0 + kBiasRows : n;
+    const float* p = dy + i * hw;
     double s = 0;
-    for (int64_t img = n0; img < n1; ++img) {
-      const float* p = dy + (img * c + ch) * hw;
-      for (int64_t k = 0; k < hw; ++k) s += p[k];
-    }
+    for (int64_t k = 0; k < hw; ++k) s += p[k];
     partial[i] = s;
   }
 };
 
+// db[c] (+)= sum over n of partial[n * C + c] (adjacent threads read adjacent partials).
 struct BiasGradFinish {
   const double* partial;
   float* db;
-  int64_t blocks;
+  int64_t n, c;
   bool accumulate;
   LPL_HD void operator()(int64_t ch) const {
     double s = 0;
-    for (int64_t k = 0; k < blocks; ++k) s += partial[ch * blocks + k];
+    for (int64_t img = 0; img < n; ++img) s += partial[img * c + ch];
     db[ch] = static_cast<float>(accumulate ? db[ch] + s : s);
   }
 };
@@ -51,10 +47,9 @@ struct AddChannelBias {
 template <class L>
 void bias_backward(const L& launch, const Tensor& dy, Tensor& db, bool accumulate) {
   const int64_t n = dy.dim(0), c = dy.dim(1), hw = dy.dim(2) * dy.dim(3);
-  const int64_t blocks = n == 0 ? 1 : (n + kBiasRows - 1) / kBiasRows;
-  Tensor part = Tensor::empty(Shape{c * blocks}, dy.device(), DType::I64);  // 8 bytes per partial
-  launch(dy.device(), c * blocks, BiasGradPartial{dy.f(), part.data<double>(), n, c, hw, blocks});
-  launch(dy.device(), c, BiasGradFinish{part.data<double>(), db.f(), blocks, accumulate});
+  Tensor part = Tensor::empty(Shape{n * c}, dy.device(), DType::I64);  // 8 bytes per partial
+  launch(dy.device(), n * c, BiasGradPartial{dy.f(), part.data<double>(), hw});
+  launch(dy.device(), c, BiasGradFinish{part.data<double>(), db.f(), n, c, accumulate});
 }
 
 template <class L>

@@ -6,6 +6,7 @@
 // the OpenMP build: it reads omp_get_max_threads(), which omp_set_num_threads sets).
 #include <dnnl.hpp>
 #include <fmt/format.h>
+#include <omp.h>
 
 #include <array>
 #include <cstdlib>

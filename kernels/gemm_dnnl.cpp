@@ -1,6 +1,7 @@
 // CPU GEMM through oneDNN's row-major sgemm (same JIT kernels PyTorch's CPU matmul uses).
 #include <dnnl.hpp>
 #include <fmt/format.h>
+#include <omp.h>
 
 #include "engine/parallel.h"
 #include "kernels/backend.h"

@@ -9,20 +9,21 @@
 
 namespace lpl::metrics {
 
-const std::vector<double>& Histogram::default_edges() {
-  static const std::vector<double> edges = [] {
+const std::vector<double>& Histogram::limits() {
+  static const std::vector<double> l = [] {
     std::vector<double> pos;
     for (double v = 1e-12; v < 1e20; v *= 1.1) pos.push_back(v);
     std::vector<double> e;
     for (auto it = pos.rbegin(); it != pos.rend(); ++it) e.push_back(-*it);
     e.push_back(0.0);
     e.insert(e.end(), pos.begin(), pos.end());
+    e.push_back(std::numeric_limits<double>::max());
     return e;
   }();
-  return edges;
+  return l;
 }
 
-Histogram::Histogram() : counts(default_edges().size() - 1, 0.0) {}
+Histogram::Histogram() : counts(limits().size(), 0.0) {}
 
 void Histogram::add(double v) {
   if (num == 0) {
@@ -34,11 +35,9 @@ void Histogram::add(double v) {
   num += 1;
   sum += v;
   sum_squares += v * v;
-  const auto& e = default_edges();
-  if (!(v >= e.front() && v <= e.back())) return;
-  size_t i = static_cast<size_t>(std::upper_bound(e.begin(), e.end(), v) - e.begin());
-  i = std::min(i, e.size() - 1);  // v == last edge goes to the last (closed) bin
-  counts[i - 1] += 1;
+  const auto& l = limits();
+  const size_t k = static_cast<size_t>(std::upper_bound(l.begin(), l.end(), v) - l.begin());
+  counts[std::min(k, l.size() - 1)] += 1;
 }
 
 void Histogram::merge(const Histogram& o) {
@@ -56,27 +55,22 @@ void Histogram::merge(const Histogram& o) {
   for (size_t i = 0; i < counts.size(); ++i) counts[i] += o.counts[i];
 }
 
-void Histogram::tensorboard_buckets(std::vector<double>& bucket_limit, std::vector<double>& bucket) const {
-  // torch.utils.tensorboard.summary.make_histogram: keep the bins from the one before the first
-  // non-empty bin to the last non-empty one; limits are the right edges of the kept bins.
-  const auto& e = default_edges();
-  bucket_limit.clear();
-  bucket.clear();
-  int64_t first = -1, last = -1;
-  for (size_t i = 0; i < counts.size(); ++i)
-    if (counts[i] > 0) {
-      if (first < 0) first = static_cast<int64_t>(i);
-      last = static_cast<int64_t>(i);
-    }
-  if (first < 0) return;
-  const int64_t start = first, end = last + 1;  // np.searchsorted(cumsum(counts > 0), ..., side="right")
-  if (start > 0) {
-    for (int64_t i = start - 1; i < end; ++i) bucket.push_back(counts[static_cast<size_t>(i)]);
-  } else {
-    bucket.push_back(0);
-    for (int64_t i = 0; i < end; ++i) bucket.push_back(counts[static_cast<size_t>(i)]);
+tb::Histogram Histogram::to_tb() const {
+  tb::Histogram h;
+  if (num == 0) return h;
+  h.min = min;
+  h.max = max;
+  h.num = num;
+  h.sum = sum;
+  h.sum_squares = sum_squares;
+  size_t first = 0, last = counts.size();
+  while (first < counts.size() && counts[first] == 0) ++first;
+  while (last > first && counts[last - 1] == 0) --last;
+  for (size_t k = first; k < last; ++k) {
+    h.bucket_limit.push_back(limits()[k]);
+    h.bucket.push_back(counts[k]);
   }
-  for (int64_t i = start; i <= end && i < static_cast<int64_t>(e.size()); ++i) bucket_limit.push_back(e[static_cast<size_t>(i)]);
+  return h;
 }
 
 Histogram histogram_of(const std::vector<double>& values) {

@@ -6,23 +6,23 @@
 #include <utility>
 #include <vector>
 
+#include "engine/tb_events.h"
 #include "models/features.h"
 
 namespace lpl::metrics {
 
-// Counts over the edges torch.utils.tensorboard uses for bins="tensorflow": -1e20 .. -1e-12, 0,
-// 1e-12 .. 1e20 in factors of 1.1; np.histogram semantics (bins [e_i, e_i+1), the last closed;
-// values outside the edges are counted in num/sum but in no bucket).
+// Streaming counts over TensorBoard's default bucket limits (-1e20 .. -1e-12, 0, 1e-12 .. 1e20 in
+// factors of 1.1, then DBL_MAX): bucket k holds limits[k-1] <= v < limits[k], as tb::make_histogram
+// (engine/tb_events.h) counts them, so to_tb() gives what the event writer expects.
 struct Histogram {
   double min = 0, max = 0, num = 0, sum = 0, sum_squares = 0;
-  std::vector<double> counts;  // one per bucket of default_edges()
+  std::vector<double> counts;  // one per entry of limits()
   Histogram();
   void add(double v);
   void merge(const Histogram& o);
-  static const std::vector<double>& default_edges();
-  // bucket_limit and bucket exactly as torch's make_histogram writes them into a HistogramProto
-  // (empty leading and trailing buckets trimmed).
-  void tensorboard_buckets(std::vector<double>& bucket_limit, std::vector<double>& bucket) const;
+  static const std::vector<double>& limits();
+  // Identical to tb::make_histogram of the same values (used range of buckets only).
+  tb::Histogram to_tb() const;
 };
 Histogram histogram_of(const std::vector<double>& values);
 

@@ -6,7 +6,8 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PKGS=(build-essential cmake pkg-config libdnnl-dev libfmt-dev doctest-dev libstb-dev
-      nlohmann-json3-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-matplotlib)
+      nlohmann-json3-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-matplotlib
+      curl ca-certificates)  # curl: CIFAR-10 / STL-10 downloads
 if [ "${1:-}" = "--tools" ]; then
   PKGS+=(python3-torch python3-torchvision python3-opencv python3-scipy python3-sklearn python3-h5py)
 fi

@@ -165,6 +165,33 @@ TEST_CASE("loader: restarting an epoch midway gives the same batches") {
   CHECK(b.step_in_epoch == 0);
 }
 
+TEST_CASE("loader: resuming at batch k of an epoch gives that epoch's batches k, k+1, ... (checkpoint resume)") {
+  ImageSet set = make_set(40);
+  DatasetSplits meta = meta_for();
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.threads = 2;
+  Loader ld(set, meta, o);
+  std::vector<std::vector<float>> full;
+  ld.start_epoch(2);
+  Batch b;
+  while (ld.next(b)) full.push_back(b.view2.to_vector());
+  REQUIRE(full.size() == 5);
+  for (int64_t k : {0, 3, 4}) {
+    ld.start_epoch(2, k);
+    for (int64_t j = k; j < 5; ++j) {
+      REQUIRE(ld.next(b));
+      CHECK(b.step_in_epoch == j);
+      CHECK(b.view2.to_vector() == full[static_cast<size_t>(j)]);
+    }
+    CHECK_FALSE(ld.next(b));
+  }
+  ld.start_epoch(2, 5);  // a checkpoint taken after the last batch: nothing left
+  CHECK_FALSE(ld.next(b));
+  CHECK_THROWS_WITH_AS(ld.start_epoch(2, 6), doctest::Contains("cannot start epoch 2 at batch 6 (it has 5 batches)"),
+                       Error);
+}
+
 TEST_CASE("loader: bad options and splits are refused clearly") {
   ImageSet set = make_set(4);
   DatasetSplits meta = meta_for();

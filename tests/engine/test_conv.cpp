@@ -10,6 +10,10 @@
 #include "engine/parallel.h"
 #include "test_util.h"
 
+#if LPL_HAVE_DNNL
+#include <omp.h>
+#endif
+
 using namespace lpl;
 
 namespace {
@@ -224,7 +228,8 @@ void conv_accumulate(Device d) {
 }
 
 void bias_grad(Device d) {
-  for (Shape s : {Shape{1, 3, 1, 1}, Shape{9, 13, 5, 7}, Shape{17, 5, 3, 2}}) {
+  // The last shape has enough planes (n * c >= 4096) to run as a parallel loop on the CPU.
+  for (Shape s : {Shape{1, 3, 1, 1}, Shape{9, 13, 5, 7}, Shape{17, 5, 3, 2}, Shape{64, 70, 3, 3}}) {
     CAPTURE(s.str());
     auto g = test::random_vec(s.numel(), 77);
     Tensor dy = Tensor::from_vector(g, s, d);
@@ -307,6 +312,9 @@ TEST_CASE("conv2d on the CPU uses the engine's thread count on any calling threa
   CHECK(seen == want);
 }
 
+#endif
+
+// Without oneDNN (CUDA-only build) the CPU side is kernels/conv2d_naive.cpp.
 LPL_GPU_TEST_CASE("conv2d: CUDA matches the CPU on the same inputs") {
   uint32_t seed = 2000;
   std::vector<ConvCase> cases = kSmallCases;
@@ -331,7 +339,6 @@ LPL_GPU_TEST_CASE("conv2d: CUDA matches the CPU on the same inputs") {
     }
   }
 }
-#endif
 
 LPL_GPU_TEST_CASE("conv2d with TF32 allowed stays close, and fp32 is restored when it is off again") {
   const ConvCase c = kLargeCases[1];

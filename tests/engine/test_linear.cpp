@@ -89,7 +89,6 @@ void linear_errors(Device d) {
 LPL_TEST_ON_DEVICES("linear forward and backward against float64 references and finite differences", linear_passes)
 LPL_TEST_ON_DEVICES("linear rejects bad shapes with one clear message", linear_errors)
 
-#if LPL_HAVE_DNNL
 LPL_GPU_TEST_CASE("linear: CUDA matches the CPU on the same inputs") {
   const int64_t n = 37, in = 129, out = 65;
   auto xv = test::random_vec(n * in, 1), wv = test::random_vec(out * in, 2), bv = test::random_vec(out, 3),
@@ -105,4 +104,3 @@ LPL_GPU_TEST_CASE("linear: CUDA matches the CPU on the same inputs") {
   const char* names[] = {"forward", "dx", "dw", "db"};
   for (int k = 0; k < 4; ++k) test::check_close(g[k], a[k], 1e-5, 1e-4, std::string("cuda vs cpu: linear ") + names[k]);
 }
-#endif

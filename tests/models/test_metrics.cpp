@@ -223,23 +223,29 @@ TEST_CASE("histogram quantities of a hand-computed case") {
   CHECK(named[6].first == "Embedding Similarity/cos_dists");
 }
 
-TEST_CASE("histogram buckets follow TensorBoard's default edges and trimming") {
-  const auto& e = metrics::Histogram::default_edges();
-  CHECK(e.size() == 2 * 774 + 1);  // 1e-12 * 1.1^k < 1e20 for k = 0..773
-  CHECK(e[774] == 0.0);
-  CHECK(e[775] == 1e-12);
-  metrics::Histogram h = metrics::histogram_of({0.5, 0.5, -0.25, 2.0});
-  std::vector<double> limits, counts;
-  h.tensorboard_buckets(limits, counts);
-  REQUIRE(limits.size() == counts.size());
-  CHECK(counts.front() == 0);  // the empty bin before the first value is kept, as torch does
-  CHECK(std::accumulate(counts.begin(), counts.end(), 0.0) == 4);
-  CHECK(counts.back() == 1);  // 2.0 is alone in the last kept bin
-  CHECK(limits.front() <= -0.25);
-  CHECK(limits.front() / 1.1 > -0.25);  // the left edge of -0.25's bin (the next edge is e / 1.1)
-  CHECK(limits.back() > 2.0);
-  CHECK(limits.back() / 1.1 <= 2.0 * 1.0000001);
-  CHECK(h.num == 4);
-  CHECK(h.sum == doctest::Approx(2.75));
-  CHECK(h.sum_squares == doctest::Approx(0.25 + 0.25 + 0.0625 + 4));
+TEST_CASE("streaming histograms equal the TensorBoard writer's histograms of the same values") {
+  const auto& l = metrics::Histogram::limits();
+  CHECK(l.size() == 2 * 774 + 2);  // 1e-12 * 1.1^k < 1e20 for k = 0..773, 0 and DBL_MAX
+  CHECK(l[774] == 0.0);
+  CHECK(l[775] == 1e-12);
+  std::vector<double> v{0.5, 0.5, -0.25, 2.0, 0.0, -1e-13, 3e25};
+  for (float x : test::random_vec(500, 4, -3, 3)) v.push_back(x);
+  // Accumulated in two parts and merged, as the pair reductions do per thread.
+  metrics::Histogram a = metrics::histogram_of({v.begin(), v.begin() + 100});
+  a.merge(metrics::histogram_of({v.begin() + 100, v.end()}));
+  const tb::Histogram got = a.to_tb(), want = tb::make_histogram(v);
+  CHECK(got.min == want.min);
+  CHECK(got.max == want.max);
+  CHECK(got.num == want.num);
+  CHECK(got.sum == doctest::Approx(want.sum).epsilon(1e-14));
+  CHECK(got.sum_squares == doctest::Approx(want.sum_squares).epsilon(1e-14));
+  CHECK(got.bucket_limit == want.bucket_limit);
+  CHECK(got.bucket == want.bucket);
+  // 2.0 lies in [2.0 / 1.1^a, 2.0 * 1.1^b): the bucket whose limit is the first one above it.
+  metrics::Histogram one = metrics::histogram_of({2.0});
+  const tb::Histogram t = one.to_tb();
+  REQUIRE(t.bucket_limit.size() == 1);
+  CHECK(t.bucket_limit[0] > 2.0);
+  CHECK(t.bucket_limit[0] / 1.1 <= 2.0 * (1 + 1e-12));
+  CHECK(t.bucket[0] == 1);
 }

@@ -75,7 +75,41 @@ def main():
               % (name, len(d), d.max(), d[exact].max() if exact.any() else 0, d[~exact].max() if (~exact).any() else 0,
                  wp.mean(), wr.mean()))
     print('E neurons with a shifted spike: %s' % sorted(shifted_neurons))
-    return 0
+    if a.prime_steps is not None:
+        ok = criteria_12_3(a, ex_p, ex_r) and ok
+        print('SPIKING.md 12.3: %s' % ('PASS' if ok else 'FAIL'))
+    return 0 if ok else 1
+
+
+def criteria_12_3(a, ex_p, ex_r):
+    """Priming: >= 99 % E / >= 98 % I spikes identical, counts per 100-s window within 1 % or 1 spike;
+    learning window: E rate within 2 % of 1.2298 Hz, I within 5 % of 0.3456 Hz, mean LPL weight
+    within 1 % of 0.17683, mean I->E weight within 0.5 % of 0.48208."""
+    ok = True
+    P = a.prime_steps
+    for g, need in (('exc', 0.99), ('inh', 0.98)):
+        port, ref = read_spk(os.path.join(a.port, g + '.0.spk')), read_spk(os.path.join(a.ref, g + '.0.spk'))
+        same, _, nr, _ = match(port, ref, 0, P)
+        c = same >= need * nr
+        for lo in range(0, P, a.window_steps):
+            cp = int(((port[0] >= lo) & (port[0] < lo + a.window_steps)).sum())
+            cr = int(((ref[0] >= lo) & (ref[0] < lo + a.window_steps)).sum())
+            c = c and abs(cp - cr) <= max(1, 0.01 * cr)
+        print('  priming %s: %.2f%% identical (need %.0f%%), window counts within 1%% or 1 spike: %s'
+              % (g, 100.0 * same / nr, 100 * need, 'ok' if c else 'FAIL'))
+        ok = ok and c
+        n_units = 100 if g == 'exc' else 25
+        rate = ((port[0] >= P) & (port[0] < P + 1000000)).sum() / (100.0 * n_units)
+        target, tol = (1.2298, 0.02) if g == 'exc' else (0.3456, 0.05)
+        c = abs(rate - target) <= tol * target
+        print('  learning %s rate %.4f Hz (Auryn %.4f, tolerance %.0f%%): %s' % (g, rate, target, 100 * tol, 'ok' if c else 'FAIL'))
+        ok = ok and c
+    for name, target, tol in (('input_con', 0.17683, 0.01), ('con_ie', 0.48208, 0.005)):
+        w = read_wmat(os.path.join(a.port, name + '.0.wmat'))[2].mean()
+        c = abs(w - target) <= tol * target
+        print('  mean %s weight %.5f (Auryn %.5f, tolerance %.1f%%): %s' % (name, w, target, 100 * tol, 'ok' if c else 'FAIL'))
+        ok = ok and c
+    return ok
 
 
 if __name__ == '__main__':

@@ -1,0 +1,64 @@
+// The command line of train_vgg11: every flag of the original lpl_main.py (same names, defaults and
+// meaning; spec §7), plus this engine's own (--device, --threads, --log_dir, --init_from,
+// --benchmark, --momentum, --lr_schedule_per_step). Values whose feature is not built yet are
+// refused with "not implemented yet"; unknown flags, bad values and the original's invalid
+// combinations are refused with one clear message.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lpl {
+
+struct TrainOptions {
+  // lpl_main.py
+  uint64_t random_seed = 24;
+  std::string experiment_name;  // default: time stamp MMDDHHMMSS (filled by parse_train_options)
+  bool resume_from_checkpoint = false;
+  bool verbose_printing = false;
+  bool train_with_supervision = false, use_negative_samples = false, train_end_to_end = false;
+  std::string dataset = "cifar10";
+  std::string data_dir;
+  bool downsample_images = false;
+  int64_t max_epochs = 800, max_steps = -1;
+  std::string optimizer = "adam";
+  int64_t batch_size = 1024;
+  double learning_rate = 1e-3, weight_decay = 1.5e-6;
+  int64_t warmup_epochs = 10;
+  double start_lr = 0.0, final_lr = 1e-6;
+  int64_t fast_dev_run = 0;  // N > 0: N training steps, nothing written (the original's flag did nothing)
+  int64_t num_nodes = 1, gpus = 1, num_workers = 0;  // num_workers: augmentation threads (0: --threads)
+  bool fp32 = false;          // no TF32 on the GPU (the default here anyway)
+  std::string encoder = "vgg";
+  // models/module.py
+  bool use_projector_mlp = false;
+  int64_t projection_size = 256, mlp_hidden_size = 2048;
+  double pull_coeff = 1.0, push_coeff = 1.0, decorr_coeff = 10.0;
+  bool no_pooling = false, stale_estimates = false, no_biases = false, shuffle_positives = false;
+  // this engine
+  double momentum = 0.9;  // --optimizer sgd
+  bool lr_schedule_per_step = false;
+  std::string device = "cpu";
+  int64_t threads = 0;  // 0: all cores
+  std::string log_dir;  // replaces ~/data/lpl
+  std::string init_from;
+  int64_t benchmark = 0;
+  bool help = false;
+};
+
+// Parses argv[1..]; throws lpl::Error naming the flag and the problem.
+TrainOptions parse_train_options(const std::vector<std::string>& args);
+std::string train_help_text();
+// Every option's value (config.json).
+nlohmann::json train_options_json(const TrainOptions& o);
+// <dataset>[_downsampled] and the descriptor lpl[_mlp-projection][_no-pooling][_end-to-end] (spec §6b).
+std::string run_dataset_dir(const TrainOptions& o);
+std::string run_descriptor(const TrainOptions& o);
+// <log_root>/<dataset>/<experiment_name>/<descriptor>
+std::string run_directory(const TrainOptions& o);
+// Side length of the images the network sees for o.dataset.
+int dataset_image_size(const TrainOptions& o);
+
+}  // namespace lpl

@@ -1,0 +1,295 @@
+// Layer-local gradients of VGG-11 LPL: for every block k the engine's weight and bias gradients
+// match central finite differences of that layer's own objective L_k (float64 reference of
+// conv -> ReLU -> [maxpool] -> [avg pool] -> [projector] -> objective, block input held fixed),
+// with and without the projector and with --no_pooling; and layer-locality itself.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/lpl_ops.h"
+#include "lpl/lpl_reference.h"
+#include "models/lpl_step.h"
+#include "models/vgg11.h"
+#include "test_util.h"
+
+using namespace lpl;
+
+
+namespace {
+
+// Float64 reference of block k's objective as a function of its own parameters.
+struct BlockReference {
+  int64_t N, Ci, H, W, Co;
+  bool pool, no_pooling, bias;
+  std::vector<double> x, w, b;                    // input, conv weight, conv bias
+  std::vector<double> conv;                       // cached pre-activation [N, Co, H, W]
+  bool projector = false;
+  int64_t hidden = 0, proj = 0;
+  std::vector<double> w1, b1, w2, b2;
+  LplCoeffs coeffs;
+
+  void conv_channel(int64_t co) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t q = 0; q < W; ++q) {
+          double s = bias ? b[co] : 0.0;
+          for (int64_t ci = 0; ci < Ci; ++ci)
+            for (int64_t kh = 0; kh < 3; ++kh) {
+              const int64_t ih = h + kh - 1;
+              if (ih < 0 || ih >= H) continue;
+              for (int64_t kw = 0; kw < 3; ++kw) {
+                const int64_t iw = q + kw - 1;
+                if (iw < 0 || iw >= W) continue;
+                s += w[((co * Ci + ci) * 3 + kh) * 3 + kw] * x[((n * Ci + ci) * H + ih) * W + iw];
+              }
+            }
+          conv[((n * Co + co) * H + h) * W + q] = s;
+        }
+  }
+  void conv_all() {
+    conv.assign(N * Co * H * W, 0.0);
+    for (int64_t co = 0; co < Co; ++co) conv_channel(co);
+  }
+  // Block output [N, Co, OH, OW] after ReLU and pool.
+  std::vector<double> block_out(int64_t& OH, int64_t& OW) const {
+    OH = pool ? H / 2 : H;
+    OW = pool ? W / 2 : W;
+    std::vector<double> y(N * Co * OH * OW);
+    for (int64_t nc = 0; nc < N * Co; ++nc)
+      for (int64_t h = 0; h < OH; ++h)
+        for (int64_t q = 0; q < OW; ++q) {
+          double v;
+          if (pool) {
+            v = 0;  // max of ReLU outputs
+            for (int dh = 0; dh < 2; ++dh)
+              for (int dw = 0; dw < 2; ++dw) v = std::max(v, conv[nc * H * W + (2 * h + dh) * W + 2 * q + dw]);
+          } else {
+            v = std::max(0.0, conv[nc * H * W + h * W + q]);
+          }
+          y[nc * OH * OW + h * OW + q] = v;
+        }
+    return y;
+  }
+  double loss() const {
+    int64_t OH, OW;
+    std::vector<double> y = block_out(OH, OW);
+    test::RefObjective ref;
+    ref.pull_coeff = coeffs.pull;
+    ref.push_coeff = coeffs.push;
+    ref.decorr_coeff = coeffs.decorr;
+    ref.B = N / 2;
+    if (no_pooling) {
+      ref.M = Co * OH * OW;
+      ref.C = Co;
+      ref.HW = OH * OW;
+      return ref.loss(y);
+    }
+    std::vector<double> z(N * Co, 0.0);
+    for (int64_t nc = 0; nc < N * Co; ++nc) {
+      for (int64_t i = 0; i < OH * OW; ++i) z[nc] += y[nc * OH * OW + i];
+      z[nc] /= static_cast<double>(OH * OW);
+    }
+    if (!projector) {
+      ref.M = ref.C = Co;
+      return ref.loss(z);
+    }
+    std::vector<double> hid(N * hidden), p(N * proj);
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t j = 0; j < hidden; ++j) {
+        double s = bias ? b1[j] : 0.0;
+        for (int64_t c = 0; c < Co; ++c) s += w1[j * Co + c] * z[n * Co + c];
+        hid[n * hidden + j] = std::max(0.0, s);
+      }
+      for (int64_t j = 0; j < proj; ++j) {
+        double s = bias ? b2[j] : 0.0;
+        for (int64_t c = 0; c < hidden; ++c) s += w2[j * hidden + c] * hid[n * hidden + c];
+        p[n * proj + j] = std::max(0.0, s);
+      }
+    }
+    ref.M = ref.C = proj;
+    return ref.loss(p);
+  }
+};
+
+std::vector<double> to_d(const Tensor& t) {
+  auto v = t.to_vector();
+  return {v.begin(), v.end()};
+}
+
+// Indices to check: the largest-|g| entry and a few spread over the tensor.
+std::vector<int64_t> pick(const std::vector<float>& g, int n_random, uint32_t seed) {
+  std::vector<int64_t> idx;
+  int64_t best = 0;
+  for (size_t i = 0; i < g.size(); ++i)
+    if (std::abs(g[i]) > std::abs(g[best])) best = static_cast<int64_t>(i);
+  idx.push_back(best);
+  auto r = test::random_vec(n_random, seed, 0.f, 1.f);
+  for (float u : r) idx.push_back(std::min<int64_t>(static_cast<int64_t>(u * g.size()), g.size() - 1));
+  return idx;
+}
+
+double max_abs(const std::vector<float>& g) {
+  double m = 0;
+  for (float v : g) m = std::max(m, static_cast<double>(std::abs(v)));
+  return m;
+}
+
+// Tolerance: 1% of the finite difference plus `atol` x `scale`, the largest gradient of the layer's
+// weights. (A bias gradient may be a float32 sum that cancels to ~0 — the objective is invariant to
+// shifting a unit in every sample — so it is compared on the scale of the weights' gradient.)
+void check_fd(const std::vector<float>& g, std::vector<double>& param, BlockReference& ref, int64_t per_channel,
+              bool is_conv, const std::string& what, uint32_t seed, double scale, double atol = 2e-3) {
+  REQUIRE_MESSAGE(scale > 0, what << ": gradient is all zeros");
+  // Small steps: the Hebbian log(var + 1e-4) is sharply curved for nearly silent channels.
+  const double h = 1e-5;
+  for (int64_t i : pick(g, 5, seed)) {
+    const double keep = param[i];
+    auto eval = [&](double v) {
+      param[i] = v;
+      if (is_conv) ref.conv_channel(i / per_channel);
+      return ref.loss();
+    };
+    const double fd = (eval(keep + h) - eval(keep - h)) / (2 * h);
+    param[i] = keep;
+    if (is_conv) ref.conv_channel(i / per_channel);
+    CHECK_MESSAGE(std::abs(g[i] - fd) <= 1e-2 * std::abs(fd) + atol * scale,
+                  what << " entry " << i << ": engine " << g[i] << " finite difference " << fd << " (max |g| " << scale << ")");
+  }
+}
+
+void layer_gradients_match_fd(bool projector, bool no_pooling, bool bias) {
+  // Inputs of amplitude 30: deep in a randomly initialised VGG the samples become nearly alike at
+  // unit amplitude, the Hebbian log(var + 1e-4) is then sharply curved and float32 sums cancel; at
+  // this amplitude every layer is in a regime where central differences resolve the gradient.
+  const int64_t B = 6, S = 32;
+  Vgg11Options vo;
+  vo.projector = projector;
+  vo.bias = bias;
+  vo.mlp_hidden = 24;
+  vo.projection = 12;
+  Vgg11 net(vo, 11, cpu());
+  LplStepOptions so;
+  so.no_pooling = no_pooling;
+  LplStep step(net, so);
+  Tensor x = test::random_tensor({2 * B, 3, S, S}, 5, cpu(), -30.f, 30.f);
+  // The inputs of every block (the same forward the step runs).
+  std::vector<Tensor> inputs{x};
+  for (int k = 0; k < Vgg11::kBlocks; ++k) inputs.push_back(net.block_forward(k, inputs.back()));
+  step.run(x, 0);
+  for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    const Tensor& xk = inputs[k];
+    BlockReference ref;
+    ref.N = 2 * B;
+    ref.Ci = xk.dim(1);
+    ref.H = xk.dim(2);
+    ref.W = xk.dim(3);
+    ref.Co = net.channels(k);
+    ref.pool = Vgg11::kPool[k];
+    ref.no_pooling = no_pooling;
+    ref.bias = bias;
+    ref.x = to_d(xk);
+    ref.w = to_d(net.conv_weight(k).value);
+    if (bias) ref.b = to_d(net.conv_bias(k).value);
+    ref.projector = projector;
+    if (projector) {
+      ref.hidden = vo.mlp_hidden;
+      ref.proj = vo.projection;
+      auto ps = net.params();
+      auto find = [&](const std::string& n) -> Param& {
+        for (auto* p : ps)
+          if (p->name == n) return *p;
+        FAIL("no parameter " << n);
+        return *ps[0];
+      };
+      const std::string base = "network.encoder.projectors." + std::to_string(k) + ".net.";
+      ref.w1 = to_d(find(base + "0.weight").value);
+      ref.w2 = to_d(find(base + "2.weight").value);
+      if (bias) {
+        ref.b1 = to_d(find(base + "0.bias").value);
+        ref.b2 = to_d(find(base + "2.bias").value);
+      }
+      ref.conv_all();
+      const std::string pname = "projector " + std::to_string(k + 1);
+      const auto gw1 = find(base + "0.weight").grad.to_vector(), gw2 = find(base + "2.weight").grad.to_vector();
+      check_fd(gw1, ref.w1, ref, 0, false, pname + " w1", 70 + k, max_abs(gw1));
+      check_fd(gw2, ref.w2, ref, 0, false, pname + " w2", 80 + k, max_abs(gw2));
+      if (bias) {
+        check_fd(find(base + "0.bias").grad.to_vector(), ref.b1, ref, 0, false, pname + " b1", 90 + k, max_abs(gw1), 5e-2);
+        check_fd(find(base + "2.bias").grad.to_vector(), ref.b2, ref, 0, false, pname + " b2", 95 + k, max_abs(gw2), 5e-2);
+      }
+    }
+    ref.conv_all();
+    const std::string name = "block " + std::to_string(k + 1);
+    const auto gw = net.conv_weight(k).grad.to_vector();
+    check_fd(gw, ref.w, ref, ref.Ci * 9, true, name + " weight", 10 + k, max_abs(gw));
+    if (bias) check_fd(net.conv_bias(k).grad.to_vector(), ref.b, ref, 1, true, name + " bias", 20 + k, max_abs(gw), 5e-2);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("VGG-11 LPL: each block's weight and bias gradients match finite differences of its own L_k") {
+  layer_gradients_match_fd(false, false, true);
+}
+TEST_CASE("VGG-11 LPL with the projector MLP: projector and block gradients match finite differences") {
+  layer_gradients_match_fd(true, false, true);
+}
+TEST_CASE("VGG-11 LPL with no_pooling (and no biases): block gradients match finite differences") {
+  layer_gradients_match_fd(false, true, false);
+}
+
+static void layer_locality(Device d) {
+  const int64_t B = 4;
+  Vgg11 net({}, 2, d);
+  LplStep step(net, {});
+  Tensor x = test::random_tensor({2 * B, 3, 32, 32}, 8, d);
+  step.run(x, 0);
+  std::vector<std::vector<float>> before;
+  for (int k = 0; k < Vgg11::kBlocks; ++k) before.push_back(net.conv_weight(k).grad.to_vector());
+  const int changed = 4;
+  axpy(0.05f, Tensor::full(net.conv_weight(changed).value.shape(), 1.f, d), net.conv_weight(changed).value);
+  step.run(x, 0);
+  for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    const bool same = net.conv_weight(k).grad.to_vector() == before[k];
+    if (k < changed)
+      CHECK_MESSAGE(same, "layer " << k + 1 << " gradient changed when layer " << changed + 1 << "'s weights did");
+    else
+      CHECK_MESSAGE(!same, "layer " << k + 1 << " gradient did not change");
+  }
+}
+LPL_TEST_ON_DEVICES("layer-local: changing layer k's weights leaves layers 1..k-1 gradients unchanged", layer_locality)
+
+TEST_CASE("VGG-11 init is PyTorch's default and names are the original's") {
+  Vgg11 net({}, 24, cpu());
+  auto named = net.named_weights();
+  REQUIRE(named.size() == 16);
+  CHECK(named[0].first == "network.encoder.blocks.0.module.0.weight");
+  CHECK(named[1].first == "network.encoder.blocks.0.module.0.bias");
+  CHECK(named[15].first == "network.encoder.blocks.7.module.0.bias");
+  CHECK(named[2].second.shape() == Shape{128, 64, 3, 3});
+  // Block 2: fan_in = 64 * 9, bound 1/24; uniform: variance bound^2 / 3.
+  auto w = named[2].second.to_vector();
+  const double bound = 1.0 / 24.0;
+  double mean = 0, var = 0, mx = 0;
+  for (float v : w) { mean += v; mx = std::max(mx, std::abs(static_cast<double>(v))); }
+  mean /= w.size();
+  for (float v : w) var += (v - mean) * (v - mean);
+  var /= w.size();
+  CHECK(mx <= bound);
+  CHECK(mx > 0.99 * bound);
+  CHECK(std::abs(mean) < 1e-3 * bound * 10);
+  CHECK(var == doctest::Approx(bound * bound / 3).epsilon(0.02));
+  // Seeded: the same seed gives the same weights, another seed others.
+  Vgg11 same({}, 24, cpu()), other({}, 25, cpu());
+  CHECK(same.named_weights()[2].second.to_vector() == w);
+  CHECK(other.named_weights()[2].second.to_vector() != w);
+  Vgg11Options po;
+  po.projector = true;
+  po.bias = false;
+  Vgg11 pn(po, 1, cpu());
+  auto pnamed = pn.named_weights();
+  REQUIRE(pnamed.size() == 8 + 16);
+  CHECK(pnamed[8].first == "network.encoder.projectors.0.net.0.weight");
+  CHECK(pnamed[8].second.shape() == Shape{2048, 64});
+  CHECK(pnamed[9].first == "network.encoder.projectors.0.net.2.weight");
+  CHECK(pnamed[9].second.shape() == Shape{256, 2048});
+}
