@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -184,12 +185,14 @@ int train(const TrainOptions& o, Device dev) {
   const int64_t step_limit = o.fast_dev_run > 0 ? o.fast_dev_run : o.max_steps;
   bool stop = false;
   const auto t_run = Clock::now();
-  std::vector<LplTerms> last_terms;
+  std::vector<LplTerms> first_terms;
+  std::vector<std::vector<LplTerms>> recent;  // the last 10 steps' terms, for the final summary
   double last_ips = 0;
   int64_t epochs_done = 0;
   for (int64_t epoch = 0; epoch < o.max_epochs && !stop; ++epoch) {
     loader.start_epoch(epoch);
-    ProgressBar bar(epoch, o.max_epochs, steps_per_epoch);
+    const int64_t bar_steps = step_limit > 0 ? std::min(steps_per_epoch, step_limit - global_step) : steps_per_epoch;
+    ProgressBar bar(epoch, o.max_epochs, bar_steps);
     std::vector<LplTerms> sum(Vgg11::kBlocks);
     double loss_sum = 0, lr = 0;
     int64_t n = 0;
@@ -200,6 +203,9 @@ int train(const TrainOptions& o, Device dev) {
       const Tensor x = stack_views(batch.view1, batch.view2);
       const std::vector<LplTerms> t = step.run(x, global_step);
       check_finite(t, global_step);
+      if (first_terms.empty()) first_terms = t;
+      recent.push_back(t);
+      if (recent.size() > 10) recent.erase(recent.begin());
       opt.step(lr);
       ++global_step;
       ++n;
@@ -210,7 +216,10 @@ int train(const TrainOptions& o, Device dev) {
       }
       const double loss = total_loss(t, coeffs);
       loss_sum += loss;
-      if (files) files->tb->add_scalar("Loss/train_loss_step", loss, global_step);
+      if (files) {
+        files->tb->add_scalar("Loss/train_loss_step", loss, global_step);
+        if (global_step % 50 == 0) files->tb->flush();
+      }
       double P = 0, H = 0, D = 0;
       for (const auto& x2 : t) { P += x2.pull; H += x2.push; D += x2.decorr; }
       last_ips = static_cast<double>(2 * o.batch_size * n) / seconds_since(t_epoch);
@@ -224,7 +233,6 @@ int train(const TrainOptions& o, Device dev) {
     if (n == 0) break;
     ++epochs_done;
     for (auto& s : sum) { s.pull /= n; s.push /= n; s.decorr /= n; }
-    last_terms = sum;
     nlohmann::json m;
     m["epoch"] = epoch;
     m["step"] = global_step;
@@ -255,12 +263,26 @@ int train(const TrainOptions& o, Device dev) {
   std::fprintf(stderr, "\ndone: %lld steps in %lld epochs, %s, %.1f images/s (both views)\n",
                static_cast<long long>(global_step), static_cast<long long>(epochs_done), format_duration(el).c_str(),
                static_cast<double>(2 * o.batch_size * global_step) / el);
-  if (!last_terms.empty()) {
-    std::fprintf(stderr, "last epoch's mean loss terms per layer:\n");
-    for (int k = 0; k < Vgg11::kBlocks; ++k)
-      std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f\n", k + 1, last_terms[k].pull, last_terms[k].push,
-                   last_terms[k].decorr);
-    std::fprintf(stderr, "total loss %.5f\n", total_loss(last_terms, coeffs));
+  if (!recent.empty()) {
+    // How learning went: each layer's terms at the first step and over the last steps. The Hebbian
+    // term is -mean log(var + eps): it falls as the variance of the features rises.
+    std::vector<LplTerms> end(Vgg11::kBlocks);
+    for (const auto& t : recent)
+      for (int k = 0; k < Vgg11::kBlocks; ++k) {
+        end[k].pull += t[k].pull / static_cast<double>(recent.size());
+        end[k].push += t[k].push / static_cast<double>(recent.size());
+        end[k].decorr += t[k].decorr / static_cast<double>(recent.size());
+      }
+    std::fprintf(stderr, "loss terms per layer: first step -> mean of the last %zu steps\n", recent.size());
+    std::fprintf(stderr, "  layer  pull                      push (-mean log var)     decorr                 pull / mean var\n");
+    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      const auto& a = first_terms[k];
+      const auto& b = end[k];
+      // exp(-push) is the geometric mean of (var + eps): pull relative to the feature variance.
+      std::fprintf(stderr, "  %d      %.3e -> %.3e    %8.4f -> %8.4f     %.2e -> %.2e     %.3g -> %.3g\n", k + 1, a.pull,
+                   b.pull, a.push, b.push, a.decorr, b.decorr, a.pull / std::exp(-a.push), b.pull / std::exp(-b.push));
+    }
+    std::fprintf(stderr, "total loss %.5f -> %.5f\n", total_loss(first_terms, coeffs), total_loss(end, coeffs));
   }
   if (files) std::fprintf(stderr, "weights: %s/checkpoints/last.safetensors\n", files->dir.c_str());
   return 0;
