@@ -1,6 +1,6 @@
 // Operator benchmark: time and GFLOP/s of each op at the VGG-11 shapes (spec section 1: batch B,
 // 32x32 input) on one device.
-//   bench_ops [--device cpu|cuda[:i]] [--threads N] [--batch B] [--reps R] [--json]
+//   bench_ops [--device cpu|cuda[:i]] [--threads N] [--batch B] [--reps R] [--only OPS] [--json]
 // Each row is the best of R timed calls after one warm-up call (which also creates the cached
 // primitives / picks cuDNN algorithms); the device is synchronised around every timed call.
 // FLOP = 2 x multiply-adds for conv, linear and gram; one per element (or per window element) for
@@ -33,14 +33,21 @@ struct Options {
   int64_t batch = 256;
   int reps = 3;
   bool json = false;
+  std::vector<std::string> only;  // op-name prefixes to run (empty: all)
 };
 
 const char* kUsage =
-    "usage: bench_ops [--device cpu|cuda[:i]] [--threads N] [--batch B] [--reps R] [--json]\n"
+    "usage: bench_ops [--device cpu|cuda[:i]] [--threads N] [--batch B] [--reps R] [--only OPS] [--json]\n"
     "  times every op at the VGG-11 shapes (32x32 input, batch B, default 256), best of R (default 3)\n"
-    "  timed calls after a warm-up; --threads 0 (default) uses OpenMP's default; --json prints\n"
+    "  timed calls after a warm-up; --threads 0 (default) uses OpenMP's default; --only runs just the\n"
+    "  ops whose names start with one of the comma-separated prefixes (e.g. conv_fwd,conv_bwd_filter);\n"
+    "  --json prints\n"
     "  {\"device\", \"threads\", \"rows\": [{\"op\", \"shape\", \"flops\", \"seconds\", \"gflops\"}],\n"
     "   \"conv_fwd_bwdfilter_gflops\"}\n";
+
+const char* const kOps[] = {"conv_fwd", "conv_bwd_filter", "conv_bwd_data", "bias_backward", "relu_fwd", "relu_bwd",
+                            "maxpool2x2_fwd", "maxpool2x2_bwd", "global_avgpool_fwd", "global_avgpool_bwd",
+                            "linear_fwd", "linear_bwd", "softmax_ce", "column_mean_var", "gram"};
 
 int64_t parse_int(const std::string& flag, const char* v, int64_t lo) {
   char* end = nullptr;
@@ -62,7 +69,7 @@ Options parse(int argc, char** argv) {
       o.json = true;
       continue;
     }
-    LPL_CHECK(a == "--device" || a == "--threads" || a == "--batch" || a == "--reps",
+    LPL_CHECK(a == "--device" || a == "--threads" || a == "--batch" || a == "--reps" || a == "--only",
               fmt::format("bench_ops: unknown argument '{}'\n{}", a, kUsage));
     LPL_CHECK(i + 1 < argc, fmt::format("bench_ops: {} needs a value", a));
     const char* v = argv[++i];
@@ -70,6 +77,19 @@ Options parse(int argc, char** argv) {
     if (a == "--threads") o.threads = static_cast<int>(parse_int(a, v, 0));
     if (a == "--batch") o.batch = parse_int(a, v, 2);
     if (a == "--reps") o.reps = static_cast<int>(parse_int(a, v, 1));
+    if (a == "--only") {
+      std::string list = v;
+      for (size_t start = 0; start <= list.size();) {
+        size_t end = list.find(',', start);
+        if (end == std::string::npos) end = list.size();
+        std::string name = list.substr(start, end - start);
+        LPL_CHECK(!name.empty(), fmt::format("bench_ops: --only needs comma-separated op names, got '{}'", list));
+        LPL_CHECK(std::any_of(std::begin(kOps), std::end(kOps), [&](const char* op) { return std::string(op).starts_with(name); }),
+                  fmt::format("bench_ops: --only '{}' matches no op (ops: {})", name, fmt::join(std::begin(kOps), std::end(kOps), ", ")));
+        o.only.push_back(name);
+        start = end + 1;
+      }
+    }
   }
   return o;
 }
@@ -83,8 +103,18 @@ class Bench {
  public:
   explicit Bench(const Options& o) : o_(o) {}
 
+  // Whether any of `ops` is selected (its name starts with one of the --only prefixes).
+  bool wants(std::initializer_list<const char*> ops) const {
+    if (o_.only.empty()) return true;
+    for (const char* op : ops)
+      for (const std::string& p : o_.only)
+        if (std::string(op).starts_with(p)) return true;
+    return false;
+  }
+
   // Times fn (best of reps after one warm-up); a "not implemented yet" op is skipped.
   void time(const std::string& op, const std::string& shape, double flops, const std::function<void()>& fn) {
+    if (!wants({op.c_str()})) return;
     try {
       fn();
       synchronize(o_.device);
@@ -115,11 +145,11 @@ class Bench {
       }
     const double conv = s > 0 ? f / s / 1e9 : 0.0;
     if (o_.json) {
-      nlohmann::json rows = nlohmann::json::array();
+      nlohmann::ordered_json rows = nlohmann::ordered_json::array();
       for (const Row& r : rows_)
         rows.push_back({{"op", r.op}, {"shape", r.shape}, {"flops", r.flops}, {"seconds", r.seconds},
                         {"gflops", r.flops / r.seconds / 1e9}});
-      nlohmann::json j = {{"device", o_.device.str()}, {"threads", num_threads()}, {"rows", rows},
+      nlohmann::ordered_json j = {{"device", o_.device.str()}, {"threads", num_threads()}, {"rows", rows},
                           {"conv_fwd_bwdfilter_gflops", conv}};
       std::puts(j.dump().c_str());
     } else {
@@ -156,6 +186,7 @@ void run(const Options& o) {
   const Conv2dParams p{1, 1, 1, 1};
   uint64_t stream_id = 1;
   for (const Conv& c : convs) {
+    if (!b.wants({"conv_fwd", "conv_bwd_filter", "conv_bwd_data"})) break;
     Tensor x = uniform({B, c.ci, c.s, c.s}, stream_id++, d), w = uniform({c.co, c.ci, 3, 3}, stream_id++, d, 0.05f),
            bias = uniform({c.co}, stream_id++, d), dy = uniform({B, c.co, c.s, c.s}, stream_id++, d);
     Tensor dw = Tensor::empty({c.co, c.ci, 3, 3}, d);
@@ -165,7 +196,9 @@ void run(const Options& o) {
     b.time("conv_bwd_filter", shape, flops, [&] { conv2d_backward_filter(x, dy, dw, nullptr, p); });
     b.time("conv_bwd_data", shape, flops, [&] { conv2d_backward_data(dy, w, x.shape(), p); });
   }
-  {  // Block 1's output: bias gradient, ReLU, 2x2 max-pool; then its global average (the layer's z).
+  if (b.wants({"bias_backward", "relu_fwd", "relu_bwd", "maxpool2x2_fwd", "maxpool2x2_bwd", "global_avgpool_fwd",
+               "global_avgpool_bwd"})) {
+    // Block 1's output: bias gradient, ReLU, 2x2 max-pool; then its global average (the layer's z).
     const Shape s{B, 64, 32, 32};
     const double n = static_cast<double>(s.numel());
     const std::string sh = nchw(B, 64, 32, 32);
@@ -187,7 +220,8 @@ void run(const Options& o) {
     b.time("global_avgpool_bwd", nchw(B, 64, 16, 16), static_cast<double>(ps.numel()),
            [&] { global_avgpool_backward(gz, ps); });
   }
-  {  // Projector's first layer (512 -> 2048), the probe's softmax-CE, the LPL batch statistics.
+  if (b.wants({"linear_fwd", "linear_bwd", "softmax_ce", "column_mean_var", "gram"})) {
+    // Projector's first layer (512 -> 2048), the probe's softmax-CE, the LPL batch statistics.
     Tensor z = uniform({B, 512}, 200, d), w = uniform({2048, 512}, 201, d, 0.05f), bias = uniform({2048}, 202, d),
            gy = uniform({B, 2048}, 203, d);
     const double lf = 2.0 * B * 512 * 2048;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -139,7 +140,8 @@ void truncate_metrics(const std::string& path, int64_t step) {
     if (line.empty()) continue;
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded()) break;  // a line cut by a kill: nothing after it is complete
-    if (j.contains("step") && j["step"].get<int64_t>() <= step) kept += line + "\n";
+    // A partial epoch's line (a run stopped by --max_steps) is superseded when the epoch completes.
+    if (j.contains("step") && j["step"].get<int64_t>() <= step && !j.contains("partial_epoch")) kept += line + "\n";
   }
   atomic_write_file(path, kept);
 }
@@ -299,7 +301,8 @@ int train(const TrainOptions& o, Device dev) {
   bool stop = false;
   const auto t_run = Clock::now();
   const int64_t first_step = global_step;
-  std::vector<LplTerms> last_terms;
+  std::vector<LplTerms> first_terms;
+  std::vector<std::vector<LplTerms>> recent;  // the last 10 steps' terms, for the final summary
   double last_ips = 0;
   int64_t epochs_done = 0;
   auto state_at = [&](int64_t epoch, int64_t batch) {
@@ -314,7 +317,9 @@ int train(const TrainOptions& o, Device dev) {
     const int64_t first_batch = epoch == start_epoch ? start_batch : 0;
     if (epoch != start_epoch || !ck) sums = EpochSums{};
     loader.start_epoch(epoch, std::min(first_batch, loader.batches_per_epoch()));
-    ProgressBar bar(epoch, o.max_epochs, steps_per_epoch);
+    const int64_t bar_steps = step_limit > 0 ? std::min(steps_per_epoch, step_limit - global_step + first_batch)
+                                             : steps_per_epoch;
+    ProgressBar bar(epoch, o.max_epochs, bar_steps);
     const auto t_epoch = Clock::now();
     int64_t n_here = 0, batch_in_epoch = first_batch;
     data::Batch batch;
@@ -331,6 +336,9 @@ int train(const TrainOptions& o, Device dev) {
       const Tensor x = stack_views(batch.view1, batch.view2);
       guard.at(epoch, global_step);
       const std::vector<LplTerms> t = step.run(x, global_step);
+      if (first_terms.empty()) first_terms = t;
+      recent.push_back(t);
+      if (recent.size() > 10) recent.erase(recent.begin());
       for (int k = 0; k < Vgg11::kBlocks; ++k) {
         const std::string layer = fmt::format("layer {}", k + 1);
         guard.check_loss(layer, "pull loss", t[k].pull);
@@ -355,7 +363,10 @@ int train(const TrainOptions& o, Device dev) {
       }
       const double loss = total_loss(t, coeffs);
       sums.loss += loss;
-      if (files) files->tb->add_scalar("Loss/train_loss_step", loss, global_step);
+      if (files) {
+        files->tb->add_scalar("Loss/train_loss_step", loss, global_step);
+        if (global_step % 50 == 0) files->tb->flush();
+      }
       double P = 0, H = 0, D = 0;
       for (const auto& x2 : t) { P += x2.pull; H += x2.push; D += x2.decorr; }
       last_ips = static_cast<double>(2 * o.batch_size * n_here) / seconds_since(t_epoch);
@@ -381,20 +392,18 @@ int train(const TrainOptions& o, Device dev) {
       }
       if (step_limit > 0 && global_step >= step_limit) {
         stop = true;
-        if (files && !epoch_end && files->last_checkpoint_step != global_step) {
-          prof::Scope ph("checkpoint", &timer);
-          files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
-        }
         break;
       }
     }
     bar.finish();
-    if (batch_in_epoch < steps_per_epoch) break;  // stopped by --max_steps (or an empty epoch)
-    const int64_t n = std::max<int64_t>(sums.n, 1);
-    ++epochs_done;
+    // Stopped by --max_steps inside the epoch: its metrics so far are logged (as Lightning ends the
+    // epoch there), and the checkpoint keeps the position and the sums, so a resumed run finishes it.
+    const bool complete = batch_in_epoch >= steps_per_epoch;
+    if (sums.n == 0) break;
+    const int64_t n = sums.n;
+    if (complete) ++epochs_done;
     std::vector<LplTerms> mean = sums.terms;
     for (auto& s2 : mean) { s2.pull /= n; s2.push /= n; s2.decorr /= n; }
-    last_terms = mean;
     nlohmann::json m;
     m["epoch"] = epoch;
     m["step"] = global_step;
@@ -406,6 +415,7 @@ int train(const TrainOptions& o, Device dev) {
       m[layer_tag("Layerwise train losses", k, "decorr")] = mean[k].decorr;
     }
     m["Loss/train_loss"] = sums.loss / n;
+    if (!complete) m["partial_epoch"] = true;
     if (o.verbose_printing) {
       std::fprintf(stderr, "epoch %lld: lr %.3g, train_loss %.5f\n", static_cast<long long>(epoch), sums.lr, sums.loss / n);
       for (int k = 0; k < Vgg11::kBlocks; ++k)
@@ -415,18 +425,24 @@ int train(const TrainOptions& o, Device dev) {
     if (files) {
       files->metrics << m.dump() << "\n";
       for (auto it = m.begin(); it != m.end(); ++it)
-        if (it.key() != "epoch" && it.key() != "step") files->tb->add_scalar(it.key(), it.value().get<double>(), epoch);
-      if (is_histogram_epoch(static_cast<int>(epoch + 1)) && o.histogram_samples > 0) {
+        if (it.value().is_number() && it.key() != "epoch" && it.key() != "step")
+          files->tb->add_scalar(it.key(), it.value().get<double>(), epoch);
+      if (complete && is_histogram_epoch(static_cast<int>(epoch + 1)) && o.histogram_samples > 0) {
         prof::Scope ph("histograms", &timer);
         log_feature_histograms(*files->tb, net, splits, o.histogram_samples, epoch + 1);
       }
       prof::Scope ph("checkpoint", &timer);
-      sums = EpochSums{};
-      files->save(net, opt, step, state_at(epoch + 1, 0), epoch, o, guard);
+      if (complete) {
+        sums = EpochSums{};
+        files->save(net, opt, step, state_at(epoch + 1, 0), epoch, o, guard);
+      } else if (files->last_checkpoint_step != global_step) {
+        files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
+      }
     }
     if (!dev.is_cuda())
       std::fprintf(stderr, "%s", timer.table(fmt::format("epoch {} time per phase (CPU wall clock)", epoch)).c_str());
     timer.reset();
+    if (!complete) break;
   }
   const double el = seconds_since(t_run);
   const int64_t steps_here = global_step - first_step;
@@ -436,12 +452,26 @@ int train(const TrainOptions& o, Device dev) {
   if (o.profile)
     std::fprintf(stderr, "profiled steps %lld..%lld (between cudaProfilerStart and cudaProfilerStop)\n",
                  static_cast<long long>(profile_from), static_cast<long long>(step_limit - 1));
-  if (!last_terms.empty()) {
-    std::fprintf(stderr, "last epoch's mean loss terms per layer:\n");
-    for (int k = 0; k < Vgg11::kBlocks; ++k)
-      std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f\n", k + 1, last_terms[k].pull, last_terms[k].push,
-                   last_terms[k].decorr);
-    std::fprintf(stderr, "total loss %.5f\n", total_loss(last_terms, coeffs));
+  if (!recent.empty()) {
+    // How learning went: each layer's terms at the first step and over the last steps. The Hebbian
+    // term is -mean log(var + eps): it falls as the variance of the features rises.
+    std::vector<LplTerms> end(Vgg11::kBlocks);
+    for (const auto& t : recent)
+      for (int k = 0; k < Vgg11::kBlocks; ++k) {
+        end[k].pull += t[k].pull / static_cast<double>(recent.size());
+        end[k].push += t[k].push / static_cast<double>(recent.size());
+        end[k].decorr += t[k].decorr / static_cast<double>(recent.size());
+      }
+    std::fprintf(stderr, "loss terms per layer: first step -> mean of the last %zu steps\n", recent.size());
+    std::fprintf(stderr, "  layer  pull                      push (-mean log var)     decorr                 pull / mean var\n");
+    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      const auto& a = first_terms[k];
+      const auto& b = end[k];
+      // exp(-push) is the geometric mean of (var + eps): pull relative to the feature variance.
+      std::fprintf(stderr, "  %d      %.3e -> %.3e    %8.4f -> %8.4f     %.2e -> %.2e     %.3g -> %.3g\n", k + 1, a.pull,
+                   b.pull, a.push, b.push, a.decorr, b.decorr, a.pull / std::exp(-a.push), b.pull / std::exp(-b.push));
+    }
+    std::fprintf(stderr, "total loss %.5f -> %.5f\n", total_loss(first_terms, coeffs), total_loss(end, coeffs));
   }
   if (files) std::fprintf(stderr, "weights: %s/checkpoints/last.safetensors\n", files->dir.c_str());
   return 0;

@@ -39,6 +39,8 @@ case "$MODE" in
   *) echo "usage: scripts/gpu-check.sh [--prepare | --build-only]" >&2; exit 2 ;;
 esac
 
+# The toolkit's usual place, when nvcc / compute-sanitizer are not on PATH.
+command -v nvcc >/dev/null 2>&1 || [ ! -d /usr/local/cuda/bin ] || export PATH=$PATH:/usr/local/cuda/bin
 if [ -n "${OUT:-}" ]; then LOG_DIR=$OUT/gpu-check; else LOG_DIR=$BUILD/gpu-check-logs; fi
 mkdir -p "$LOG_DIR"
 T0=$(date +%s)

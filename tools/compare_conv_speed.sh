@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Compares lpl's conv forward + backward-filter speed (apps/bench_ops) with PyTorch's on the same
-# VGG-11 shapes, in one go. Each side runs --rounds times alternately (the best figure of each
-# counts), so background load hits both alike; compare the ratio, not the absolute figures.
+# VGG-11 shapes, in one go (bench_ops --only conv_fwd,conv_bwd_filter). Each side runs --rounds
+# times alternately (the best figure of each counts), so background load hits both alike; on a busy
+# machine compare the ratio, not the absolute figures.
 #   tools/compare_conv_speed.sh [--threads N] [--batch B] [--reps R] [--rounds K]
 #   env: BUILD_DIR (default build), PYTHON (default /usr/bin/python3, which has Debian's python3-torch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-THREADS=2 BATCH=256 REPS=3 ROUNDS=2
+THREADS=2 BATCH=256 REPS=3 ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) THREADS=$2; shift 2 ;;
@@ -24,7 +25,7 @@ figure() { "$PYTHON" -c 'import json, sys; print("%.1f" % json.load(sys.stdin)["
 best() { "$PYTHON" -c 'import sys; print(max(float(v) for v in sys.argv[1:]))' "$@"; }
 ours=() theirs=()
 for ((r = 1; r <= ROUNDS; r++)); do
-  ours+=("$("$BENCH" --device cpu --threads "$THREADS" --batch "$BATCH" --reps "$REPS" --json | figure)")
+  ours+=("$("$BENCH" --device cpu --threads "$THREADS" --batch "$BATCH" --reps "$REPS" --only conv_fwd,conv_bwd_filter --json | figure)")
   theirs+=("$("$PYTHON" tools/bench_torch_conv.py --threads "$THREADS" --batch "$BATCH" --reps "$REPS" --json | figure)")
   echo "round $r: lpl ${ours[-1]} GFLOP/s, pytorch ${theirs[-1]} GFLOP/s"
 done

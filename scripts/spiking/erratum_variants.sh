@@ -3,7 +3,9 @@
 #  - --reparam with initial variance S*1e-4 must reproduce the default run with S (Auryn: max dW diff 3.6e-5);
 #  - --unit_gain_eligibility with eta*20 must reproduce the default run (the filter gain only rescales eta);
 #  - --threshold_mode add and --delta_mode per_pre_spike (delta 1e-3) are shown against the default.
-#   scripts/spiking/erratum_variants.sh [OUT_DIR] [JOBS]     env: PYTHON
+# With REF set to spiking-ref (default ../shared/spec/spiking-ref, if present) the 50-s network replay is
+# also run with --reparam next to the default, for a qualitative comparison (spike counts, weights).
+#   scripts/spiking/erratum_variants.sh [OUT_DIR] [JOBS]     env: PYTHON, REF
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-/tmp/lpl_erratum}; JOBS=${2:-$(nproc)}
@@ -22,7 +24,17 @@ for M in 0 10 20; do for S in 0.001 0.1 1.0 100; do
   echo "$OUT/thradd_M${M}_S$S $BIN $common --dir . --eta 5e-3 --initmean $M --initsigma2 $S --threshold_mode add" >> "$OUT/jobs.txt"
   echo "$OUT/preDelta_M${M}_S$S $BIN $common --dir . --eta 5e-3 --initmean $M --initsigma2 $S --delta_mode per_pre_spike --delta 1e-3" >> "$OUT/jobs.txt"
 done; done
+REF=${REF:-$ROOT/../shared/spec/spiking-ref}
+if [ -d "$REF/net50" ]; then
+  net="$ROOT/build/bin/sim_lpl_spiking --quiet --seed 123 --sparseness 0.1 --ne 100 --ni 25 --wext 0.15 --wei 0.5 --wii 0.4 --wie 0.5 --psize 100 --plen 4 --tau_sigma2 30 --zeta 1e-3 --kappa 10 --eta 1e-2 --ieplastic --tau_mean 10 --simtime 20 --dir . --input_spikes $REF/net50/input_group.0.spk --load_connectivity $REF/net_init"
+  echo "$OUT/net50_default $net" >> "$OUT/jobs.txt"
+  echo "$OUT/net50_reparam $net --reparam" >> "$OUT/jobs.txt"
+fi
 "$ROOT/build/bin/sim_sweep" -j "$JOBS" "$OUT/jobs.txt" | tail -1
+for v in default reparam; do
+  [ -d "$OUT/net50_$v" ] || continue
+  echo "network 50-s replay, $v:"; "$PYTHON" "$ROOT/tools/spiking/summarize_run.py" "$OUT/net50_$v" --prime-s 30 | grep -E "rate|w_"
+done
 "$PYTHON" - "$OUT" <<'PY'
 import os, sys
 import numpy as np

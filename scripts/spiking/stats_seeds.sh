@@ -21,7 +21,7 @@ done
 "$ROOT/build/bin/sim_sweep" -j "$JOBS" "$OUT/jobs.txt"
 for s in $SEEDS; do
   echo "== seed $s ($(grep wall_s_per "$OUT/seed$s/sim_lpl_spiking.0.log"))"
-  "$PYTHON" "$ROOT/tools/spiking/summarize_run.py" "$OUT/seed$s" --prime-s "$(echo "3*${TAU_MEAN:-600}" | bc)" --json "$OUT/seed$s/summary.json"
+  "$PYTHON" "$ROOT/tools/spiking/summarize_run.py" "$OUT/seed$s" --prime-s "$("$PYTHON" -c "print(3*${TAU_MEAN:-600})")" --json "$OUT/seed$s/summary.json"
 done
 cat <<'REF'
 == reference (Auryn, net1900, its own draw): input groups 4.98-5.17 Hz (unit 0 ~2.5 Hz with Auryn's quirk,

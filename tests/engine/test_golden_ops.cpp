@@ -1,6 +1,5 @@
 // Max-pool (values, arg-max with ties, backward), adaptive average pool and cross-entropy against
 // PyTorch's own outputs (tests/data/ops/pool_golden.json, made by tools/make_pool_golden.py).
-#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -14,8 +13,7 @@ namespace {
 
 const json& golden() {
   static const json j = [] {
-    const char* dir = std::getenv("LPL_TEST_DATA");
-    const std::string path = std::string(dir ? dir : "data") + "/ops/pool_golden.json";
+    const std::string path = test::data_path("ops/pool_golden.json");
     std::ifstream f(path);
     REQUIRE_MESSAGE(f.good(), "cannot open " << path);
     return json::parse(f);

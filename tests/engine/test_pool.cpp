@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "engine/ops.h"
+#include "engine/parallel.h"
 #include "op_check.h"
 
 using namespace lpl;
@@ -236,3 +237,29 @@ static void pool_errors(Device d) {
                        "adaptive_avgpool_backward: x_shape [1, 2, 4] does not match dy [1, 2, 2, 2]", Error);
 }
 LPL_TEST_ON_DEVICES("pooling errors name the op, the argument and the shape", pool_errors)
+
+TEST_CASE("pooling, ReLU and cross-entropy on the CPU give the same bits for any thread count") {
+  // Every output element is computed by one call in a fixed order: no thread-count dependence.
+  const Shape s{4, 13, 33, 31};
+  Tensor x = test::random_tensor(s, 61);
+  const Pool2dParams p = pp(3, 2, 1);
+  auto run = [&] {
+    MaxPoolResult r = maxpool2d_forward(x, p);
+    Tensor g = global_avgpool_forward(relu_forward(x));
+    Tensor a = adaptive_avgpool_backward(adaptive_avgpool_forward(x, 6, 5), s);
+    Tensor dx = maxpool2d_backward(r.y, r.argmax, s, p);
+    std::vector<float> all = r.y.to_vector();
+    for (const Tensor* t : {&g, &a, &dx}) {
+      auto v = t->to_vector();
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    return all;
+  };
+  const int before = num_threads();
+  set_num_threads(1);
+  auto one = run();
+  set_num_threads(3);
+  auto three = run();
+  set_num_threads(before);
+  CHECK(one == three);
+}

@@ -91,6 +91,136 @@ LPL_GPU_TEST_CASE("cpu vs cuda: block delta, ReLU in place, Adam and SGD updates
   compare(w, wg, 1e-6, 1e-7, "sgd");
 }
 
+namespace {
+
+// A float64 CPU reference of the layer-local LPL step (naive convolution loops, so it runs in the
+// CUDA-only build that has no oneDNN): forward, the objective's dL/dz (the CPU kernel), the routing
+// through average pool / max-pool / ReLU, backward-filter, then SGD with momentum.
+struct ReferenceNet {
+  std::vector<std::vector<double>> w, b, mw, mb;  // weights, biases, momentum buffers
+  std::vector<int64_t> cin;
+
+  explicit ReferenceNet(Vgg11& net) {
+    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      auto wv = net.conv_weight(k).value.to_vector(), bv = net.conv_bias(k).value.to_vector();
+      w.emplace_back(wv.begin(), wv.end());
+      b.emplace_back(bv.begin(), bv.end());
+      mw.emplace_back(wv.size(), 0.0);
+      mb.emplace_back(bv.size(), 0.0);
+      cin.push_back(net.conv_weight(k).value.dim(1));
+    }
+  }
+
+  void step(std::vector<double> x, int64_t N, int64_t H, double lr, double momentum, double wd, bool first) {
+    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      const int64_t Ci = cin[k], Co = Vgg11::kChannels[k], W = H;
+      auto at = [&](const std::vector<double>& t, int64_t n, int64_t c, int64_t C, int64_t h, int64_t q) {
+        return (h < 0 || h >= H || q < 0 || q >= W) ? 0.0 : t[((n * C + c) * H + h) * W + q];
+      };
+      std::vector<double> a(N * Co * H * W);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t co = 0; co < Co; ++co)
+          for (int64_t h = 0; h < H; ++h)
+            for (int64_t q = 0; q < W; ++q) {
+              double s = b[k][co];
+              for (int64_t ci = 0; ci < Ci; ++ci)
+                for (int64_t kh = 0; kh < 3; ++kh)
+                  for (int64_t kw = 0; kw < 3; ++kw)
+                    s += w[k][((co * Ci + ci) * 3 + kh) * 3 + kw] * at(x, n, ci, Ci, h + kh - 1, q + kw - 1);
+              a[((n * Co + co) * H + h) * W + q] = std::max(s, 0.0);
+            }
+      const bool pool = Vgg11::kPool[k];
+      const int64_t PH = pool ? H / 2 : H;
+      std::vector<double> y(N * Co * PH * PH);
+      std::vector<int64_t> arg(y.size());
+      for (int64_t nc = 0; nc < N * Co; ++nc)
+        for (int64_t ph = 0; ph < PH; ++ph)
+          for (int64_t pw = 0; pw < PH; ++pw) {
+            int64_t best = pool ? (2 * ph) * W + 2 * pw : ph * W + pw;
+            if (pool)
+              for (int64_t dh = 0; dh < 2; ++dh)
+                for (int64_t dw = 0; dw < 2; ++dw) {
+                  const int64_t i = (2 * ph + dh) * W + 2 * pw + dw;
+                  if (a[nc * H * W + i] > a[nc * H * W + best]) best = i;
+                }
+            y[(nc * PH + ph) * PH + pw] = a[nc * H * W + best];
+            arg[(nc * PH + ph) * PH + pw] = best;
+          }
+      std::vector<float> z(N * Co, 0.f);
+      for (int64_t nc = 0; nc < N * Co; ++nc) {
+        double s = 0;
+        for (int64_t i = 0; i < PH * PH; ++i) s += y[nc * PH * PH + i];
+        z[nc] = static_cast<float>(s / static_cast<double>(PH * PH));
+      }
+      Tensor zt = Tensor::from_vector(z, {N, Co}), dz = Tensor::empty({N, Co}), terms = lpl_terms_buffer(cpu(), 1);
+      lpl_objective(zt, dz, terms, 0, {});
+      const auto g = dz.to_vector();
+      std::vector<double> delta(a.size(), 0.0);
+      for (int64_t nc = 0; nc < N * Co; ++nc)
+        for (int64_t j = 0; j < PH * PH; ++j) {
+          const int64_t i = nc * H * W + arg[nc * PH * PH + j];
+          if (a[i] > 0) delta[i] = g[nc] / static_cast<double>(PH * PH);
+        }
+      std::vector<double> dw(w[k].size(), 0.0), db(Co, 0.0);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t co = 0; co < Co; ++co)
+          for (int64_t h = 0; h < H; ++h)
+            for (int64_t q = 0; q < W; ++q) {
+              const double d = delta[((n * Co + co) * H + h) * W + q];
+              if (d == 0) continue;
+              db[co] += d;
+              for (int64_t ci = 0; ci < Ci; ++ci)
+                for (int64_t kh = 0; kh < 3; ++kh)
+                  for (int64_t kw = 0; kw < 3; ++kw)
+                    dw[((co * Ci + ci) * 3 + kh) * 3 + kw] += d * at(x, n, ci, Ci, h + kh - 1, q + kw - 1);
+            }
+      for (size_t i = 0; i < dw.size(); ++i) {
+        const double gi = dw[i] + wd * w[k][i];
+        mw[k][i] = first ? gi : momentum * mw[k][i] + gi;
+        w[k][i] -= lr * mw[k][i];
+      }
+      for (int64_t i = 0; i < Co; ++i) {
+        mb[k][i] = first ? db[i] : momentum * mb[k][i] + db[i];
+        b[k][i] -= lr * mb[k][i];
+      }
+      x = std::move(y);
+      H = PH;
+    }
+  }
+};
+
+}  // namespace
+
+LPL_GPU_TEST_CASE("cpu vs cuda: LPL training steps on CUDA match a float64 CPU reference from the same weights and batch") {
+  const int64_t B = 4, S = 32;
+  Vgg11 net(Vgg11Options{}, 7, cuda(0));
+  ReferenceNet ref(net);
+  LplStep step(net, {});
+  Optimizer opt({"sgd", 1.5e-6, 0.9}, net.params());
+  Tensor x = test::random_tensor({2 * B, 3, S, S}, 9, cpu(), -2.f, 2.f);
+  const auto xv = x.to_vector();
+  Tensor xg = x.to(cuda(0));
+  for (int s = 0; s < 2; ++s) {
+    step.run(xg, s);
+    opt.step(0.05);
+    ref.step({xv.begin(), xv.end()}, 2 * B, S, 0.05, 0.9, 1.5e-6, s == 0);
+  }
+  for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    // Compare the change of the weights (the update), relative to its size.
+    auto init_w = Vgg11(Vgg11Options{}, 7, cpu()).conv_weight(k).value.to_vector();
+    auto got = net.conv_weight(k).value.to_vector();
+    std::vector<float> du(got.size());
+    std::vector<double> dref(got.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      du[i] = got[i] - init_w[i];
+      dref[i] = ref.w[k][i] - init_w[i];
+    }
+    double scale = 0;
+    for (double v : dref) scale = std::max(scale, std::abs(v));
+    test::check_close(du, dref, 2e-2, 2e-2 * scale + 1e-9, "block " + std::to_string(k + 1) + " weight update");
+  }
+}
+
 #if LPL_HAVE_DNNL
 LPL_GPU_TEST_CASE("cpu vs cuda: three VGG-11 LPL training steps from the same weights and batch") {
   for (bool projector : {false, true}) {

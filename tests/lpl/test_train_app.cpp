@@ -1,0 +1,193 @@
+// train_vgg11's command line (every flag of lpl_main.py, refusals with the exact message) and the
+// program end to end on Fashion-MNIST: run directory, config.json, metrics.jsonl, checkpoints with
+// the original's names, no overwriting of an existing run, --init_from, --benchmark, --help.
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/file_util.h"
+#include "engine/safetensors.h"
+#include "models/train_options.h"
+#include "models/vgg11.h"
+#include "test_util.h"
+
+using namespace lpl;
+
+namespace {
+TrainOptions parse(std::initializer_list<const char*> a) { return parse_train_options({a.begin(), a.end()}); }
+
+void refused(std::initializer_list<const char*> a, const std::string& msg) {
+  CHECK_THROWS_WITH_AS(parse(a), doctest::Contains(msg.c_str()), Error);
+}
+
+struct Result {
+  int rc;
+  std::string out;
+};
+Result run(const std::string& args) {
+  const char* bin = std::getenv("LPL_BIN_DIR");
+  REQUIRE_MESSAGE(bin, "LPL_BIN_DIR is not set (run through ctest)");
+  const std::string cmd = std::string(bin) + "/train_vgg11 " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+std::string tmp_dir() {
+  char tmpl[] = "/tmp/lpl_train_test_XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  return tmpl;
+}
+}  // namespace
+
+TEST_CASE("train options: the original's defaults and flags") {
+  TrainOptions o = parse({});
+  CHECK(o.random_seed == 24);
+  CHECK(o.dataset == "cifar10");
+  CHECK(o.batch_size == 1024);
+  CHECK(o.max_epochs == 800);
+  CHECK(o.max_steps == -1);
+  CHECK(o.learning_rate == 1e-3);
+  CHECK(o.weight_decay == 1.5e-6);
+  CHECK(o.warmup_epochs == 10);
+  CHECK(o.final_lr == 1e-6);
+  CHECK(o.pull_coeff == 1.0);
+  CHECK(o.push_coeff == 1.0);
+  CHECK(o.decorr_coeff == 10.0);
+  CHECK(o.projection_size == 256);
+  CHECK(o.mlp_hidden_size == 2048);
+  CHECK(o.experiment_name.size() == 10);  // MMDDHHMMSS
+  o = parse({"--dataset", "stl10", "--batch_size=256", "--use_projector_mlp", "--pull_coeff", "0", "--gpus", "1",
+             "--fp32", "--encoder", "vgg", "--num_workers", "4", "--stale_estimates", "--optimizer", "sgd",
+             "--momentum", "0.5", "--experiment_name", "x"});
+  CHECK(o.dataset == "stl10");
+  CHECK(o.batch_size == 256);
+  CHECK(o.use_projector_mlp);
+  CHECK(o.pull_coeff == 0.0);
+  CHECK(o.optimizer == "sgd");
+  CHECK(o.momentum == 0.5);
+  CHECK(run_descriptor(o) == "lpl_mlp-projection");
+  CHECK(dataset_image_size(o) == 96);
+  o.log_dir = "/r";
+  CHECK(run_directory(o) == "/r/stl10/x/lpl_mlp-projection");
+  o = parse({"--no_pooling", "--downsample_images", "--dataset", "stl10", "--experiment_name", "e", "--log_dir", "/q"});
+  CHECK(run_directory(o) == "/q/stl10_downsampled/e/lpl_no-pooling");
+  CHECK(dataset_image_size(o) == 32);
+  auto j = train_options_json(o);
+  CHECK(j["no_pooling"] == true);
+  CHECK(j["batch_size"] == 1024);
+  CHECK(j.contains("random_seed"));
+  CHECK(!j.contains("help"));
+  CHECK(parse({"--help"}).help);
+  CHECK(train_help_text().find("--shuffle_positives") != std::string::npos);
+}
+
+TEST_CASE("train options: unknown flags, bad values and invalid combinations are refused clearly") {
+  refused({"--bogus"}, "unknown flag --bogus");
+  refused({"cifar10"}, "unexpected argument 'cifar10'");
+  refused({"--batch_size"}, "--batch_size needs a value");
+  refused({"--batch_size", "12x"}, "--batch_size: expected an integer, got '12x'");
+  refused({"--learning_rate", "nan"}, "--learning_rate: expected a finite number");
+  refused({"--no_pooling=1"}, "--no_pooling takes no value");
+  refused({"--batch_size", "1"}, "--batch_size must be at least 2");
+  refused({"--optimizer", "rmsprop"}, "--optimizer must be adam or sgd, got 'rmsprop'");
+  refused({"--momentum", "1"}, "--momentum must be in [0, 1)");
+  refused({"--max_steps", "0"}, "--max_steps must be -1 (no limit) or positive");
+  refused({"--push_coeff", "-1"}, "must be >= 0");
+  refused({"--experiment_name", "a/b"}, "--experiment_name must be a plain folder name");
+  refused({"--device", "tpu"}, "--device must be cpu or cuda");
+  refused({"--no_pooling", "--use_projector_mlp"}, "--no_pooling cannot be combined with --use_projector_mlp");
+  refused({"--no_pooling", "--train_end_to_end"}, "--no_pooling cannot be combined with --train_end_to_end");
+  refused({"--no_pooling", "--stale_estimates"}, "--stale_estimates is not supported with --no_pooling");
+  refused({"--use_negative_samples"}, "--use_negative_samples needs --decorr_coeff 0");
+  refused({"--use_negative_samples", "--decorr_coeff", "0"}, "--use_negative_samples: not implemented yet");
+  refused({"--train_with_supervision"}, "--train_with_supervision: not implemented yet");
+  refused({"--train_end_to_end"}, "--train_end_to_end: not implemented yet");
+  refused({"--resume_from_checkpoint", "--init_from", "w.safetensors"},
+          "--resume_from_checkpoint and --init_from: a resumed run continues from its checkpoint; give one of them");
+  refused({"--encoder", "alexnet"}, "--encoder alexnet (only vgg is built; alexnet and resnet come later): not implemented yet");
+  refused({"--gpus", "2"}, "--gpus 2 (one GPU per run): not implemented yet");
+  refused({"--num_nodes", "2"}, "--num_nodes 2 (one machine per run): not implemented yet");
+}
+
+TEST_CASE("train_vgg11 end to end on Fashion-MNIST: files, no overwrite, init_from, benchmark") {
+  if (!file_exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    MESSAGE("Fashion-MNIST not installed (scripts/setup.sh installs it): skipped");
+    return;
+  }
+  const std::string root = tmp_dir();
+  const std::string common = "--dataset fashion-mnist --batch_size 4 --max_epochs 3 --warmup_epochs 0 --threads 1 --log_dir " + root;
+  Result r = run(common + " --max_steps 2 --experiment_name e1");
+  REQUIRE_MESSAGE(r.rc == 0, r.out);
+  const std::string dir = root + "/fashion-mnist/e1/lpl";
+  nlohmann::json cfg = nlohmann::json::parse(read_file(dir + "/config.json"));
+  CHECK(cfg["batch_size"] == 4);
+  CHECK(cfg["dataset"] == "fashion-mnist");
+  std::ifstream mf(dir + "/metrics.jsonl");
+  std::string line;
+  int lines = 0;
+  nlohmann::json m;
+  while (std::getline(mf, line)) {
+    m = nlohmann::json::parse(line);
+    ++lines;
+  }
+  CHECK(lines == 1);  // --max_steps 2 ends inside epoch 0
+  CHECK(m["epoch"] == 0);
+  CHECK(m["step"] == 2);
+  CHECK(m.contains("Layerwise train losses/Layer 1 pull loss"));
+  CHECK(m.contains("Layerwise train losses/Final layer decorr loss"));
+  CHECK(m.contains("Loss/train_loss"));
+  CHECK(m["lr"] == doctest::Approx(1e-3));
+  CHECK(file_exists(dir + "/checkpoints/epoch=0-step=2.safetensors"));
+  const std::string last = dir + "/checkpoints/last.safetensors";
+  SafetensorsFile f = load_safetensors(last);
+  CHECK(f.tensors.count("network.encoder.blocks.0.module.0.weight") == 1);
+  CHECK(f.tensors.count("network.encoder.blocks.7.module.0.bias") == 1);
+  Vgg11 init({}, 24, cpu());
+  CHECK(f.tensors.at("network.encoder.blocks.0.module.0.weight").to_vector() !=
+        init.conv_weight(0).value.to_vector());  // it trained
+  Vgg11 loaded({}, 1, cpu());
+  loaded.load_weights(f, last);
+
+  // The same run again: refused, nothing overwritten.
+  const std::string before = read_file(last);
+  r = run(common + " --max_steps 2 --experiment_name e1");
+  CHECK(r.rc == 1);
+  CHECK(r.out.find("already exists; pass --resume_from_checkpoint") != std::string::npos);
+  CHECK(read_file(last) == before);
+
+  // --init_from the weights; a corrupt file is refused.
+  r = run(common + " --fast_dev_run 1 --init_from " + last);
+  CHECK_MESSAGE(r.rc == 0, r.out);
+  atomic_write_file(root + "/bad.safetensors", "not a safetensors file");
+  r = run(common + " --fast_dev_run 1 --init_from " + root + "/bad.safetensors");
+  CHECK(r.rc == 1);
+  CHECK(r.out.find("bad.safetensors") != std::string::npos);
+
+  r = run("--benchmark 1 --batch_size 4 --threads 1");
+  REQUIRE_MESSAGE(r.rc == 0, r.out);
+  nlohmann::json b = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  CHECK(b["batch"] == 4);
+  CHECK(b["device"] == "cpu");
+  CHECK(b["threads"] == 1);
+  CHECK(b["images_per_s"].get<double>() > 0);
+
+  r = run("--help");
+  CHECK(r.rc == 0);
+  CHECK(r.out.find("--decorr_coeff") != std::string::npos);
+  r = run("--max_epochs abc");
+  CHECK(r.rc == 1);
+  CHECK(r.out.find("error: --max_epochs: expected an integer, got 'abc'") != std::string::npos);
+  std::system(("rm -rf " + root).c_str());
+}

@@ -1,0 +1,69 @@
+// The programs as users run them: options of the original scripts, exit status and one clear
+// message on bad input, and sim_sweep running jobs in parallel.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+
+#include "spiking_test_util.h"
+
+namespace fs = std::filesystem;
+using namespace lpl::spiking;
+
+namespace {
+// Programs are built next to the tests: <build>/bin/<name>.
+fs::path bin(const std::string& name) { return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "bin" / name; }
+bool have_programs() { return fs::exists(bin("sim_lpl_stdp_protocol")) && fs::exists(bin("sim_sweep")); }
+
+int run(const std::string& cmd, const std::string& log) {
+  const int st = std::system((cmd + " > " + log + " 2>&1").c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+std::string slurp(const std::string& f) {
+  std::ifstream in(f);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+TEST_CASE("sim_lpl_stdp_protocol runs with run_stdp.sh options; bad options exit 1 with a message" *
+          doctest::skip(!have_programs())) {
+  const std::string dir = test::temp_dir("cli");
+  const std::string in = fs::absolute(test::data_dir() + "/stdp/short_T20ms_f5").string();
+  const std::string common = bin("sim_lpl_stdp_protocol").string() +
+                             " --prime 0.0 --simtime 1 --sparsenes 1.0 --wext 0.5 --wee 0.0 --psize 100 --plen 4"
+                             " --tau_mean 600 --tau_sigma2 20 --lambda 1 --eta 5e-3 --initmean 20 --initsigma2 0.1";
+  CHECK(run("cd " + dir + " && " + common + " --dir out --input_dir " + in, dir + "/log1") == 0);
+  for (const char* f : {"exc.0.spk", "input_group.0.spk", "exc.0.prate", "input_con.0.syn", "con_lpl.0.sig2",
+                        "input_con.0.wmat", "exc.0.nstate", "sim_lpl_stdp_protocol.0.log"})
+    CHECK_MESSAGE(fs::exists(dir + "/out/" + f), f);
+  CHECK(run(common + " --dir " + dir + "/o2 --input_dir " + in + " --bogus 3", dir + "/log2") == 1);
+  CHECK(slurp(dir + "/log2").find("unknown option '--bogus'") != std::string::npos);
+  CHECK(run("cd " + dir + " && " + common + " --dir o3", dir + "/log3") == 1);  // no spikes.ras here
+  CHECK(slurp(dir + "/log3").find("cannot open './spikes.ras'") != std::string::npos);
+  CHECK(run(common + " --help", dir + "/log4") == 1);
+  CHECK(slurp(dir + "/log4").find("--initsigma2") != std::string::npos);
+}
+
+TEST_CASE("sim_sweep runs every job in its folder and reports failures" * doctest::skip(!have_programs())) {
+  const std::string dir = test::temp_dir("sweep");
+  const std::string in = fs::absolute(test::data_dir() + "/stdp/short_T20ms_f5").string();
+  {
+    std::ofstream jobs(dir + "/jobs.txt");
+    jobs << "# two good runs and a bad one\n";
+    for (const char* m : {"0", "50"})
+      jobs << dir << "/run_" << m << " " << bin("sim_lpl_stdp_protocol").string() << " --simtime 0.5 --psize 100 --dir . --initmean "
+           << m << " --input_dir " << in << "\n";
+    jobs << dir << "/bad " << bin("sim_lpl_stdp_protocol").string() << " --simtime -1\n";
+  }
+  CHECK(run(bin("sim_sweep").string() + " -j 2 " + dir + "/jobs.txt", dir + "/log") == 1);
+  const std::string log = slurp(dir + "/log");
+  CHECK(log.find("3 jobs, 1 failed") != std::string::npos);
+  CHECK(fs::exists(dir + "/run_0/input_con.0.wmat"));
+  CHECK(fs::exists(dir + "/run_50/input_con.0.wmat"));
+  CHECK(slurp(dir + "/bad/sweep_job.log").find("--simtime and --primetime must be >= 0") != std::string::npos);
+}
