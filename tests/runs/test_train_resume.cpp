@@ -2,6 +2,9 @@
 // random moments and inside checkpoint writes, resume, and get weights, optimiser moments and
 // objective state bitwise identical to an uninterrupted run of the same length.
 #include <random>
+#include <set>
+
+#include "engine/tb_events.h"
 
 #include "trainer_process.h"
 
@@ -19,6 +22,27 @@ TEST_CASE("SIGKILL at random moments and inside checkpoint writes; the resumed r
   const std::string ref_dir = run_dir("ref");
   auto ref_last = load_checkpoint(resolve_resume(ref_dir).paths.weights);
   REQUIRE(ref_last.state.global_step == 12);
+
+  // Its TensorBoard file (read back with CRC checks): per-step loss, the §6 epoch scalars, and the
+  // §6 histograms after epoch 1 (step 1), as the original logs them.
+  std::map<std::string, std::set<int64_t>> steps_of;
+  int histograms = 0;
+  for (const auto& e : fs::directory_iterator(ref_dir))
+    if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0)
+      for (const auto& ev : tb::read_events(e.path().string()))
+        for (const auto& v : ev.values) {
+          steps_of[v.tag].insert(ev.step);
+          if (v.has_histo) ++histograms;
+        }
+  CHECK(steps_of["Loss/train_loss_step"].size() == 12);
+  CHECK(steps_of["Loss/train_loss"] == std::set<int64_t>{0, 1, 2});
+  CHECK(steps_of["Layerwise train losses/Layer 3 push loss"].size() == 3);
+  CHECK(steps_of["Layerwise train losses/Final layer decorr loss"].size() == 3);
+  for (const char* h : {"Activity Statistics/unit_activities", "Activity Statistics/unit_correlations",
+                        "Correlation Matrix/eig_vals", "Correlation Matrix/normalized_eig_vals", "Gramian Matrix/eig_vals",
+                        "Gramian Matrix/normalized_eig_vals", "Embedding Similarity/cos_dists"})
+    CHECK_MESSAGE(steps_of[h] == std::set<int64_t>{1}, h);
+  CHECK(histograms == 7);
 
   // The same run, killed again and again.
   const auto base = tiny_args("killed");
