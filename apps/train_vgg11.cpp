@@ -155,12 +155,14 @@ struct RunFiles {
   std::string last_checkpoint;
   int64_t last_checkpoint_step = -1;
 
-  RunFiles(const TrainOptions& o, const std::string& run_dir, bool resumed, int64_t resume_step)
+  // resume: --resume_from_checkpoint was given; from_checkpoint: there was a checkpoint to continue
+  // (otherwise the run starts at step 0, in its existing directory when it has one).
+  RunFiles(const TrainOptions& o, const std::string& run_dir, bool resume, bool from_checkpoint, int64_t resume_step)
       : dir(run_dir), keep(static_cast<int>(o.keep_checkpoints)) {
-    if (!resumed) create_new_run_dir(dir);  // refuses an existing run directory
+    if (!resume) create_new_run_dir(dir);  // refuses an existing run directory
     make_dirs(dir + "/checkpoints");
-    if (!file_exists(dir + "/config.json")) atomic_write_file(dir + "/config.json", train_options_json(o).dump(2) + "\n");
-    if (resumed) truncate_metrics(dir + "/metrics.jsonl", resume_step);
+    if (!from_checkpoint) atomic_write_file(dir + "/config.json", train_options_json(o).dump(2) + "\n");
+    if (resume) truncate_metrics(dir + "/metrics.jsonl", from_checkpoint ? resume_step : 0);
     metrics.open(dir + "/metrics.jsonl", std::ios::app);
     LPL_CHECK(metrics.good(), fmt::format("cannot write {}/metrics.jsonl", dir));
     tb = std::make_unique<tb::EventWriter>(dir);
@@ -283,7 +285,7 @@ int train(const TrainOptions& o, Device dev) {
 
   std::unique_ptr<RunFiles> files;
   if (write) {
-    files = std::make_unique<RunFiles>(o, dir, o.resume_from_checkpoint, global_step);
+    files = std::make_unique<RunFiles>(o, dir, o.resume_from_checkpoint, ck.has_value(), global_step);
     if (ck) {
       files->last_checkpoint = ck->paths.weights;
       files->last_checkpoint_step = global_step;
