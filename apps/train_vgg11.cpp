@@ -348,9 +348,15 @@ int train(const TrainOptions& o, Device dev) {
         guard.check_loss(layer, "decorr loss", t[k].decorr);
       }
       {
-        prof::Scope ph("update", &timer);
+        prof::Scope ph("finite checks", &timer);
         for (Param* p : net.params()) guard.check_tensor(layer_of(p->name), "gradient", p->name, p->grad);
+      }
+      {
+        prof::Scope ph("update", &timer);
         opt.step(lr);
+      }
+      {
+        prof::Scope ph("finite checks", &timer);
         for (Param* p : net.params()) guard.check_tensor(layer_of(p->name), "weight", p->name, p->value);
       }
       ++global_step;
