@@ -33,6 +33,7 @@
 #include "models/lpl_step.h"
 #include "models/optim.h"
 #include "models/online_eval.h"
+#include "models/train_eval.h"
 #include "models/train_histograms.h"
 #include "models/train_options.h"
 #include "models/vgg11.h"
@@ -210,6 +211,41 @@ struct EpochSums {
     }
   }
 };
+
+// The original's end-of-epoch evaluation: validation losses on augmented pairs of the validation
+// split, then the final-layer linear probe (probe-training -> test) and the representation metrics,
+// all under the names of spec §6 in `m` (metrics.jsonl and TensorBoard).
+void evaluate_epoch(const TrainOptions& o, Vgg11& net, const LplStepOptions& so, const data::DatasetSplits& splits,
+                    int64_t epoch, nlohmann::json& m) {
+  const data::ImageSet& val = splits.validation.n > 0 ? splits.validation : splits.probe_train;
+  if (val.n >= 2) {
+    const std::vector<LplTerms> v =
+        validation_terms(net, so, splits, val, o.batch_size, o.val_batches, o.random_seed, epoch);
+    double total = 0;
+    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      m[layer_tag("Layerwise validation losses", k, "pull")] = v[k].pull;
+      m[layer_tag("Layerwise validation losses", k, "push")] = v[k].push;
+      m[layer_tag("Layerwise validation losses", k, "decorr")] = v[k].decorr;
+      total += v[k].weighted(so.coeffs);
+    }
+    m["Loss/val_loss"] = total;
+  }
+  if (splits.probe_train.labels.empty() || splits.test.labels.empty()) {
+    std::fprintf(stderr, "online evaluation: %s has no labels: probe and metrics skipped\n", splits.name.c_str());
+    return;
+  }
+  std::vector<int32_t> ytr, yte;
+  const FeatureMatrix xtr = final_layer_features(net, splits, splits.probe_train, o.eval_samples, &ytr);
+  const FeatureMatrix xte = final_layer_features(net, splits, splits.test, o.eval_samples, &yte);
+  OnlineEvalOptions eo;
+  eo.probe.device = net.device();
+  eo.probe.seed = o.random_seed;
+  const int classes = std::max(splits.probe_train.num_classes, splits.test.num_classes);
+  for (const auto& [name, value] : online_evaluation(xtr, ytr, xte, yte, classes, eo)) m[name] = value;
+  std::fprintf(stderr, "epoch %lld: online probe (final layer) top-1 %.4f on %lld test images\n",
+               static_cast<long long>(epoch), m["Performance/linear_readout_acc"].get<double>(),
+               static_cast<long long>(xte.n));
+}
 
 int train(const TrainOptions& o, Device dev) {
   const bool write = o.fast_dev_run == 0 && !o.profile;
@@ -429,6 +465,10 @@ int train(const TrainOptions& o, Device dev) {
       for (int k = 0; k < Vgg11::kBlocks; ++k)
         std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f\n", k + 1, mean[k].pull, mean[k].push,
                      mean[k].decorr);
+    }
+    if (complete && o.eval_every > 0 && (epoch + 1) % o.eval_every == 0) {
+      prof::Scope ph("evaluation", &timer);
+      evaluate_epoch(o, net, so, splits, epoch, m);
     }
     if (files) {
       files->metrics << m.dump() << "\n";

@@ -81,6 +81,10 @@ std::vector<Spec> specs(TrainOptions& o) {
       {"profile_steps", Kind::Int, &o.profile_steps, "steps profiled (20)"},
       {"histogram_samples", Kind::Int, &o.histogram_samples,
        "probe-training images behind the TensorBoard histograms at epochs 1,5,10,50,100,500,800 (10000; 0: none)"},
+      {"eval_every", Kind::Int, &o.eval_every,
+       "online evaluation every N epochs: final-layer probe, metrics, validation losses (1; 0: never)"},
+      {"eval_samples", Kind::Int, &o.eval_samples, "N > 0: online probe on at most N train / N test images (0: all)"},
+      {"val_batches", Kind::Int, &o.val_batches, "N > 0: validation losses on at most N batches (0: all)"},
       {"help", Kind::Flag, &o.help, "this text"},
   };
 }
@@ -144,6 +148,9 @@ void validate(const TrainOptions& o) {
   need(o.keep_checkpoints >= 0, "--keep_checkpoints must be >= 0 (0 keeps all)");
   need(o.limit_train_batches >= 0, "--limit_train_batches must be >= 0");
   need(o.histogram_samples >= 0, "--histogram_samples must be >= 0");
+  need(o.eval_every >= 0, "--eval_every must be >= 0");
+  need(o.eval_samples >= 0, "--eval_samples must be >= 0");
+  need(o.val_batches >= 0, "--val_batches must be >= 0");
   need(o.profile_warmup_steps >= 0 && o.profile_steps >= 1, "--profile_warmup_steps must be >= 0 and --profile_steps >= 1");
   need(!(o.resume_from_checkpoint && !o.init_from.empty()),
        "--resume_from_checkpoint and --init_from: a resumed run continues from its checkpoint; give one of them");
@@ -291,7 +298,7 @@ std::map<std::string, std::string> resume_fingerprint(const TrainOptions& o) {
                                     "max_steps", "fast_dev_run", "num_nodes", "gpus", "num_workers", "fp32", "device",
                                     "threads", "log_dir", "init_from", "benchmark", "checkpoint_every_steps",
                                     "keep_checkpoints", "profile", "profile_warmup_steps", "profile_steps",
-                                    "histogram_samples"};
+                                    "histogram_samples", "eval_every", "eval_samples", "val_batches"};
   std::map<std::string, std::string> out;
   nlohmann::json j = train_options_json(o);
   for (auto it = j.begin(); it != j.end(); ++it) {

@@ -55,6 +55,9 @@ struct TrainOptions {
   bool profile = false;
   int64_t profile_warmup_steps = 5, profile_steps = 20;
   int64_t histogram_samples = 10000;   // probe-training images behind the §6 histograms (0: none)
+  int64_t eval_every = 1;              // online probe + metrics + validation losses every N epochs (0: never)
+  int64_t eval_samples = 0;            // > 0: at most this many probe-training / test images for the online probe
+  int64_t val_batches = 0;             // > 0: at most this many validation batches
   bool help = false;
 };
 
