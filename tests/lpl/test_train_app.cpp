@@ -114,7 +114,8 @@ TEST_CASE("train options: unknown flags, bad values and invalid combinations are
   refused({"--use_negative_samples", "--decorr_coeff", "0"}, "--use_negative_samples: not implemented yet");
   refused({"--train_with_supervision"}, "--train_with_supervision: not implemented yet");
   refused({"--train_end_to_end"}, "--train_end_to_end: not implemented yet");
-  refused({"--resume_from_checkpoint"}, "--resume_from_checkpoint (start a new run with --init_from last.safetensors): not implemented yet");
+  refused({"--resume_from_checkpoint", "--init_from", "w.safetensors"},
+          "--resume_from_checkpoint and --init_from: a resumed run continues from its checkpoint; give one of them");
   refused({"--encoder", "alexnet"}, "--encoder alexnet (only vgg is built; alexnet and resnet come later): not implemented yet");
   refused({"--gpus", "2"}, "--gpus 2 (one GPU per run): not implemented yet");
   refused({"--num_nodes", "2"}, "--num_nodes 2 (one machine per run): not implemented yet");
@@ -163,7 +164,7 @@ TEST_CASE("train_vgg11 end to end on Fashion-MNIST: files, no overwrite, init_fr
   const std::string before = read_file(last);
   r = run(common + " --max_steps 2 --experiment_name e1");
   CHECK(r.rc == 1);
-  CHECK(r.out.find("already holds a run") != std::string::npos);
+  CHECK(r.out.find("already exists; pass --resume_from_checkpoint") != std::string::npos);
   CHECK(read_file(last) == before);
 
   // --init_from the weights; a corrupt file is refused.
