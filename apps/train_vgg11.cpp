@@ -13,12 +13,18 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "engine/checkpoint.h"
+#include "engine/divergence.h"
 #include "engine/file_util.h"
+#include "engine/profile.h"
+#include "engine/run_dir.h"
+#include "engine/stop_signal.h"
 #include "engine/lpl_ops.h"
 #include "engine/parallel.h"
 #include "engine/rng.h"
@@ -26,6 +32,9 @@
 #include "engine/tb_events.h"
 #include "models/lpl_step.h"
 #include "models/optim.h"
+#include "models/online_eval.h"
+#include "models/train_eval.h"
+#include "models/train_histograms.h"
 #include "models/train_options.h"
 #include "models/vgg11.h"
 #include "train_vgg11/progress.h"
@@ -74,14 +83,6 @@ double total_loss(const std::vector<LplTerms>& t, const LplCoeffs& c) {
   return s;
 }
 
-void check_finite(const std::vector<LplTerms>& t, int64_t step) {
-  for (size_t k = 0; k < t.size(); ++k)
-    LPL_CHECK(std::isfinite(t[k].pull) && std::isfinite(t[k].push) && std::isfinite(t[k].decorr),
-              fmt::format("training diverged: layer {} loss is not finite at step {} (pull {}, push {}, decorr {}); "
-                          "the last saved checkpoint is unaffected — lower --learning_rate",
-                          k + 1, step, t[k].pull, t[k].push, t[k].decorr));
-}
-
 int benchmark(const TrainOptions& o, Device dev) {
   const int S = dataset_image_size(o);
   const int64_t B = o.batch_size;
@@ -123,33 +124,155 @@ int benchmark(const TrainOptions& o, Device dev) {
   return 0;
 }
 
+// The layer name a parameter belongs to, for the divergence guard ("layer 3", "layer 3 projector").
+std::string layer_of(const std::string& param) {
+  int k = -1;
+  if (std::sscanf(param.c_str(), "network.encoder.blocks.%d.", &k) == 1) return fmt::format("layer {}", k + 1);
+  if (std::sscanf(param.c_str(), "network.encoder.projectors.%d.", &k) == 1) return fmt::format("layer {} projector", k + 1);
+  return param;
+}
+
+// Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites what came after its checkpoint).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!file_exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) break;  // a line cut by a kill: nothing after it is complete
+    // A partial epoch's line (a run stopped by --max_steps) is superseded when the epoch completes.
+    if (j.contains("step") && j["step"].get<int64_t>() <= step && !j.contains("partial_epoch")) kept += line + "\n";
+  }
+  atomic_write_file(path, kept);
+}
+
+// Everything a run writes: config.json, metrics.jsonl, TensorBoard events, checkpoints (spec §6b).
 struct RunFiles {
   std::string dir;
+  int keep = 0;
   std::unique_ptr<tb::EventWriter> tb;
   std::ofstream metrics;
+  std::string last_checkpoint;
+  int64_t last_checkpoint_step = -1;
 
-  RunFiles(const TrainOptions& o) : dir(run_directory(o)) {
-    LPL_CHECK(!file_exists(dir + "/config.json"),
-              fmt::format("run directory {} already holds a run; choose another --experiment_name "
-                          "(nothing was overwritten)",
-                          dir));
+  // resume: --resume_from_checkpoint was given; from_checkpoint: there was a checkpoint to continue
+  // (otherwise the run starts at step 0, in its existing directory when it has one).
+  RunFiles(const TrainOptions& o, const std::string& run_dir, bool resume, bool from_checkpoint, int64_t resume_step)
+      : dir(run_dir), keep(static_cast<int>(o.keep_checkpoints)) {
+    if (!resume) create_new_run_dir(dir);  // refuses an existing run directory
     make_dirs(dir + "/checkpoints");
-    atomic_write_file(dir + "/config.json", train_options_json(o).dump(2) + "\n");
+    if (!from_checkpoint) atomic_write_file(dir + "/config.json", train_options_json(o).dump(2) + "\n");
+    if (resume) truncate_metrics(dir + "/metrics.jsonl", from_checkpoint ? resume_step : 0);
     metrics.open(dir + "/metrics.jsonl", std::ios::app);
     LPL_CHECK(metrics.good(), fmt::format("cannot write {}/metrics.jsonl", dir));
     tb = std::make_unique<tb::EventWriter>(dir);
   }
-  void save(Vgg11& net, int64_t epoch, int64_t step) {
-    const NamedTensors w = net.named_weights();
-    const std::map<std::string, std::string> meta{{"epoch", std::to_string(epoch)}, {"step", std::to_string(step)},
-                                                  {"format", "lpl train_vgg11 weights"}};
-    save_safetensors(fmt::format("{}/checkpoints/epoch={}-step={}.safetensors", dir, epoch, step), w, meta);
-    save_safetensors(dir + "/checkpoints/last.safetensors", w, meta);
+  void save(Vgg11& net, const Optimizer& opt, const LplStep& step, TrainState st, int64_t epoch_label,
+            const TrainOptions& o, DivergenceGuard& guard) {
+    opt.save_state(st);
+    step.save_state(st);
+    st.fingerprint = resume_fingerprint(o);
+    st.set_u64("rng.seed", o.random_seed);  // every random number is a function of (seed, epoch, step, index)
+    tb->flush();
+    metrics.flush();
+    CheckpointPaths p = save_checkpoint(dir, epoch_label, st.global_step, net.named_weights(), st, keep,
+                                        {{"lpl", "train_vgg11 weights"}});
+    last_checkpoint = p.weights;
+    last_checkpoint_step = st.global_step;
+    guard.set_last_checkpoint(p.weights);
   }
 };
 
+// Sums over the batches of the epoch in progress (kept in checkpoints so that a run resumed
+// mid-epoch logs the same epoch means).
+struct EpochSums {
+  std::vector<LplTerms> terms = std::vector<LplTerms>(Vgg11::kBlocks);
+  double loss = 0, lr = 0;
+  int64_t n = 0;
+  void save(TrainState& s) const {
+    s.set_i64("epoch.n", n);
+    s.set_f64("epoch.loss", loss);
+    s.set_f64("epoch.lr", lr);
+    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      s.set_f64(fmt::format("epoch.{}.pull", k), terms[k].pull);
+      s.set_f64(fmt::format("epoch.{}.push", k), terms[k].push);
+      s.set_f64(fmt::format("epoch.{}.decorr", k), terms[k].decorr);
+    }
+  }
+  void load(const TrainState& s, const std::string& f) {
+    n = s.get_i64("epoch.n", f);
+    loss = s.get_f64("epoch.loss", f);
+    lr = s.get_f64("epoch.lr", f);
+    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      terms[k].pull = s.get_f64(fmt::format("epoch.{}.pull", k), f);
+      terms[k].push = s.get_f64(fmt::format("epoch.{}.push", k), f);
+      terms[k].decorr = s.get_f64(fmt::format("epoch.{}.decorr", k), f);
+    }
+  }
+};
+
+// The original's end-of-epoch evaluation: validation losses on augmented pairs of the validation
+// split, then the final-layer linear probe (probe-training -> test) and the representation metrics,
+// all under the names of spec §6 in `m` (metrics.jsonl and TensorBoard).
+void evaluate_epoch(const TrainOptions& o, Vgg11& net, const LplStepOptions& so, const data::DatasetSplits& splits,
+                    int64_t epoch, nlohmann::json& m) {
+  const data::ImageSet& val = splits.validation.n > 0 ? splits.validation : splits.probe_train;
+  if (val.n >= 2) {
+    const std::vector<LplTerms> v =
+        validation_terms(net, so, splits, val, o.batch_size, o.val_batches, o.random_seed, epoch);
+    double total = 0;
+    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      m[layer_tag("Layerwise validation losses", k, "pull")] = v[k].pull;
+      m[layer_tag("Layerwise validation losses", k, "push")] = v[k].push;
+      m[layer_tag("Layerwise validation losses", k, "decorr")] = v[k].decorr;
+      total += v[k].weighted(so.coeffs);
+    }
+    m["Loss/val_loss"] = total;
+  }
+  if (splits.probe_train.labels.empty() || splits.test.labels.empty()) {
+    std::fprintf(stderr, "online evaluation: %s has no labels: probe and metrics skipped\n", splits.name.c_str());
+    return;
+  }
+  std::vector<int32_t> ytr, yte;
+  const FeatureMatrix xtr = final_layer_features(net, splits, splits.probe_train, o.eval_samples, &ytr);
+  const FeatureMatrix xte = final_layer_features(net, splits, splits.test, o.eval_samples, &yte);
+  OnlineEvalOptions eo;
+  eo.probe.device = net.device();
+  eo.probe.seed = o.random_seed;
+  const int classes = std::max(splits.probe_train.num_classes, splits.test.num_classes);
+  for (const auto& [name, value] : online_evaluation(xtr, ytr, xte, yte, classes, eo)) m[name] = value;
+  std::fprintf(stderr, "epoch %lld: online probe (final layer) top-1 %.4f on %lld test images\n",
+               static_cast<long long>(epoch), m["Performance/linear_readout_acc"].get<double>(),
+               static_cast<long long>(xte.n));
+}
+
 int train(const TrainOptions& o, Device dev) {
-  const bool write = o.fast_dev_run == 0;
+  const bool write = o.fast_dev_run == 0 && !o.profile;
+  // Where the run lives, and what it continues from.
+  std::string dir = run_directory(o);
+  std::optional<LoadedCheckpoint> ck;
+  if (o.resume_from_checkpoint) {
+    LPL_CHECK(write, "--resume_from_checkpoint writes checkpoints: it cannot be combined with --fast_dev_run or --profile");
+    // The bare switch continues the run these flags name, or starts it (a job script can always pass
+    // it); a path must exist.
+    const std::string arg = o.resume_path.empty() ? dir : o.resume_path;
+    LPL_CHECK(!o.resume_path.empty() || o.experiment_name_given,
+              "--resume_from_checkpoint without a path needs the run's --experiment_name (the default is a new time stamp)");
+    LPL_CHECK(o.resume_path.empty() || file_exists(arg), fmt::format("--resume_from_checkpoint: '{}' does not exist", arg));
+    bool any = false;
+    if (file_exists(arg))
+      for (const auto& c : list_checkpoints(arg)) any |= c.complete;
+    if (o.resume_path.empty() && !any) {
+      std::fprintf(stderr, "%s has no checkpoint yet: starting the run from step 0\n", dir.c_str());
+    } else {
+      const ResumeTarget t = resolve_resume(arg);
+      dir = t.run_dir;
+      ck = load_checkpoint(t.paths.weights);
+      check_fingerprint(ck->state.fingerprint, resume_fingerprint(o), ck->paths.state);
+    }
+  }
+
   data::DataOptions dopt;
   dopt.dataset = o.dataset;
   dopt.data_dir = o.data_dir;
@@ -163,106 +286,220 @@ int train(const TrainOptions& o, Device dev) {
   lopt.augment = splits.augment;
   lopt.device = dev;
   data::Loader loader(splits.ssl_train, splits, lopt);
-  const int64_t steps_per_epoch = loader.batches_per_epoch();
+  int64_t steps_per_epoch = loader.batches_per_epoch();
+  if (o.limit_train_batches > 0) steps_per_epoch = std::min(steps_per_epoch, o.limit_train_batches);
 
   Vgg11 net(net_options(o), o.random_seed, dev);
   if (!o.init_from.empty()) load_init(net, o.init_from);
-  LplStep step(net, step_options(o));
+  prof::PhaseTimer timer;
+  LplStepOptions so = step_options(o);
+  if (!dev.is_cuda()) so.timer = &timer;  // GPU phases run asynchronously: see Nsight Systems instead
+  LplStep step(net, so);
   Optimizer opt({o.optimizer, o.weight_decay, o.momentum}, net.params());
   ScheduleOptions sched{o.learning_rate, o.start_lr, o.final_lr, o.warmup_epochs, o.max_epochs, o.lr_schedule_per_step};
-  const LplCoeffs coeffs = step_options(o).coeffs;
+  const LplCoeffs coeffs = so.coeffs;
+  DivergenceGuard guard;
+
+  int64_t global_step = 0, start_epoch = 0, start_batch = 0;
+  EpochSums sums;
+  if (ck) {
+    const std::string& sf = ck->paths.state;
+    net.load_weights(ck->weights, ck->paths.weights);
+    opt.load_state(ck->state, sf);
+    step.load_state(ck->state, sf);
+    sums.load(ck->state, sf);
+    global_step = ck->state.global_step;
+    start_epoch = ck->state.epoch;
+    start_batch = ck->state.batch_in_epoch;
+    LPL_CHECK(start_batch <= steps_per_epoch,
+              fmt::format("checkpoint '{}' is at batch {} of epoch {}, but epochs here have {} batches", sf, start_batch,
+                          start_epoch, steps_per_epoch));
+    guard.set_last_checkpoint(ck->paths.weights);
+    std::fprintf(stderr, "resuming %s at epoch %lld, step %lld\n", ck->paths.weights.c_str(),
+                 static_cast<long long>(start_epoch), static_cast<long long>(global_step));
+  }
 
   std::unique_ptr<RunFiles> files;
   if (write) {
-    files = std::make_unique<RunFiles>(o);
+    files = std::make_unique<RunFiles>(o, dir, o.resume_from_checkpoint, ck.has_value(), global_step);
+    if (ck) {
+      files->last_checkpoint = ck->paths.weights;
+      files->last_checkpoint_step = global_step;
+    }
     std::fprintf(stderr, "run directory %s\n", files->dir.c_str());
   }
+  install_stop_handlers();
   std::fprintf(stderr, "%s: %lld images, %lld steps of %lld x 2 views per epoch, device %s, %d threads\n",
                o.dataset.c_str(), static_cast<long long>(splits.ssl_train.n), static_cast<long long>(steps_per_epoch),
                static_cast<long long>(o.batch_size), dev.str().c_str(), num_threads());
 
-  int64_t global_step = 0;
-  const int64_t step_limit = o.fast_dev_run > 0 ? o.fast_dev_run : o.max_steps;
+  int64_t step_limit = o.fast_dev_run > 0 ? o.fast_dev_run : o.max_steps;
+  if (o.profile) step_limit = global_step + o.profile_warmup_steps + o.profile_steps;
+  const int64_t profile_from = global_step + o.profile_warmup_steps;
   bool stop = false;
   const auto t_run = Clock::now();
+  const int64_t first_step = global_step;
   std::vector<LplTerms> first_terms;
   std::vector<std::vector<LplTerms>> recent;  // the last 10 steps' terms, for the final summary
   double last_ips = 0;
   int64_t epochs_done = 0;
-  for (int64_t epoch = 0; epoch < o.max_epochs && !stop; ++epoch) {
-    loader.start_epoch(epoch);
-    const int64_t bar_steps = step_limit > 0 ? std::min(steps_per_epoch, step_limit - global_step) : steps_per_epoch;
+  auto state_at = [&](int64_t epoch, int64_t batch) {
+    TrainState st;
+    st.epoch = epoch;
+    st.batch_in_epoch = batch;
+    st.global_step = global_step;
+    sums.save(st);
+    return st;
+  };
+  for (int64_t epoch = start_epoch; epoch < o.max_epochs && !stop; ++epoch) {
+    const int64_t first_batch = epoch == start_epoch ? start_batch : 0;
+    if (epoch != start_epoch || !ck) sums = EpochSums{};
+    loader.start_epoch(epoch, std::min(first_batch, loader.batches_per_epoch()));
+    const int64_t bar_steps = step_limit > 0 ? std::min(steps_per_epoch, step_limit - global_step + first_batch)
+                                             : steps_per_epoch;
     ProgressBar bar(epoch, o.max_epochs, bar_steps);
-    std::vector<LplTerms> sum(Vgg11::kBlocks);
-    double loss_sum = 0, lr = 0;
-    int64_t n = 0;
     const auto t_epoch = Clock::now();
+    int64_t n_here = 0, batch_in_epoch = first_batch;
     data::Batch batch;
-    while (loader.next(batch)) {
-      lr = scheduled_lr(sched, epoch, batch.step_in_epoch, steps_per_epoch);
+    while (batch_in_epoch < steps_per_epoch) {
+      {
+        prof::Scope ph("data wait", &timer);
+        if (!loader.next(batch)) break;
+      }
+      if (o.profile && global_step == profile_from) {
+        synchronize(dev);
+        prof::profiler_start();
+      }
+      const double lr = scheduled_lr(sched, epoch, batch.step_in_epoch, steps_per_epoch);
       const Tensor x = stack_views(batch.view1, batch.view2);
+      guard.at(epoch, global_step);
       const std::vector<LplTerms> t = step.run(x, global_step);
-      check_finite(t, global_step);
       if (first_terms.empty()) first_terms = t;
       recent.push_back(t);
       if (recent.size() > 10) recent.erase(recent.begin());
-      opt.step(lr);
-      ++global_step;
-      ++n;
       for (int k = 0; k < Vgg11::kBlocks; ++k) {
-        sum[k].pull += t[k].pull;
-        sum[k].push += t[k].push;
-        sum[k].decorr += t[k].decorr;
+        const std::string layer = fmt::format("layer {}", k + 1);
+        guard.check_loss(layer, "pull loss", t[k].pull);
+        guard.check_loss(layer, "push loss", t[k].push);
+        guard.check_loss(layer, "decorr loss", t[k].decorr);
+      }
+      {
+        prof::Scope ph("finite checks", &timer);
+        for (Param* p : net.params()) guard.check_tensor(layer_of(p->name), "gradient", p->name, p->grad);
+      }
+      {
+        prof::Scope ph("update", &timer);
+        opt.step(lr);
+      }
+      {
+        prof::Scope ph("finite checks", &timer);
+        for (Param* p : net.params()) guard.check_tensor(layer_of(p->name), "weight", p->name, p->value);
+      }
+      ++global_step;
+      ++n_here;
+      batch_in_epoch = batch.step_in_epoch + 1;
+      sums.n += 1;
+      sums.lr = lr;
+      for (int k = 0; k < Vgg11::kBlocks; ++k) {
+        sums.terms[k].pull += t[k].pull;
+        sums.terms[k].push += t[k].push;
+        sums.terms[k].decorr += t[k].decorr;
       }
       const double loss = total_loss(t, coeffs);
-      loss_sum += loss;
+      sums.loss += loss;
       if (files) {
         files->tb->add_scalar("Loss/train_loss_step", loss, global_step);
         if (global_step % 50 == 0) files->tb->flush();
       }
       double P = 0, H = 0, D = 0;
       for (const auto& x2 : t) { P += x2.pull; H += x2.push; D += x2.decorr; }
-      last_ips = static_cast<double>(2 * o.batch_size * n) / seconds_since(t_epoch);
-      bar.update(n, loss, P, H, D, last_ips);
+      last_ips = static_cast<double>(2 * o.batch_size * n_here) / seconds_since(t_epoch);
+      bar.update(batch_in_epoch, loss, P, H, D, last_ips);
+      if (o.profile && global_step == step_limit) {
+        synchronize(dev);
+        prof::profiler_stop();
+      }
+      const bool epoch_end = batch_in_epoch == steps_per_epoch;
+      if (files && stop_requested()) {
+        prof::Scope ph("checkpoint", &timer);
+        files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
+        bar.finish();
+        std::fprintf(stderr, "\n%s: stopped after step %lld; checkpoint %s\ncontinue with: --resume_from_checkpoint %s\n",
+                     stop_signal_name(), static_cast<long long>(global_step), files->last_checkpoint.c_str(),
+                     files->dir.c_str());
+        return 128 + stop_signal();
+      }
+      if (!files && stop_requested()) return 128 + stop_signal();
+      if (files && !epoch_end && o.checkpoint_every_steps > 0 && global_step % o.checkpoint_every_steps == 0) {
+        prof::Scope ph("checkpoint", &timer);
+        files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
+      }
       if (step_limit > 0 && global_step >= step_limit) {
         stop = true;
         break;
       }
     }
     bar.finish();
-    if (n == 0) break;
-    ++epochs_done;
-    for (auto& s : sum) { s.pull /= n; s.push /= n; s.decorr /= n; }
+    // Stopped by --max_steps inside the epoch: its metrics so far are logged (as Lightning ends the
+    // epoch there), and the checkpoint keeps the position and the sums, so a resumed run finishes it.
+    const bool complete = batch_in_epoch >= steps_per_epoch;
+    if (sums.n == 0) break;
+    const int64_t n = sums.n;
+    if (complete) ++epochs_done;
+    std::vector<LplTerms> mean = sums.terms;
+    for (auto& s2 : mean) { s2.pull /= n; s2.push /= n; s2.decorr /= n; }
     nlohmann::json m;
     m["epoch"] = epoch;
     m["step"] = global_step;
-    m["lr"] = lr;
+    m["lr"] = sums.lr;
     m["images_per_s"] = last_ips;
     for (int k = 0; k < Vgg11::kBlocks; ++k) {
-      m[layer_tag("Layerwise train losses", k, "pull")] = sum[k].pull;
-      m[layer_tag("Layerwise train losses", k, "push")] = sum[k].push;
-      m[layer_tag("Layerwise train losses", k, "decorr")] = sum[k].decorr;
+      m[layer_tag("Layerwise train losses", k, "pull")] = mean[k].pull;
+      m[layer_tag("Layerwise train losses", k, "push")] = mean[k].push;
+      m[layer_tag("Layerwise train losses", k, "decorr")] = mean[k].decorr;
     }
-    m["Loss/train_loss"] = loss_sum / n;
+    m["Loss/train_loss"] = sums.loss / n;
+    if (!complete) m["partial_epoch"] = true;
     if (o.verbose_printing) {
-      std::fprintf(stderr, "epoch %lld: lr %.3g, train_loss %.5f\n", static_cast<long long>(epoch), lr, loss_sum / n);
+      std::fprintf(stderr, "epoch %lld: lr %.3g, train_loss %.5f\n", static_cast<long long>(epoch), sums.lr, sums.loss / n);
       for (int k = 0; k < Vgg11::kBlocks; ++k)
-        std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f\n", k + 1, sum[k].pull, sum[k].push,
-                     sum[k].decorr);
+        std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f\n", k + 1, mean[k].pull, mean[k].push,
+                     mean[k].decorr);
+    }
+    if (complete && o.eval_every > 0 && (epoch + 1) % o.eval_every == 0) {
+      prof::Scope ph("evaluation", &timer);
+      evaluate_epoch(o, net, so, splits, epoch, m);
     }
     if (files) {
       files->metrics << m.dump() << "\n";
-      files->metrics.flush();
       for (auto it = m.begin(); it != m.end(); ++it)
-        if (it.key() != "epoch" && it.key() != "step") files->tb->add_scalar(it.key(), it.value().get<double>(), epoch);
-      files->tb->flush();
-      files->save(net, epoch, global_step);
+        if (it.value().is_number() && it.key() != "epoch" && it.key() != "step")
+          files->tb->add_scalar(it.key(), it.value().get<double>(), epoch);
+      if (complete && is_histogram_epoch(static_cast<int>(epoch + 1)) && o.histogram_samples > 0) {
+        prof::Scope ph("histograms", &timer);
+        log_feature_histograms(*files->tb, net, splits, o.histogram_samples, epoch + 1);
+      }
+      prof::Scope ph("checkpoint", &timer);
+      if (complete) {
+        sums = EpochSums{};
+        files->save(net, opt, step, state_at(epoch + 1, 0), epoch, o, guard);
+      } else if (files->last_checkpoint_step != global_step) {
+        files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
+      }
     }
+    if (!dev.is_cuda())
+      std::fprintf(stderr, "%s", timer.table(fmt::format("epoch {} time per phase (CPU wall clock)", epoch)).c_str());
+    timer.reset();
+    if (!complete) break;
   }
   const double el = seconds_since(t_run);
+  const int64_t steps_here = global_step - first_step;
   std::fprintf(stderr, "\ndone: %lld steps in %lld epochs, %s, %.1f images/s (both views)\n",
-               static_cast<long long>(global_step), static_cast<long long>(epochs_done), format_duration(el).c_str(),
-               static_cast<double>(2 * o.batch_size * global_step) / el);
+               static_cast<long long>(steps_here), static_cast<long long>(epochs_done), format_duration(el).c_str(),
+               static_cast<double>(2 * o.batch_size * steps_here) / el);
+  if (o.profile)
+    std::fprintf(stderr, "profiled steps %lld..%lld (between cudaProfilerStart and cudaProfilerStop)\n",
+                 static_cast<long long>(profile_from), static_cast<long long>(step_limit - 1));
   if (!recent.empty()) {
     // How learning went: each layer's terms at the first step and over the last steps. The Hebbian
     // term is -mean log(var + eps): it falls as the variance of the features rises.

@@ -137,13 +137,19 @@ void tridiagonalize(Mat& a, std::vector<double>& d, std::vector<double>& e) {
 void tridiagonal_ql(std::vector<double>& d, std::vector<double>& e) {
   const int64_t n = static_cast<int64_t>(d.size());
   const double eps = std::numeric_limits<double>::epsilon();
+  // Off-diagonals below eps * |T| are negligible in absolute terms (the reduction to tridiagonal
+  // form already errs by that much); the relative test alone never deflates the blocks of zero
+  // eigenvalues of a rank-deficient matrix (features of fewer samples than units, dead units).
+  double norm = 0;
+  for (int64_t i = 0; i < n; ++i) norm = std::max(norm, std::abs(d[static_cast<size_t>(i)]) + std::abs(e[static_cast<size_t>(i)]));
   for (int64_t l = 0; l < n; ++l) {
     int iter = 0;
     int64_t m;
     do {
       for (m = l; m + 1 < n; ++m) {
         const double dd = std::abs(d[static_cast<size_t>(m)]) + std::abs(d[static_cast<size_t>(m + 1)]);
-        if (std::abs(e[static_cast<size_t>(m)]) <= eps * dd) break;
+        const double em = std::abs(e[static_cast<size_t>(m)]);
+        if (em <= eps * dd || em <= eps * norm) break;
       }
       if (m == l) break;
       LPL_CHECK(++iter <= 100, "symmetric_eigenvalues: QL iteration did not converge");

@@ -55,6 +55,7 @@ void LplStep::run_layer(int k, const Tensor& x, int64_t step_index, Tensor& term
   {
     prof::Scope s("block forward", tm);
     y = net_.block_forward(k, x);
+    inject_.inject(k + 1, step_index, y);  // no-op unless LPL_INJECT_NAN names this layer and step
   }
   {
     prof::Scope s("pool + projector forward", tm);
@@ -73,6 +74,34 @@ void LplStep::run_layer(int k, const Tensor& x, int64_t step_index, Tensor& term
   }
   prof::Scope s("block backward", tm);
   net_.block_backward(k, dr, !opt_.no_pooling);
+}
+
+void LplStep::save_state(TrainState& s) const {
+  std::string valid;
+  for (int k = 0; k < Vgg11::kBlocks; ++k) valid += stale_valid_[k] ? '1' : '0';
+  s.values["lpl.stale_valid"] = valid;
+  if (!opt_.stale_estimates) return;
+  for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    s.tensors.emplace_back(fmt::format("lpl.stale_mean.{}", k), stale_mean_[k]);
+    s.tensors.emplace_back(fmt::format("lpl.stale_var.{}", k), stale_var_[k]);
+  }
+}
+
+void LplStep::load_state(const TrainState& s, const std::string& file) {
+  auto it = s.values.find("lpl.stale_valid");
+  LPL_CHECK(it != s.values.end() && it->second.size() == static_cast<size_t>(Vgg11::kBlocks),
+            fmt::format("checkpoint state '{}' has no valid 'lpl.stale_valid' entry", file));
+  if (!opt_.stale_estimates) return;
+  std::map<std::string, Tensor> src;
+  for (const auto& [n, t] : s.tensors)
+    if (n.rfind("lpl.", 0) == 0) src.emplace(n, t);
+  NamedTensors dst;
+  for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    dst.emplace_back(fmt::format("lpl.stale_mean.{}", k), stale_mean_[k]);
+    dst.emplace_back(fmt::format("lpl.stale_var.{}", k), stale_var_[k]);
+  }
+  restore_tensors(src, dst, file, true);
+  for (int k = 0; k < Vgg11::kBlocks; ++k) stale_valid_[k] = it->second[k] == '1';
 }
 
 std::vector<LplTerms> LplStep::run(const Tensor& x, int64_t step_index) {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/checkpoint.h"
+#include "engine/divergence.h"
 #include "engine/lpl_ops.h"
 #include "engine/profile.h"
 #include "models/vgg11.h"
@@ -29,6 +31,9 @@ class LplStep {
   std::vector<LplTerms> run(const Tensor& x, int64_t step_index);
   // Only layer k's objective and gradient, from block k's input x (for tests of layer-locality).
   void run_layer(int k, const Tensor& x, int64_t step_index, Tensor& terms);
+  // Checkpoints: the stale estimates ("lpl.stale_mean.<k>", "lpl.stale_var.<k>", which are valid).
+  void save_state(TrainState& s) const;
+  void load_state(const TrainState& s, const std::string& file);
 
  private:
   Tensor shuffle_perm(int64_t B, int64_t step_index) const;
@@ -37,6 +42,7 @@ class LplStep {
   Tensor terms_;
   std::vector<Tensor> stale_mean_, stale_var_;
   std::vector<bool> stale_valid_;
+  NanInjection inject_ = NanInjection::from_env();  // LPL_INJECT_NAN (tests of the divergence guard)
 };
 
 // [B, ...] + [B, ...] -> [2B, ...] on the views' device.

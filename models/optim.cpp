@@ -48,4 +48,30 @@ void Optimizer::step(double lr) {
   }
 }
 
+void Optimizer::save_state(TrainState& s) const {
+  s.values["optim.kind"] = opt_.kind;
+  s.set_i64("optim.steps", steps_);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    s.tensors.emplace_back("optim.m." + params_[i]->name, m_[i]);
+    if (v_[i].defined()) s.tensors.emplace_back("optim.v." + params_[i]->name, v_[i]);
+  }
+}
+
+void Optimizer::load_state(const TrainState& s, const std::string& file) {
+  auto kind = s.values.find("optim.kind");
+  LPL_CHECK(kind != s.values.end() && kind->second == opt_.kind,
+            fmt::format("checkpoint state '{}' holds the state of optimiser '{}', this run uses --optimizer {}", file,
+                        kind == s.values.end() ? "(none)" : kind->second, opt_.kind));
+  std::map<std::string, Tensor> src;
+  for (const auto& [n, t] : s.tensors)
+    if (n.rfind("optim.", 0) == 0) src.emplace(n, t);
+  NamedTensors dst;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    dst.emplace_back("optim.m." + params_[i]->name, m_[i]);
+    if (v_[i].defined()) dst.emplace_back("optim.v." + params_[i]->name, v_[i]);
+  }
+  restore_tensors(src, dst, file, true);
+  steps_ = s.get_i64("optim.steps", file);
+}
+
 }  // namespace lpl

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/checkpoint.h"
 #include "models/vgg11.h"
 
 namespace lpl {
@@ -31,6 +32,10 @@ class Optimizer {
   // One update of every parameter from its .grad at learning rate lr.
   void step(double lr);
   int64_t steps() const { return steps_; }
+  // Checkpoints: the moments as "optim.m.<param>" (and "optim.v.<param>" for Adam) and the step
+  // count; loading refuses missing or mis-shaped moments and another optimiser kind by name.
+  void save_state(TrainState& s) const;
+  void load_state(const TrainState& s, const std::string& file);
 
  private:
   OptimizerOptions opt_;

@@ -30,7 +30,8 @@ std::vector<Spec> specs(TrainOptions& o) {
       // lpl_main.py
       {"random_seed", Kind::Int, &o.random_seed, "seed of initialisation, data order and augmentation (24)"},
       {"experiment_name", Kind::String, &o.experiment_name, "run name (default: time stamp MMDDHHMMSS)"},
-      {"resume_from_checkpoint", Kind::Flag, &o.resume_from_checkpoint, "resume the run (not implemented yet)"},
+      {"resume_from_checkpoint", Kind::Flag, &o.resume_from_checkpoint,
+       "[PATH] continue this run (or the run of PATH: run dir, checkpoints/, a checkpoint file) exactly"},
       {"verbose_printing", Kind::Flag, &o.verbose_printing, "print every layer's loss terms each epoch"},
       {"train_with_supervision", Kind::Flag, &o.train_with_supervision, "supervised baseline (not implemented yet)"},
       {"use_negative_samples", Kind::Flag, &o.use_negative_samples, "negative-sample baseline (not implemented yet)"},
@@ -72,6 +73,18 @@ std::vector<Spec> specs(TrainOptions& o) {
       {"log_dir", Kind::String, &o.log_dir, "root of the run directories (default ~/data/lpl)"},
       {"init_from", Kind::String, &o.init_from, "initial weights from a .safetensors file"},
       {"benchmark", Kind::Int, &o.benchmark, "N > 0: time N steps on synthetic batches, print one JSON line"},
+      {"checkpoint_every_steps", Kind::Int, &o.checkpoint_every_steps, "also checkpoint every N steps (0: epoch ends only)"},
+      {"keep_checkpoints", Kind::Int, &o.keep_checkpoints, "keep the newest K checkpoints (0: all)"},
+      {"limit_train_batches", Kind::Int, &o.limit_train_batches, "N > 0: epochs of at most N batches (0: all)"},
+      {"profile", Kind::Flag, &o.profile, "warm-up steps, then profiled steps (cudaProfilerStart/Stop), then exit"},
+      {"profile_warmup_steps", Kind::Int, &o.profile_warmup_steps, "steps before profiling starts (5)"},
+      {"profile_steps", Kind::Int, &o.profile_steps, "steps profiled (20)"},
+      {"histogram_samples", Kind::Int, &o.histogram_samples,
+       "probe-training images behind the TensorBoard histograms at epochs 1,5,10,50,100,500,800 (10000; 0: none)"},
+      {"eval_every", Kind::Int, &o.eval_every,
+       "online evaluation every N epochs: final-layer probe, metrics, validation losses (1; 0: never)"},
+      {"eval_samples", Kind::Int, &o.eval_samples, "N > 0: online probe on at most N train / N test images (0: all)"},
+      {"val_batches", Kind::Int, &o.val_batches, "N > 0: validation losses on at most N batches (0: all)"},
       {"help", Kind::Flag, &o.help, "this text"},
   };
 }
@@ -131,6 +144,16 @@ void validate(const TrainOptions& o) {
   need(o.threads >= 0 && o.num_workers >= 0, "--threads and --num_workers must be >= 0");
   need(o.fast_dev_run >= 0, "--fast_dev_run must be >= 0");
   need(o.benchmark >= 0, "--benchmark must be >= 0");
+  need(o.checkpoint_every_steps >= 0, "--checkpoint_every_steps must be >= 0");
+  need(o.keep_checkpoints >= 0, "--keep_checkpoints must be >= 0 (0 keeps all)");
+  need(o.limit_train_batches >= 0, "--limit_train_batches must be >= 0");
+  need(o.histogram_samples >= 0, "--histogram_samples must be >= 0");
+  need(o.eval_every >= 0, "--eval_every must be >= 0");
+  need(o.eval_samples >= 0, "--eval_samples must be >= 0");
+  need(o.val_batches >= 0, "--val_batches must be >= 0");
+  need(o.profile_warmup_steps >= 0 && o.profile_steps >= 1, "--profile_warmup_steps must be >= 0 and --profile_steps >= 1");
+  need(!(o.resume_from_checkpoint && !o.init_from.empty()),
+       "--resume_from_checkpoint and --init_from: a resumed run continues from its checkpoint; give one of them");
   need(o.num_nodes >= 1 && o.gpus >= 0, "--num_nodes must be >= 1 and --gpus >= 0");
   need(!o.experiment_name.empty() && o.experiment_name.find('/') == std::string::npos && o.experiment_name != "." &&
            o.experiment_name != "..",
@@ -143,7 +166,6 @@ void validate(const TrainOptions& o) {
   nyi(o.train_with_supervision, "--train_with_supervision");
   nyi(o.use_negative_samples, "--use_negative_samples");
   nyi(o.train_end_to_end, "--train_end_to_end");
-  nyi(o.resume_from_checkpoint, "--resume_from_checkpoint (start a new run with --init_from last.safetensors)");
   nyi(o.gpus > 1, fmt::format("--gpus {} (one GPU per run)", o.gpus));
   nyi(o.num_nodes > 1, fmt::format("--num_nodes {} (one machine per run)", o.num_nodes));
 }
@@ -170,6 +192,12 @@ TrainOptions parse_train_options(const std::vector<std::string>& args) {
     auto it = by_name.find(name);
     LPL_CHECK(it != by_name.end(), fmt::format("unknown flag --{} (see --help)", name));
     const Spec& s = *it->second;
+    if (s.target == &o.resume_from_checkpoint) {  // a switch (as the original) with an optional path
+      o.resume_from_checkpoint = true;
+      if (!has_value && i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) value = args[++i];
+      o.resume_path = value;
+      continue;
+    }
     if (s.kind == Kind::Flag) {
       LPL_CHECK(!has_value, fmt::format("--{} takes no value", name));
       *static_cast<bool*>(s.target) = true;
@@ -196,6 +224,7 @@ TrainOptions parse_train_options(const std::vector<std::string>& args) {
     }
   }
   if (o.help) return o;
+  o.experiment_name_given = !o.experiment_name.empty();
   if (o.experiment_name.empty()) o.experiment_name = time_stamp();
   if (o.dataset == "fashion_mnist") o.dataset = "fashion-mnist";
   validate(o);
@@ -261,6 +290,23 @@ int dataset_image_size(const TrainOptions& o) {
   if (o.dataset == "shapes3d") return 64;
   if (o.dataset == "imagenet2012") return 196;
   return 32;
+}
+
+std::map<std::string, std::string> resume_fingerprint(const TrainOptions& o) {
+  // Where it runs, how much is written and when it stops do not change the numbers of a step.
+  static const char* free_keys[] = {"experiment_name", "resume_from_checkpoint", "verbose_printing", "data_dir",
+                                    "max_steps", "fast_dev_run", "num_nodes", "gpus", "num_workers", "fp32", "device",
+                                    "threads", "log_dir", "init_from", "benchmark", "checkpoint_every_steps",
+                                    "keep_checkpoints", "profile", "profile_warmup_steps", "profile_steps",
+                                    "histogram_samples", "eval_every", "eval_samples", "val_batches"};
+  std::map<std::string, std::string> out;
+  nlohmann::json j = train_options_json(o);
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool free = false;
+    for (const char* k : free_keys) free |= it.key() == k;
+    if (!free) out[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+  }
+  return out;
 }
 
 }  // namespace lpl

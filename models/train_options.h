@@ -5,6 +5,7 @@
 // combinations are refused with one clear message.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,18 @@ struct TrainOptions {
   std::string log_dir;  // replaces ~/data/lpl
   std::string init_from;
   int64_t benchmark = 0;
+  // runs that survive (issue 6)
+  std::string resume_path;
+  bool experiment_name_given = false;             // --resume_from_checkpoint [PATH]: empty = this run's directory
+  int64_t checkpoint_every_steps = 0;  // 0: at epoch ends (and on SIGINT / SIGTERM) only
+  int64_t keep_checkpoints = 0;        // 0: keep all
+  int64_t limit_train_batches = 0;     // > 0: epochs of at most this many batches (as Lightning's flag)
+  bool profile = false;
+  int64_t profile_warmup_steps = 5, profile_steps = 20;
+  int64_t histogram_samples = 10000;   // probe-training images behind the §6 histograms (0: none)
+  int64_t eval_every = 1;              // online probe + metrics + validation losses every N epochs (0: never)
+  int64_t eval_samples = 0;            // > 0: at most this many probe-training / test images for the online probe
+  int64_t val_batches = 0;             // > 0: at most this many validation batches
   bool help = false;
 };
 
@@ -60,5 +73,8 @@ std::string run_descriptor(const TrainOptions& o);
 std::string run_directory(const TrainOptions& o);
 // Side length of the images the network sees for o.dataset.
 int dataset_image_size(const TrainOptions& o);
+// The options that must be equal for a run to continue from a checkpoint exactly (flag -> value):
+// everything that changes what is computed; not where it runs or what is written.
+std::map<std::string, std::string> resume_fingerprint(const TrainOptions& o);
 
 }  // namespace lpl

@@ -25,7 +25,12 @@ def main():
         r = json.load(f)
     stem = os.path.splitext(path)[0]
     layers = [l["layer"] for l in r["layers"]]
-    title = "{} | {}".format(r["dataset"], os.path.basename(str(r["weights"])))
+    weights = str(r["weights"])
+    parts = weights.split(os.sep)
+    if "checkpoints" in parts:  # <log_root>/<dataset>/<experiment>/<descriptor>/checkpoints/<file>
+        i = parts.index("checkpoints")
+        weights = os.sep.join(parts[max(0, i - 2):i])
+    title = "{} | {}".format(r["dataset"], weights)
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     top1 = [l["top1"] for l in r["layers"]]
@@ -60,6 +65,11 @@ def main():
     ax.set_ylabel("participation ratio")
     ax.set_xticks(layers)
     ax.set_yscale("log")
+    from matplotlib.ticker import ScalarFormatter
+    for axis_formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        f = ScalarFormatter()
+        f.set_scientific(False)
+        axis_formatter(f)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()

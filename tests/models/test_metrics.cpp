@@ -55,6 +55,29 @@ TEST_CASE("symmetric eigenvalues of hand-computed matrices") {
                        Error);
 }
 
+TEST_CASE("symmetric eigenvalues of a rank-deficient Gram matrix (fewer samples than units, dead units)") {
+  // X^T X of 6 samples x 200 units (20 of them dead, as ReLU features are): 194 zero eigenvalues,
+  // and the other 6 equal those of X X^T. Such blocks of zeros never met the relative deflation test.
+  const int64_t n = 6, d = 200;
+  std::mt19937_64 g(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<double> x(static_cast<size_t>(n * d));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) x[static_cast<size_t>(i * d + j)] = j % 10 == 3 ? 0.0 : static_cast<float>(u(g));
+  Mat gram(d, d), small(n, n);
+  for (int64_t a = 0; a < d; ++a)
+    for (int64_t b = 0; b < d; ++b)
+      for (int64_t i = 0; i < n; ++i) gram(a, b) += x[static_cast<size_t>(i * d + a)] * x[static_cast<size_t>(i * d + b)];
+  for (int64_t a = 0; a < n; ++a)
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t j = 0; j < d; ++j) small(a, b) += x[static_cast<size_t>(a * d + j)] * x[static_cast<size_t>(b * d + j)];
+  std::vector<double> ev = linalg::symmetric_eigenvalues(gram), top = linalg::symmetric_eigenvalues(small);
+  REQUIRE(ev.size() == static_cast<size_t>(d));
+  const double scale = top.back();
+  for (int64_t i = 0; i < d - n; ++i) CHECK(std::abs(ev[static_cast<size_t>(i)]) <= 1e-12 * scale);
+  for (int64_t i = 0; i < n; ++i) CHECK(std::abs(ev[static_cast<size_t>(d - n + i)] - top[static_cast<size_t>(i)]) <= 1e-12 * scale);
+}
+
 TEST_CASE("symmetric eigenvalues of Q diag(lambda) Q^T") {
   const int64_t n = 40;
   std::mt19937_64 g(5);

@@ -1,0 +1,88 @@
+#include "apps/eval_linear/extract.h"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "data/loader.h"
+#include "engine/common.h"
+#include "engine/safetensors.h"
+
+namespace lpl::eval {
+namespace {
+
+// Runs the blocks on x and appends the pooled representation of each wanted block.
+void forward_pooled(Vgg11& net, Tensor x, bool last_layer_only, std::vector<FeatureMatrix>& out) {
+  const int L = Vgg11::kBlocks;
+  out.resize(last_layer_only ? 1 : L);
+  for (int k = 0; k < L; ++k) {
+    x = net.block_forward(k, x);
+    if (!last_layer_only || k == L - 1) append_rows(out[last_layer_only ? 0 : k], net.pooled(k));
+    if (k > 0) net.release(k - 1);
+  }
+  net.release(L - 1);
+}
+
+}  // namespace
+
+std::unique_ptr<Vgg11> load_network(const std::string& file, bool random_init, uint64_t random_seed, Device dev) {
+  Vgg11Options o;
+  if (random_init) return std::make_unique<Vgg11>(o, random_seed, dev);
+  const SafetensorsFile f = load_safetensors(file);
+  o.bias = f.tensors.count("network.encoder.blocks.0.module.0.bias") > 0;
+  auto net = std::make_unique<Vgg11>(o, random_seed, dev);
+  net->load_weights(f, file);
+  return net;
+}
+
+SplitFeatures extract_split(Vgg11& net, const data::ImageSet& set, const std::string& split_name,
+                            const data::DatasetSplits& meta, const EvalArgs& args, Device dev, bool pixels) {
+  LPL_CHECK(set.n > 0, fmt::format("eval_linear: the {} split of {} is empty", split_name, meta.name));
+  LPL_CHECK(static_cast<int64_t>(set.labels.size()) == set.n,
+            fmt::format("eval_linear: the {} split of {} has no labels", split_name, meta.name));
+  data::LoaderOptions lo;
+  lo.batch_size = args.batch_size;
+  lo.shuffle = false;
+  lo.drop_last = false;
+  lo.augment = false;
+  lo.device = dev;
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  lo.threads = std::max(1, std::min(args.num_workers, hw));
+  data::Loader loader(set, meta, lo);
+  loader.start_epoch(0);
+  SplitFeatures sf;
+  data::Batch b;
+  while (loader.next(b)) {
+    forward_pooled(net, b.eval_view, args.last_layer_only, sf.layers);
+    const auto y = labels_from_tensor(b.labels);
+    sf.labels.insert(sf.labels.end(), y.begin(), y.end());
+    if (pixels) append_rows(sf.pixels, b.eval_view.reshape({b.eval_view.dim(0), b.eval_view.numel() / b.eval_view.dim(0)}));
+  }
+  LPL_CHECK(static_cast<int64_t>(sf.labels.size()) == set.n,
+            fmt::format("eval_linear: the loader returned {} of {} images", sf.labels.size(), set.n));
+  return sf;
+}
+
+std::vector<FeatureMatrix> embed_images(Vgg11& net, const std::vector<float>& images, const std::vector<int64_t>& shape,
+                                        int64_t batch_size, bool last_layer_only, Device dev) {
+  LPL_CHECK(shape.size() == 4 && shape[1] == 3 && shape[0] >= 1,
+            fmt::format("eval_linear --embed: images must be N x 3 x H x W float32, got shape ({})", fmt::join(shape, ", ")));
+  LPL_CHECK(shape[2] >= 32 && shape[3] >= 32,
+            fmt::format("eval_linear --embed: images must be at least 32 x 32 (five 2x2 max-pools), got {} x {}", shape[2], shape[3]));
+  for (size_t i = 0; i < images.size(); ++i)
+    LPL_CHECK(std::isfinite(images[i]), fmt::format("eval_linear --embed: image {} has a non-finite value",
+                                                    static_cast<int64_t>(i) / (shape[1] * shape[2] * shape[3])));
+  const int64_t n = shape[0], per = shape[1] * shape[2] * shape[3];
+  std::vector<FeatureMatrix> out;
+  for (int64_t s = 0; s < n; s += batch_size) {
+    const int64_t len = std::min(batch_size, n - s);
+    Tensor host = Tensor::wrap(const_cast<float*>(images.data() + s * per), {len, shape[1], shape[2], shape[3]}, cpu());
+    forward_pooled(net, dev == cpu() ? host : host.to(dev), last_layer_only, out);
+  }
+  return out;
+}
+
+}  // namespace lpl::eval

@@ -1,0 +1,68 @@
+#include "apps/eval_linear/run_dir.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "engine/common.h"
+
+namespace lpl::eval {
+
+namespace fs = std::filesystem;
+
+Locations resolve_locations(const EvalArgs& a) {
+  Locations l;
+  if (!a.experiment_dir.empty()) {
+    const fs::path dir(a.experiment_dir);
+    if (!fs::is_directory(dir)) fail(fmt::format("eval_linear: --experiment_dir '{}' is not a directory", a.experiment_dir));
+    const fs::path ckpt = fs::path("checkpoints") / "last.safetensors";
+    if (fs::exists(dir / ckpt)) {
+      l.run_dir = dir.string();
+    } else {
+      std::vector<std::string> runs;
+      for (const auto& e : fs::directory_iterator(dir))
+        if (e.is_directory() && fs::exists(e.path() / ckpt)) runs.push_back(e.path().string());
+      std::sort(runs.begin(), runs.end());
+      if (runs.empty())
+        fail(fmt::format("eval_linear: no checkpoints/last.safetensors in '{}' or its sub-directories", a.experiment_dir));
+      if (runs.size() > 1)
+        fail(fmt::format("eval_linear: '{}' holds {} runs ({}); pass one of them as --experiment_dir", a.experiment_dir,
+                         runs.size(), fmt::join(runs, ", ")));
+      l.run_dir = runs[0];
+    }
+    l.weights = (fs::path(l.run_dir) / ckpt).string();
+  } else if (!a.weights.empty()) {
+    const fs::path w(a.weights);
+    if (!fs::is_regular_file(w)) fail(fmt::format("eval_linear: --weights '{}' does not exist", a.weights));
+    if (w.extension() == ".ckpt")
+      fail(fmt::format("eval_linear: --weights '{}' is a PyTorch Lightning checkpoint; convert it first with "
+                       "/usr/bin/python3 tools/ckpt_to_safetensors.py {} OUT.safetensors", a.weights, a.weights));
+    l.weights = a.weights;
+    const fs::path parent = fs::absolute(w).parent_path();
+    l.run_dir = (parent.filename() == "checkpoints" ? parent.parent_path() : parent).string();
+  }
+  const fs::path run = fs::path(l.run_dir).lexically_normal();
+  if (!a.out.empty()) {
+    l.json = a.out;
+  } else if (!l.run_dir.empty()) {
+    l.json = (run / "eval.json").string();
+  } else {
+    l.json = fmt::format("eval_random_init_seed{}.json", a.random_seed);
+  }
+  if (!l.run_dir.empty()) {
+    const fs::path abs = fs::absolute(run).lexically_normal();
+    const fs::path name = abs.filename().empty() ? abs.parent_path().filename() : abs.filename();
+    const fs::path parent = abs.filename().empty() ? abs.parent_path().parent_path() : abs.parent_path();
+    l.yaml = (parent / "results.yaml").string();
+    l.yaml_key = name.string();
+  } else {
+    l.yaml = (fs::absolute(fs::path(l.json)).parent_path() / "results.yaml").string();
+    l.yaml_key = fmt::format("random_init_seed{}", a.random_seed);
+  }
+  return l;
+}
+
+}  // namespace lpl::eval
