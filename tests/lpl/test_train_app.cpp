@@ -9,7 +9,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "engine/file_util.h"
@@ -189,5 +191,40 @@ TEST_CASE("train_vgg11 end to end on Fashion-MNIST: files, no overwrite, init_fr
   r = run("--max_epochs abc");
   CHECK(r.rc == 1);
   CHECK(r.out.find("error: --max_epochs: expected an integer, got 'abc'") != std::string::npos);
+  std::system(("rm -rf " + root).c_str());
+}
+
+TEST_CASE("train_vgg11 online evaluation: validation losses, final-layer probe and metrics under the spec names") {
+  if (!file_exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    MESSAGE("Fashion-MNIST not installed (scripts/setup.sh installs it): skipped");
+    return;
+  }
+  const std::string root = tmp_dir();
+  Result r = run("--dataset fashion-mnist --batch_size 8 --max_epochs 2 --limit_train_batches 2 --warmup_epochs 0 "
+                 "--threads 1 --eval_every 2 --eval_samples 200 --val_batches 2 --histogram_samples 0 "
+                 "--experiment_name oe --log_dir " + root);
+  REQUIRE_MESSAGE(r.rc == 0, r.out);
+  std::ifstream mf(root + "/fashion-mnist/oe/lpl/metrics.jsonl");
+  std::vector<nlohmann::json> lines;
+  std::string line;
+  while (std::getline(mf, line)) lines.push_back(nlohmann::json::parse(line));
+  REQUIRE(lines.size() == 2);
+  // --eval_every 2: epoch 0 has no evaluation, epoch 1 has all of it.
+  CHECK_FALSE(lines[0].contains("Performance/linear_readout_acc"));
+  const nlohmann::json& m = lines[1];
+  for (const char* k : {"Performance/linear_readout_acc", "Loss/val_loss", "Layerwise validation losses/Layer 1 pull loss",
+                        "Layerwise validation losses/Final layer decorr loss", "Cosine Metrics/ratio",
+                        "Manifold Metrics/mean_class_dim", "Push Metrics/kl_push"})
+    CHECK_MESSAGE(m.contains(k), k);
+  const double acc = m["Performance/linear_readout_acc"].get<double>();
+  CHECK(acc >= 0.0);
+  CHECK(acc <= 1.0);
+  // val_loss is the coefficient-weighted sum of the validation terms (pull 1, push 1, decorr 10).
+  double total = 0;
+  for (int k = 1; k <= 8; ++k) {
+    const std::string p = k == 8 ? "Layerwise validation losses/Final layer " : fmt::format("Layerwise validation losses/Layer {} ", k);
+    total += m[p + "pull loss"].get<double>() + m[p + "push loss"].get<double>() + 10 * m[p + "decorr loss"].get<double>();
+  }
+  CHECK(m["Loss/val_loss"].get<double>() == doctest::Approx(total).epsilon(1e-9));
   std::system(("rm -rf " + root).c_str());
 }
