@@ -52,7 +52,7 @@ inline std::vector<std::string> tiny_args(const std::string& name) {
   return {"--dataset", "fashion-mnist", "--batch_size", "4", "--limit_train_batches", "4", "--max_epochs", "3",
           "--warmup_epochs", "1", "--learning_rate", "0.001", "--stale_estimates", "--threads", "1",
           "--num_workers", "1", "--log_dir", root().dir, "--experiment_name", name, "--checkpoint_every_steps", "3",
-          "--keep_checkpoints", "3", "--histogram_samples", "32"};
+          "--keep_checkpoints", "3", "--histogram_samples", "32", "--eval_samples", "32", "--val_batches", "1"};
 }
 inline std::string run_dir(const std::string& name) { return root().dir + "/fashion-mnist/" + name + "/lpl"; }
 
