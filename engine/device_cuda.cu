@@ -20,6 +20,8 @@ void cuda_fail(const char* what, const char* msg, const char* file, int line) {
 namespace detail {
 void* cpu_alloc(size_t bytes);
 void cpu_free(void* p);
+void* cpu_tensor_alloc(size_t bytes);
+void cpu_tensor_free(void* p, size_t bytes);
 }  // namespace detail
 
 namespace {
@@ -121,13 +123,13 @@ int cuda_device_count() {
 }
 
 void* device_alloc(Device d, size_t bytes) {
-  if (d.is_cpu()) return detail::cpu_alloc(bytes);
+  if (d.is_cpu()) return detail::cpu_tensor_alloc(bytes);
   check_cuda_device(d);
   return allocator(d.index).alloc(d.index, bytes);
 }
 
-void device_free(Device d, void* p, size_t) {
-  if (d.is_cpu()) return detail::cpu_free(p);
+void device_free(Device d, void* p, size_t bytes) {
+  if (d.is_cpu()) return detail::cpu_tensor_free(p, bytes);
   allocator(d.index).free(p);
 }
 
