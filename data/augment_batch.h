@@ -25,4 +25,9 @@ void augment_view_cpu(const uint8_t* img, int C, int H, int W, const ViewParams&
 void augment_views_cuda(Device d, const uint8_t* images, int C, int H, int W, const int64_t* idx,
                         const ViewParams* params, int64_t B, int S, const NormF& norm, float* out, float* scratch);
 
+// The same B views through the GPU's per-element steps (data/augment_steps.h) on the CPU, with host
+// pointers: what the CPU tests run to execute the CUDA kernels' arithmetic.
+void augment_views_steps_cpu(const uint8_t* images, int C, int H, int W, const int64_t* idx, const ViewParams* params,
+                             int64_t B, int S, const NormF& norm, float* out, float* scratch);
+
 }  // namespace lpl::data

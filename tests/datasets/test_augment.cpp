@@ -332,3 +332,30 @@ TEST_CASE("augment: single-channel images are replicated to three channels") {
   augment_view_cpu(rep.data(), 3, 32, 32, p, 32, n, b.data(), scratch.data());
   CHECK(a == b);
 }
+
+TEST_CASE("augment: the GPU's per-element steps (run on the CPU) equal the fused CPU loop and the float64 pipeline") {
+  NormF n{{0.4f, 0.5f, 0.6f}, {4.f, 3.f, 5.f}};
+  for (int S : {32, 96}) {
+    const int64_t N = 5, B = 40, V = 3 * int64_t(S) * S;
+    std::vector<uint8_t> images;
+    for (int64_t i = 0; i < N; ++i) {
+      auto img = random_image(S, S, uint32_t(100 + i));
+      images.insert(images.end(), img.begin(), img.end());
+    }
+    std::vector<ViewParams> params(static_cast<size_t>(B));
+    std::vector<int64_t> idx(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) {
+      idx[b] = (b * 3) % N;
+      params[b] = b == 0 ? eval_view_params(S, S, S) : draw_view_params(24, 1, static_cast<int>(b % 2), idx[b], S, S, S);
+    }
+    std::vector<float> got(static_cast<size_t>(B * V)), scratch(static_cast<size_t>(6 * B * V / 3 + B));
+    augment_views_steps_cpu(images.data(), 3, S, S, idx.data(), params.data(), B, S, n, got.data(), scratch.data());
+    std::vector<float> ref(got.size()), scr(static_cast<size_t>(augment_scratch_floats(S)));
+    for (int64_t b = 0; b < B; ++b)
+      augment_view_cpu(images.data() + idx[b] * V, 3, S, S, params[b], S, n, ref.data() + b * V, scr.data());
+    test::check_close(got, ref, 1e-4, 1e-4, "GPU steps vs fused CPU loop at " + std::to_string(S) + " px");
+    const std::vector<uint8_t> img1(images.begin() + idx[1] * V, images.begin() + (idx[1] + 1) * V);
+    test::check_close(std::vector<float>(got.begin() + V, got.begin() + 2 * V), reference_view(img1, S, S, params[1], S, n),
+                      1e-4, 2e-4, "GPU steps vs float64 pipeline");
+  }
+}
