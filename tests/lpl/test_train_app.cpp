@@ -93,6 +93,15 @@ TEST_CASE("train options: the original's defaults and flags") {
   CHECK(!j.contains("help"));
   CHECK(parse({"--help"}).help);
   CHECK(train_help_text().find("--shuffle_positives") != std::string::npos);
+  // The baselines' run descriptors (spec §6b).
+  o = parse({"--train_with_supervision", "--experiment_name", "s", "--log_dir", "/r", "--dataset", "fashion-mnist"});
+  CHECK(run_directory(o) == "/r/fashion-mnist/s/supervised");
+  o = parse({"--use_negative_samples", "--decorr_coeff", "0", "--use_projector_mlp", "--train_end_to_end"});
+  CHECK(run_descriptor(o) == "negative_samples_mlp-projection_end-to-end");
+  o = parse({"--train_with_supervision", "--train_end_to_end"});
+  CHECK(run_descriptor(o) == "supervised_end-to-end");
+  o = parse({"--train_end_to_end"});
+  CHECK(run_descriptor(o) == "lpl_end-to-end");
 }
 
 TEST_CASE("train options: unknown flags, bad values and invalid combinations are refused clearly") {
@@ -113,9 +122,13 @@ TEST_CASE("train options: unknown flags, bad values and invalid combinations are
   refused({"--no_pooling", "--train_end_to_end"}, "--no_pooling cannot be combined with --train_end_to_end");
   refused({"--no_pooling", "--stale_estimates"}, "--stale_estimates is not supported with --no_pooling");
   refused({"--use_negative_samples"}, "--use_negative_samples needs --decorr_coeff 0");
-  refused({"--use_negative_samples", "--decorr_coeff", "0"}, "--use_negative_samples: not implemented yet");
-  refused({"--train_with_supervision"}, "--train_with_supervision: not implemented yet");
-  refused({"--train_end_to_end"}, "--train_end_to_end: not implemented yet");
+  refused({"--train_with_supervision", "--use_negative_samples", "--decorr_coeff", "0"},
+          "--train_with_supervision and --use_negative_samples are two different baselines: choose one");
+  refused({"--train_with_supervision", "--no_pooling"}, "--no_pooling cannot be combined with --train_with_supervision");
+  refused({"--use_negative_samples", "--decorr_coeff", "0", "--no_pooling"},
+          "--no_pooling cannot be combined with --use_negative_samples");
+  refused({"--use_negative_samples", "--decorr_coeff", "0", "--stale_estimates"},
+          "--stale_estimates makes no difference with --use_negative_samples");
   refused({"--resume_from_checkpoint", "--init_from", "w.safetensors"},
           "--resume_from_checkpoint and --init_from: a resumed run continues from its checkpoint; give one of them");
   refused({"--encoder", "alexnet"}, "--encoder alexnet (only vgg is built; alexnet and resnet come later): not implemented yet");
@@ -227,4 +240,15 @@ TEST_CASE("train_vgg11 online evaluation: validation losses, final-layer probe a
   }
   CHECK(m["Loss/val_loss"].get<double>() == doctest::Approx(total).epsilon(1e-9));
   std::system(("rm -rf " + root).c_str());
+}
+
+TEST_CASE("train_vgg11 --benchmark runs every baseline (synthetic batches and labels)") {
+  for (const char* mode : {"--use_negative_samples --decorr_coeff 0 --use_projector_mlp --mlp_hidden_size 32 --projection_size 16",
+                           "--train_with_supervision", "--train_end_to_end",
+                           "--train_with_supervision --train_end_to_end"}) {
+    Result r = run(std::string("--benchmark 1 --batch_size 4 --threads 1 ") + mode);
+    REQUIRE_MESSAGE(r.rc == 0, mode << "\n" << r.out);
+    nlohmann::json b = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+    CHECK_MESSAGE(b["images_per_s"].get<double>() > 0, mode);
+  }
 }
