@@ -320,7 +320,13 @@ int train(const TrainOptions& o, Device dev) {
       const ResumeTarget t = resolve_resume(arg);
       dir = t.run_dir;
       ck = load_checkpoint(t.paths.weights);
-      check_fingerprint(ck->state.fingerprint, resume_fingerprint(o), ck->paths.state);
+      // --max_epochs may grow (or shrink) on resume, to train a run longer: the warm-up + cosine
+      // schedule then continues as for the new length from the checkpoint's epoch on.
+      for (const auto& w : check_fingerprint(ck->state.fingerprint, resume_fingerprint(o), ck->paths.state, {"max_epochs"}))
+        std::fprintf(stderr,
+                     "warning: %s: the learning-rate schedule continues as for a %lld-epoch run from epoch %lld on "
+                     "(the epochs already trained followed the old schedule)\n",
+                     w.c_str(), static_cast<long long>(o.max_epochs), static_cast<long long>(ck->state.epoch));
     }
   }
 
@@ -369,6 +375,11 @@ int train(const TrainOptions& o, Device dev) {
     guard.set_last_checkpoint(ck->paths.weights);
     std::fprintf(stderr, "resuming %s at epoch %lld, step %lld\n", ck->paths.weights.c_str(),
                  static_cast<long long>(start_epoch), static_cast<long long>(global_step));
+    if (start_epoch >= o.max_epochs) {
+      std::fprintf(stderr, "nothing to train: the checkpoint has completed %lld epochs and --max_epochs is %lld; raise "
+                   "--max_epochs to train longer\n", static_cast<long long>(start_epoch), static_cast<long long>(o.max_epochs));
+      return 0;
+    }
   }
 
   std::unique_ptr<RunFiles> files;

@@ -286,9 +286,10 @@ std::vector<std::string> rotate_checkpoints(const std::string& run_dir, int keep
 
 // ---- Validation -------------------------------------------------------------------------------------------
 
-void check_fingerprint(const std::map<std::string, std::string>& saved,
-                       const std::map<std::string, std::string>& current, const std::string& file) {
-  std::vector<std::string> diffs;
+std::vector<std::string> check_fingerprint(const std::map<std::string, std::string>& saved,
+                                           const std::map<std::string, std::string>& current, const std::string& file,
+                                           const std::set<std::string>& may_change) {
+  std::vector<std::string> diffs, changed;
   std::set<std::string> keys;
   for (const auto& [k, v] : saved) keys.insert(k);
   for (const auto& [k, v] : current) keys.insert(k);
@@ -296,10 +297,12 @@ void check_fingerprint(const std::map<std::string, std::string>& saved,
     auto a = saved.find(k), b = current.find(k);
     std::string sa = a == saved.end() ? "(absent)" : a->second;
     std::string sb = b == current.end() ? "(absent)" : b->second;
-    if (sa != sb) diffs.push_back(fmt::format("--{} is {} in the checkpoint but {} in this run", k, sa, sb));
+    if (sa == sb) continue;
+    (may_change.count(k) ? changed : diffs).push_back(fmt::format("--{} is {} in the checkpoint but {} in this run", k, sa, sb));
   }
   if (!diffs.empty())
     fail(fmt::format("checkpoint '{}' was written with other flags: {}", file, fmt::join(diffs, "; ")));
+  return changed;
 }
 
 void restore_tensors(const std::map<std::string, Tensor>& src, const NamedTensors& dst, const std::string& file,

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,9 +82,11 @@ std::vector<CheckpointEntry> list_checkpoints(const std::string& run_dir);
 std::vector<std::string> rotate_checkpoints(const std::string& run_dir, int keep_last);
 
 // Checks that the flags a checkpoint was written with match this run's; the error names every
-// differing flag with both values.
-void check_fingerprint(const std::map<std::string, std::string>& saved,
-                       const std::map<std::string, std::string>& current, const std::string& file);
+// differing flag with both values. Flags in `may_change` (e.g. max_epochs, to train a finished run
+// longer) are not refused: their differences come back, worded like the error's, for a warning.
+std::vector<std::string> check_fingerprint(const std::map<std::string, std::string>& saved,
+                                           const std::map<std::string, std::string>& current, const std::string& file,
+                                           const std::set<std::string>& may_change = {});
 
 // Copies tensors from a loaded file into `dst` by name; a missing or mis-shaped tensor is refused by
 // name (the error lists all of them). With `strict`, tensors in the file that `dst` lacks are refused too.

@@ -1,7 +1,10 @@
 // train_vgg11's guards, as a child process on a tiny CPU configuration: SIGTERM checkpoints and
 // exits; a NaN injected into a layer's activations stops the run with the named message and the
 // last checkpoint intact; an existing run directory is refused; a resume with other model flags,
-// or from a corrupt checkpoint, is refused by name; --init_from refuses missing tensors by name.
+// or from a corrupt checkpoint, is refused by name; --init_from refuses missing tensors by name; a
+// finished run trains longer when resumed with a larger --max_epochs.
+#include <nlohmann/json.hpp>
+
 #include "trainer_process.h"
 
 using namespace lpl;
@@ -97,4 +100,38 @@ TEST_CASE("an existing run directory is refused; other flags or a corrupt checkp
   CHECK(run_to_end(with(tiny_args("guard3"), {"--init_from", test::data_path("runs/vgg11_torch_features.safetensors")}),
                    l + "/g5.log") == 1);
   CHECK(slurp(l + "/g5.log").find("network.encoder.blocks.0.module.0.weight") != std::string::npos);
+}
+
+TEST_CASE("a finished run trains longer when resumed with a larger --max_epochs; the same --max_epochs has nothing to do") {
+  const std::string l = logs();
+  REQUIRE(run_to_end(with(tiny_args("longer"), {"--max_epochs", "2"}), l + "/x0.log") == 0);
+  const std::string dir = run_dir("longer");
+  REQUIRE(list_checkpoints(dir).back().step == 8);  // 2 epochs of 4 batches
+
+  CHECK(run_to_end(with(tiny_args("longer"), {"--max_epochs", "2", "--resume_from_checkpoint"}), l + "/x1.log") == 0);
+  CHECK(slurp(l + "/x1.log").find("nothing to train: the checkpoint has completed 2 epochs and --max_epochs is 2") !=
+        std::string::npos);
+  CHECK(list_checkpoints(dir).back().step == 8);
+
+  // Other flags still have to match.
+  CHECK(run_to_end(with(tiny_args("longer"), {"--max_epochs", "3", "--batch_size", "8", "--resume_from_checkpoint"}),
+                   l + "/x2.log") == 1);
+  const std::string x2 = slurp(l + "/x2.log");
+  CHECK(x2.find("--batch_size is 4 in the checkpoint but 8 in this run") != std::string::npos);
+
+  CHECK(run_to_end(with(tiny_args("longer"), {"--max_epochs", "3", "--resume_from_checkpoint"}), l + "/x3.log") == 0);
+  const std::string x3 = slurp(l + "/x3.log");
+  INFO(x3);
+  CHECK(x3.find("warning: --max_epochs is 2 in the checkpoint but 3 in this run: the learning-rate schedule continues "
+                "as for a 3-epoch run from epoch 2 on") != std::string::npos);
+  CHECK(list_checkpoints(dir).back().step == 12);
+  // Epoch 2 (0-based) trained at the 3-epoch schedule's rate: warm-up 1 epoch, then cosine over 2 epochs,
+  // lr = 1e-6 + (1e-3 - 1e-6) (1 + cos(pi / 2)) / 2.
+  std::ifstream metrics(dir + "/metrics.jsonl");
+  double lr2 = -1;
+  for (std::string line; std::getline(metrics, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.at("epoch").get<int>() == 2) lr2 = j.at("lr").get<double>();
+  }
+  CHECK(lr2 == doctest::Approx(1e-6 + (1e-3 - 1e-6) * 0.5).epsilon(1e-6));
 }
