@@ -1,8 +1,13 @@
-// The negative-sample baseline's layer objective (--use_negative_samples): loss terms against a
-// float64 reference written from the original's cosine_pull_loss / cosine_push_loss, and dL/dz
-// against central finite differences of that reference, on both backends.
+// The negative-sample baseline's layer objective (--use_negative_samples): golden terms and
+// gradients from PyTorch autograd in float64 (tools/make_negative_samples_golden.py), loss terms
+// against a float64 reference written from the definitions, and dL/dz against central finite
+// differences of that reference, on both backends.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "engine/lpl_ops.h"
 #include "lpl/lpl_reference.h"
@@ -45,6 +50,33 @@ void check_negative(const test::RefNegative& ref, const std::vector<float>& z, c
 }
 
 }  // namespace
+
+static void negative_golden(Device d) {
+  const char* dir = std::getenv("LPL_TEST_DATA");
+  std::ifstream f(std::string(dir ? dir : "data") + "/lpl/negative_samples_objective.json");
+  REQUIRE_MESSAGE(f.good(), "missing tests/data/lpl/negative_samples_objective.json");
+  const nlohmann::json j = nlohmann::json::parse(f);
+  REQUIRE(j["cases"].size() == 3);
+  for (const auto& c : j["cases"]) {
+    const int64_t B = c["B"], M = c["M"];
+    std::vector<float> z = c["z1"].get<std::vector<float>>();
+    auto z2 = c["z2"].get<std::vector<float>>();
+    z.insert(z.end(), z2.begin(), z2.end());
+    const LplCoeffs coeffs{c["coeffs"][0].get<float>(), c["coeffs"][1].get<float>(), 0.f};
+    Run r = run_negative(d, z, B, M, coeffs);
+    const std::string what = "golden B=" + std::to_string(B) + " M=" + std::to_string(M);
+    CHECK_MESSAGE(r.terms.pull == doctest::Approx(c["pull"].get<double>()).epsilon(1e-5), what);
+    CHECK_MESSAGE(r.terms.push == doctest::Approx(c["push"].get<double>()).epsilon(1e-5), what);
+    CHECK_MESSAGE(r.terms.weighted(coeffs) == doctest::Approx(c["total"].get<double>()).epsilon(1e-5), what);
+    auto g = c["grad_z1"].get<std::vector<double>>();
+    auto g2 = c["grad_z2"].get<std::vector<double>>();
+    g.insert(g.end(), g2.begin(), g2.end());
+    double scale = 0;
+    for (double v : g) scale = std::max(scale, std::abs(v));
+    test::check_close(r.dz, g, 1e-4, 1e-5 * scale, what + " gradient");
+  }
+}
+LPL_TEST_ON_DEVICES("negative-sample objective matches PyTorch autograd golden terms and gradients", negative_golden)
 
 static void negative_terms_and_gradient(Device d) {
   struct Case {

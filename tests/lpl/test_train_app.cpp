@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "data/npy.h"
 #include "engine/file_util.h"
 #include "engine/safetensors.h"
 #include "models/train_options.h"
@@ -251,4 +252,17 @@ TEST_CASE("train_vgg11 --benchmark runs every baseline (synthetic batches and la
     nlohmann::json b = nlohmann::json::parse(r.out.substr(r.out.find('{')));
     CHECK_MESSAGE(b["images_per_s"].get<double>() > 0, mode);
   }
+}
+
+TEST_CASE("train_vgg11 --train_with_supervision on data without labels is refused by name") {
+  const std::string root = tmp_dir();
+  const int64_t N = 8, C = 3, S = 32;
+  std::vector<uint8_t> v(static_cast<size_t>(N * C * S * S), 100);
+  data::write_npy(root + "/view1.npy", "u1", {N, C, S, S}, v.data());
+  data::write_npy(root + "/view2.npy", "u1", {N, C, S, S}, v.data());
+  Result r = run("--dataset pairs --data_dir " + root + " --train_with_supervision --fast_dev_run 1 --batch_size 2 --threads 1");
+  CHECK(r.rc == 1);
+  CHECK_MESSAGE(r.out.find("error: --train_with_supervision: dataset pairs has no labelled training split") != std::string::npos,
+                r.out);
+  std::system(("rm -rf " + root).c_str());
 }
