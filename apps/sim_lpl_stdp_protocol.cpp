@@ -33,7 +33,7 @@ static int body(int argc, char** argv) {
   o.add("psize", "200", "number of input units");
   o.add("initmean", "20", "initial mean rate M (Hz)");
   o.add("initsigma2", "0.0", "initial variance trace S");
-  o.add_switch("adapt", "not implemented (never used by the scripts)");
+  o.add_switch("adapt", "E neuron with spike-triggered adaptation (Auryn AIFGroup, tau 100 ms, +1 per spike)");
   o.add_switch("fast", "skip the end-of-run files (exc.0.nstate, input_con.0.wmat)");
   for (const char* ignored : {"load", "bgrate", "label", "wee", "wei", "wie", "wii", "stimfile", "wstim", "stimtime",
                               "plen", "stimfreq"})
@@ -41,11 +41,11 @@ static int body(int argc, char** argv) {
   add_erratum_options(o);
   o.add("input_dir", ".", "port addition: folder holding spikes.ras and post_voltage.dat");
   o.add("init_vmem", "", "port addition: initial voltages file ('neuron value [hex]' lines)");
+  o.add_switch("double", "port addition: neuron, synapse and trace state in float64 (sensitivity studies)");
   if (!o.parse(argc, argv)) {
     std::cout << o.help("sim_lpl_stdp_protocol");
     return 1;
   }
-  if (o.flag("adapt")) lpl::fail("--adapt (adaptive E neurons) is not implemented in this port");
   StdpConfig c;
   c.dir = o.str("dir");
   c.input_dir = o.str("input_dir");
@@ -60,6 +60,8 @@ static int body(int argc, char** argv) {
   c.fast = o.flag("fast");
   c.quiet = o.flag("quiet");
   c.neuron.ampa_nmda_ratio = o.num("ampa");
+  c.neuron.adapt = o.flag("adapt");
+  c.double_precision = o.flag("double");
   c.lpl = stdp_default_lpl();
   c.lpl.eta = o.num("eta");
   c.lpl.lambda = o.num("lambda");
