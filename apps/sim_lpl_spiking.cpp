@@ -51,7 +51,7 @@ static int body(int argc, char** argv) {
   o.add("init_vmem", "", "port addition: initial E voltages file ('neuron value [hex]' lines)");
   o.add("load_connectivity", "", "port addition: folder with input_con/con_ei/con_ie/con_ii.0.wmat (positions, initial weights)");
   o.add_switch("poisson_quirk", "port addition: emulate Auryn's Poisson scheme (unit 0 of each group at about half rate)");
-  o.add_switch("double", "port addition: neuron, synapse and trace state in float64 (sensitivity studies; about 1.5x slower)");
+  o.add_switch("double", "port addition: neuron, synapse and trace state in float64 (sensitivity studies; about 1.15x the CPU time)");
   if (!o.parse(argc, argv)) {
     std::cout << o.help("sim_lpl_spiking");
     return 1;
@@ -101,6 +101,7 @@ static int body(int argc, char** argv) {
                static_cast<unsigned long long>(r.exc_spikes), static_cast<unsigned long long>(r.inh_spikes),
                static_cast<unsigned long long>(r.input_spikes), r.wall_s);
   std::fprintf(log, "wall_s_per_simulated_s %.4f\n", r.steps > 0 ? r.wall_s / (r.steps * 1e-4) : 0.0);
+  std::fprintf(log, "state %s\nexc_group %s\n", c.double_precision ? "float64" : "float32", c.neuron.adapt ? "AIFGroup" : "IFGroup");
   close_output(log, c.dir + "/sim_lpl_spiking.0.log");
   if (!c.quiet)
     std::printf("sim_lpl_spiking: %lld steps, E %llu spikes, I %llu spikes, %.2f s wall (%.4f s per simulated s)\n",

@@ -78,6 +78,7 @@ static int body(int argc, char** argv) {
   std::FILE* log = open_output(c.dir + "/sim_lpl_stdp_protocol.0.log");
   std::fprintf(log, "steps %lld\npost_spikes %zu\nsigma2_last %g\nwall_s %.3f\n", static_cast<long long>(r.steps),
                r.post_spike_steps.size(), static_cast<double>(r.sigma2_last), wall);
+  std::fprintf(log, "state %s\nexc_group %s\n", c.double_precision ? "float64" : "float32", c.neuron.adapt ? "AIFGroup" : "IFGroup");
   close_output(log, c.dir + "/sim_lpl_stdp_protocol.0.log");
   if (!c.quiet)
     std::printf("sim_lpl_stdp_protocol: %lld steps, %zu post spikes, %.2f s wall\n", static_cast<long long>(r.steps),
