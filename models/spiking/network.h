@@ -25,7 +25,8 @@ struct NetworkConfig {
   bool fast = false, quiet = true, poisson_quirk = false;
   bool write_files = true;      // false: no output files at all (benchmarks, tests)
   bool collect_spikes = false;  // keep E and I spikes in the result (tests)
-  IFParams neuron;              // E group (the I group always uses ampa ratio 1)
+  bool double_precision = false;  // --double: all neuron, synapse and trace state in float64
+  IFParams neuron;              // E group (the I group always uses ampa ratio 1 and never adapts)
   LplParams lpl;
   IstdpParams istdp;
 };
@@ -34,7 +35,7 @@ struct NetworkResult {
   int64_t steps = 0, prime_steps = 0;
   uint64_t exc_spikes = 0, inh_spikes = 0, input_spikes = 0;
   std::vector<std::pair<uint32_t, uint32_t>> exc, inh;  // (step, unit) with collect_spikes
-  Synapses w_in, w_ie;                                   // final LPL and I->E weights
+  Synapses w_in, w_ie, w_ee;                             // final LPL, I->E and (--wee > 0) E->E weights
   double wall_s = 0;
 };
 

@@ -143,3 +143,51 @@ TEST_CASE("network: bad inputs give one clear error") {
   c.input_spikes = out + "/trunc.spk";
   CHECK_THROWS_WITH(run_network(c), doctest::Contains("truncated spike file"));
 }
+
+// SPIKING.md 8.1 --double on the 50-s replay: float64 state against Auryn's float32 run. Spike
+// agreement stays near the float port's (1240/1241); the LPL weights differ by up to ~4.4e-4
+// (float port: 7.2e-6) because Auryn's float32 slow traces (mean rate, variance) round differently
+// (see the STDP --double test), so they get a 1e-3 bound here.
+TEST_CASE("network replay 50 s with --double: spikes vs the original run") {
+  const std::string out = test::temp_dir("net50_f64");
+  NetworkConfig c = net50_config(out);
+  c.double_precision = true;
+  c.fast = true;
+  const NetworkResult r = run_network(c);
+  const std::string X = test::data_dir() + "/net50/expected/";
+  CHECK(r.inh == read_spikes(X + "inh.0.spk"));
+  const auto exc_ref = read_spikes(X + "exc.0.spk");
+  REQUIRE(r.exc.size() == exc_ref.size());
+  std::vector<int> cnt_p(100, 0), cnt_r(100, 0);
+  std::set<std::pair<uint32_t, uint32_t>> port;
+  std::map<uint32_t, std::vector<uint32_t>> port_by_unit;
+  for (auto [s, u] : r.exc) {
+    ++cnt_p[u];
+    port.emplace(s, u);
+    port_by_unit[u].push_back(s);
+  }
+  for (auto [s, u] : exc_ref) ++cnt_r[u];
+  CHECK(cnt_p == cnt_r);
+  size_t same = 0;
+  for (auto [s, u] : exc_ref) {
+    if (port.count({s, u})) {
+      ++same;
+      continue;
+    }
+    int64_t best = 1 << 30;
+    for (uint32_t t : port_by_unit[u]) best = std::min<int64_t>(best, std::llabs(static_cast<int64_t>(t) - s));
+    CHECK_MESSAGE(best <= 5, "E spike of neuron " << u << " at step " << s << " has no port spike within 5 steps");
+  }
+  MESSAGE("--double: E spikes at the identical step: " << same << " of " << exc_ref.size());
+  CHECK(same >= 0.98 * exc_ref.size());
+  const Synapses w_ref = read_wmat(X + "input_con.0.wmat");
+  REQUIRE(w_ref.size() == r.w_in.size());
+  double worst = 0;
+  for (size_t k = 0; k < w_ref.size(); ++k) worst = std::max(worst, std::abs(static_cast<double>(w_ref.w[k]) - r.w_in.w[k]));
+  MESSAGE("--double: LPL weights max |dw| " << worst);
+  CHECK(worst <= 1e-3);
+  const Synapses ie_ref = read_wmat(X + "con_ie.0.wmat");
+  double worst_ie = 0;
+  for (size_t k = 0; k < ie_ref.size(); ++k) worst_ie = std::max(worst_ie, std::abs(static_cast<double>(ie_ref.w[k]) - r.w_ie.w[k]));
+  CHECK(worst_ie <= 1e-5);
+}
