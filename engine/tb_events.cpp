@@ -111,10 +111,9 @@ std::string encode_scalar_event(const std::string& tag, float value, int64_t ste
   put_bytes(v, 1, tag);
   uint32_t u;
   std::memcpy(&u, &value, 4);
-  if (u != 0) {
-    put_tag(v, 2, 5);
-    put_fixed32(v, u);
-  }
+  // simple_value sits in a oneof: written even when 0 (TensorBoard ignores a value without it).
+  put_tag(v, 2, 5);
+  put_fixed32(v, u);
   std::string summary;
   put_bytes(summary, 1, v);
   std::string e = event_header(wall_time, step);

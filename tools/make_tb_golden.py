@@ -13,7 +13,7 @@ with open(out, "wb") as f:
     w = RecordWriter(f)
     w.write(event_pb2.Event(wall_time=1700000000.0, file_version="brain.Event:2").SerializeToString())
     scalars = [("Loss/train_loss", 1.25, 1), ("Layerwise train losses/Layer 1 pull loss", 0.0625, 2),
-               ("Layerwise train losses/Final layer decorr loss", -3.5, 300000)]
+               ("Layerwise train losses/Final layer decorr loss", -3.5, 300000), ("lr", 0.0, 300001)]
     for i, (tag, v, step) in enumerate(scalars):
         s = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=v)])
         w.write(event_pb2.Event(wall_time=1700000001.5 + i, step=step, summary=s).SerializeToString())
