@@ -22,6 +22,28 @@ LplParams network_default_lpl() {
   return p;
 }
 
+NetworkConfig run_snn_config(double tau_mean, double simtime) {
+  NetworkConfig c;
+  c.sparseness = 0.1;
+  c.ne = 100;
+  c.ni = 25;
+  c.wext = 0.15;
+  c.wei = 0.5;
+  c.wii = 0.4;
+  c.wie = 0.5;
+  c.psize = 100;
+  c.plen = 4;
+  c.simtime = simtime;
+  c.lpl = network_default_lpl();
+  c.lpl.tau_mean = tau_mean;
+  c.lpl.tau_sigma2 = 30;
+  c.lpl.eta = 1e-2;
+  c.istdp.zeta = 1e-3;
+  c.istdp.kappa = 10;
+  c.istdp.plastic = true;
+  return c;
+}
+
 namespace {
 
 void check_shape(const Synapses& s, int pre, int post, const std::string& what) {
