@@ -1,7 +1,7 @@
 // sim_benchmark: single-core speed of the standard network (run_snn.sh parameters, own Poisson
 // inputs, all output files written) in wall and CPU seconds per simulated second, against Auryn's
 // 0.19 s per simulated second (SPIKING.md 11). Usage:
-//   sim_benchmark [--simtime 50] [--tau_mean 10] [--input_dir tests/data/spiking] [--dir /tmp/...] [--repeats 3]
+//   sim_benchmark [--simtime 50] [--tau_mean 10] [--input_dir tests/data/spiking] [--dir /tmp/...] [--repeats 3] [--double]
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -32,31 +32,16 @@ static int body(int argc, char** argv) {
   o.add("dir", (std::filesystem::temp_directory_path() / "lpl_sim_benchmark").string(), "output folder");
   o.add("repeats", "3", "runs; the best is reported");
   o.add("seed", "123", "seed");
+  o.add_switch("double", "float64 state (sim_lpl_spiking --double)");
   if (!o.parse(argc, argv)) {
     std::cout << o.help("sim_benchmark");
     return 1;
   }
-  NetworkConfig c;
+  NetworkConfig c = run_snn_config(o.num("tau_mean"), o.num("simtime"));
   c.dir = o.str("dir");
   c.input_dir = o.str("input_dir");
   c.seed = static_cast<uint64_t>(o.integer("seed"));
-  c.sparseness = 0.1;
-  c.ne = 100;
-  c.ni = 25;
-  c.wext = 0.15;
-  c.wei = 0.5;
-  c.wii = 0.4;
-  c.wie = 0.5;
-  c.psize = 100;
-  c.plen = 4;
-  c.simtime = o.num("simtime");
-  c.lpl = network_default_lpl();
-  c.lpl.tau_sigma2 = 30;
-  c.lpl.tau_mean = o.num("tau_mean");
-  c.lpl.eta = 1e-2;
-  c.istdp.zeta = 1e-3;
-  c.istdp.kappa = 10;
-  c.istdp.plastic = true;
+  c.double_precision = o.flag("double");
   const int repeats = static_cast<int>(std::max(1LL, o.integer("repeats")));
   double best_wall = 1e30, best_cpu = 1e30;
   NetworkResult r;
@@ -72,7 +57,8 @@ static int body(int argc, char** argv) {
                 r.steps * 1e-4, static_cast<unsigned long long>(r.exc_spikes), static_cast<unsigned long long>(r.inh_spikes));
   }
   const double sim_s = r.steps * 1e-4, auryn = 0.19;
-  std::printf("standard network (run_snn.sh parameters, 625 units, %zu LPL synapses), best of %d:\n", r.w_in.size(), repeats);
+  std::printf("standard network (run_snn.sh parameters, 625 units, %zu LPL synapses, %s state), best of %d:\n", r.w_in.size(),
+              c.double_precision ? "float64" : "float32", repeats);
   std::printf("  port : %.4f s wall / %.4f s CPU per simulated second (%.2f us per step)\n", best_wall / sim_s,
               best_cpu / sim_s, 1e6 * best_wall / r.steps);
   std::printf("  Auryn: %.4f s wall per simulated second (SPIKING.md 11, one core)\n", auryn);

@@ -30,7 +30,7 @@ static int body(int argc, char** argv) {
   o.add("label", "", "parsed, no effect");
   o.add("stimtime", "", "parsed, no effect");
   o.add("wext", "0.2", "initial IN->E weight (also the E->E initial weight)");
-  o.add("wee", "0", "> 0 creates the E->E LPL connection");
+  o.add("wee", "0", "> 0 creates the E->E LPL connection (port addition: its final weights go to ee_con.0.wmat)");
   o.add("wei", "0.2", "E->I weight (mask x wei)");
   o.add("wie", "1.0", "initial I->E weight");
   o.add("wii", "1.0", "I->I weight");
@@ -41,8 +41,8 @@ static int body(int argc, char** argv) {
   o.add("psize", "200", "units per input population");
   o.add("plen", "3", "index of the last rate file (plen+1 files)");
   o.add("tau_chk", "0.1", "parsed, no effect (progress-bar rate estimate)");
-  o.add_switch("adapt", "not implemented (never used by the scripts)");
-  o.add_switch("fast", "skip the end-of-run files (exc.0.nstate, input_con.0.wmat, con_ie.0.wmat)");
+  o.add_switch("adapt", "E group with spike-triggered adaptation (Auryn AIFGroup, tau 100 ms, +1 per spike)");
+  o.add_switch("fast", "skip the end-of-run files (exc.0.nstate, input_con.0.wmat, con_ie.0.wmat, ee_con.0.wmat)");
   o.add_switch("ieplastic", "inhibitory STDP on I->E");
   o.add_switch("augment_gradient", "per-synapse gradient normalisation");
   add_erratum_options(o);
@@ -51,11 +51,11 @@ static int body(int argc, char** argv) {
   o.add("init_vmem", "", "port addition: initial E voltages file ('neuron value [hex]' lines)");
   o.add("load_connectivity", "", "port addition: folder with input_con/con_ei/con_ie/con_ii.0.wmat (positions, initial weights)");
   o.add_switch("poisson_quirk", "port addition: emulate Auryn's Poisson scheme (unit 0 of each group at about half rate)");
+  o.add_switch("double", "port addition: neuron, synapse and trace state in float64 (sensitivity studies; about 1.15x the CPU time)");
   if (!o.parse(argc, argv)) {
     std::cout << o.help("sim_lpl_spiking");
     return 1;
   }
-  if (o.flag("adapt")) lpl::fail("--adapt (adaptive E neurons) is not implemented in this port");
   NetworkConfig c;
   c.dir = o.str("dir");
   c.input_dir = o.str("input_dir");
@@ -78,6 +78,8 @@ static int body(int argc, char** argv) {
   c.quiet = o.flag("quiet");
   c.poisson_quirk = o.flag("poisson_quirk");
   c.neuron.ampa_nmda_ratio = o.num("ampa");
+  c.neuron.adapt = o.flag("adapt");
+  c.double_precision = o.flag("double");
   c.lpl = network_default_lpl();
   c.lpl.eta = o.num("eta");
   c.lpl.lambda = o.num("lambda");
@@ -99,6 +101,7 @@ static int body(int argc, char** argv) {
                static_cast<unsigned long long>(r.exc_spikes), static_cast<unsigned long long>(r.inh_spikes),
                static_cast<unsigned long long>(r.input_spikes), r.wall_s);
   std::fprintf(log, "wall_s_per_simulated_s %.4f\n", r.steps > 0 ? r.wall_s / (r.steps * 1e-4) : 0.0);
+  std::fprintf(log, "state %s\nexc_group %s\n", c.double_precision ? "float64" : "float32", c.neuron.adapt ? "AIFGroup" : "IFGroup");
   close_output(log, c.dir + "/sim_lpl_spiking.0.log");
   if (!c.quiet)
     std::printf("sim_lpl_spiking: %lld steps, E %llu spikes, I %llu spikes, %.2f s wall (%.4f s per simulated s)\n",

@@ -33,7 +33,7 @@ static int body(int argc, char** argv) {
   o.add("psize", "200", "number of input units");
   o.add("initmean", "20", "initial mean rate M (Hz)");
   o.add("initsigma2", "0.0", "initial variance trace S");
-  o.add_switch("adapt", "not implemented (never used by the scripts)");
+  o.add_switch("adapt", "E neuron with spike-triggered adaptation (Auryn AIFGroup, tau 100 ms, +1 per spike)");
   o.add_switch("fast", "skip the end-of-run files (exc.0.nstate, input_con.0.wmat)");
   for (const char* ignored : {"load", "bgrate", "label", "wee", "wei", "wie", "wii", "stimfile", "wstim", "stimtime",
                               "plen", "stimfreq"})
@@ -41,11 +41,11 @@ static int body(int argc, char** argv) {
   add_erratum_options(o);
   o.add("input_dir", ".", "port addition: folder holding spikes.ras and post_voltage.dat");
   o.add("init_vmem", "", "port addition: initial voltages file ('neuron value [hex]' lines)");
+  o.add_switch("double", "port addition: neuron, synapse and trace state in float64 (sensitivity studies)");
   if (!o.parse(argc, argv)) {
     std::cout << o.help("sim_lpl_stdp_protocol");
     return 1;
   }
-  if (o.flag("adapt")) lpl::fail("--adapt (adaptive E neurons) is not implemented in this port");
   StdpConfig c;
   c.dir = o.str("dir");
   c.input_dir = o.str("input_dir");
@@ -60,6 +60,8 @@ static int body(int argc, char** argv) {
   c.fast = o.flag("fast");
   c.quiet = o.flag("quiet");
   c.neuron.ampa_nmda_ratio = o.num("ampa");
+  c.neuron.adapt = o.flag("adapt");
+  c.double_precision = o.flag("double");
   c.lpl = stdp_default_lpl();
   c.lpl.eta = o.num("eta");
   c.lpl.lambda = o.num("lambda");
@@ -76,6 +78,7 @@ static int body(int argc, char** argv) {
   std::FILE* log = open_output(c.dir + "/sim_lpl_stdp_protocol.0.log");
   std::fprintf(log, "steps %lld\npost_spikes %zu\nsigma2_last %g\nwall_s %.3f\n", static_cast<long long>(r.steps),
                r.post_spike_steps.size(), static_cast<double>(r.sigma2_last), wall);
+  std::fprintf(log, "state %s\nexc_group %s\n", c.double_precision ? "float64" : "float32", c.neuron.adapt ? "AIFGroup" : "IFGroup");
   close_output(log, c.dir + "/sim_lpl_stdp_protocol.0.log");
   if (!c.quiet)
     std::printf("sim_lpl_stdp_protocol: %lld steps, %zu post spikes, %.2f s wall\n", static_cast<long long>(r.steps),

@@ -213,6 +213,9 @@ struct RunFiles {
     metrics.open(dir + "/metrics.jsonl", std::ios::app);
     LPL_CHECK(metrics.good(), fmt::format("cannot write {}/metrics.jsonl", dir));
     tb = std::make_unique<tb::EventWriter>(dir);
+    // A resumed run may follow a killed process whose events went past its last checkpoint: a
+    // SessionLog START makes TensorBoard drop those (every earlier step after the checkpoint's).
+    if (resume) tb->add_session_start((from_checkpoint ? resume_step : 0) + 1);
   }
   void save(Vgg11& net, const Optimizer& opt, const LplStep& step, TrainState st, int64_t epoch_label,
             const TrainOptions& o, DivergenceGuard& guard) {
@@ -474,7 +477,7 @@ int train(const TrainOptions& o, Device dev) {
       sums.loss += loss;
       if (files) {
         files->tb->add_scalar("Loss/train_loss_step", loss, global_step);
-        if (global_step % 50 == 0) files->tb->flush();
+        files->tb->flush();  // a few hundred bytes: live in TensorBoard, and nothing held back from a kill
       }
       double P = 0, H = 0, D = 0;
       for (const auto& x2 : t) { P += x2.pull; H += x2.push; D += x2.decorr; }
@@ -535,9 +538,10 @@ int train(const TrainOptions& o, Device dev) {
     }
     if (files) {
       files->metrics << m.dump() << "\n";
+      // As the original (Lightning) logs them: epoch-level scalars at the global step, with an
+      // `epoch` scalar beside them; histograms (below) at the epoch number.
       for (auto it = m.begin(); it != m.end(); ++it)
-        if (it.value().is_number() && it.key() != "epoch" && it.key() != "step")
-          files->tb->add_scalar(it.key(), it.value().get<double>(), epoch);
+        if (it.value().is_number() && it.key() != "step") files->tb->add_scalar(it.key(), it.value().get<double>(), global_step);
       if (complete && is_histogram_epoch(static_cast<int>(epoch + 1)) && o.histogram_samples > 0) {
         prof::Scope ph("histograms", &timer);
         log_feature_histograms(*files->tb, net, splits, o.histogram_samples, epoch + 1);

@@ -97,15 +97,23 @@ std::string encode_file_version_event(double wall_time) {
   return e;
 }
 
+std::string encode_session_start_event(int64_t step, double wall_time) {
+  std::string log;
+  put_tag(log, 1, 0);  // SessionLog.status = START (1)
+  put_varint(log, 1);
+  std::string e = event_header(wall_time, step);
+  put_bytes(e, 7, log);  // Event.session_log
+  return e;
+}
+
 std::string encode_scalar_event(const std::string& tag, float value, int64_t step, double wall_time) {
   std::string v;
   put_bytes(v, 1, tag);
   uint32_t u;
   std::memcpy(&u, &value, 4);
-  if (u != 0) {
-    put_tag(v, 2, 5);
-    put_fixed32(v, u);
-  }
+  // simple_value sits in a oneof: written even when 0 (TensorBoard ignores a value without it).
+  put_tag(v, 2, 5);
+  put_fixed32(v, u);
   std::string summary;
   put_bytes(summary, 1, v);
   std::string e = event_header(wall_time, step);
@@ -211,6 +219,10 @@ void EventWriter::add_histogram(const std::string& tag, const Histogram& h, int6
   write_record(encode_histogram_event(tag, h, step, wall_time >= 0 ? wall_time : now()));
 }
 
+void EventWriter::add_session_start(int64_t step, double wall_time) {
+  write_record(encode_session_start_event(step, wall_time >= 0 ? wall_time : now()));
+}
+
 void EventWriter::flush() {
   if (f_) std::fflush(f_);
 }
@@ -293,6 +305,16 @@ Event decode_event(const std::string& s, const std::string& file) {
     if (field == 1 && wire == 1) e.wall_time = as_double(c.fixed(8));
     else if (field == 2 && wire == 0) e.step = static_cast<int64_t>(c.varint());
     else if (field == 3 && wire == 2) e.file_version = c.bytes();
+    else if (field == 7 && wire == 2) {  // session_log
+      std::string log = c.bytes();
+      Cursor lc{reinterpret_cast<const unsigned char*>(log.data()), reinterpret_cast<const unsigned char*>(log.data()) + log.size(),
+                file};
+      while (lc.p < lc.end) {
+        uint64_t k = lc.varint();
+        if ((k >> 3) == 1 && (k & 7) == 0) e.session_start = lc.varint() == 1;
+        else lc.skip(static_cast<int>(k & 7));
+      }
+    }
     else if (field == 5 && wire == 2) {
       std::string summary = c.bytes();
       Cursor sc{reinterpret_cast<const unsigned char*>(summary.data()),
@@ -358,6 +380,21 @@ std::vector<Event> read_events(const std::string& path) {
   std::vector<Event> ev;
   for (const auto& r : read_records(path)) ev.push_back(decode_event(r, path));
   return ev;
+}
+
+std::vector<Event> read_run_events(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  std::vector<Event> out;
+  for (const auto& f : files)
+    for (auto& ev : read_events(f)) {
+      if (ev.session_start)
+        out.erase(std::remove_if(out.begin(), out.end(), [&](const Event& x) { return x.step >= ev.step; }), out.end());
+      out.push_back(std::move(ev));
+    }
+  return out;
 }
 
 }  // namespace lpl::tb

@@ -28,6 +28,10 @@ class EventWriter {
   EventWriter& operator=(const EventWriter&) = delete;
   void add_scalar(const std::string& tag, double value, int64_t step, double wall_time = -1);
   void add_histogram(const std::string& tag, const Histogram& h, int64_t step, double wall_time = -1);
+  // SessionLog START at `step`: TensorBoard then discards every event of the run directory read
+  // before it with a step >= `step` (a resumed run's marker: what a killed process logged after its
+  // last checkpoint is dropped instead of being shown twice).
+  void add_session_start(int64_t step, double wall_time = -1);
   void flush();
   const std::string& path() const { return path_; }
 
@@ -42,6 +46,7 @@ struct Event {
   double wall_time = 0;
   int64_t step = 0;
   std::string file_version;
+  bool session_start = false;  // a SessionLog with status START
   struct Value {
     std::string tag;
     bool has_simple = false;
@@ -53,6 +58,10 @@ struct Event {
 };
 // Reads every record, checking both CRCs; fails with a message naming the file and record.
 std::vector<Event> read_events(const std::string& path);
+// What TensorBoard shows for a run directory: the events of its event files in file-name order,
+// where a SessionLog START at step s first drops every earlier event with step >= s (TensorBoard's
+// purge of orphaned data).
+std::vector<Event> read_run_events(const std::string& dir);
 // Raw record payloads (for byte-level comparisons with a golden file).
 std::vector<std::string> read_records(const std::string& path);
 
@@ -60,5 +69,6 @@ std::vector<std::string> read_records(const std::string& path);
 std::string encode_scalar_event(const std::string& tag, float value, int64_t step, double wall_time);
 std::string encode_histogram_event(const std::string& tag, const Histogram& h, int64_t step, double wall_time);
 std::string encode_file_version_event(double wall_time);
+std::string encode_session_start_event(int64_t step, double wall_time);
 
 }  // namespace lpl::tb

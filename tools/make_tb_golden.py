@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes tests/data/tb/golden.tfevents with the real `tensorboard` package (pip install tensorboard):
-the file-version event, scalars under the spec's tag names and one histogram, all with fixed wall
+the file-version event, scalars under the spec's tag names, one histogram and a SessionLog START, all with fixed wall
 times, so tests can compare our native writer byte for byte (records, CRCs, tags, values).
 Usage: python3 tools/make_tb_golden.py [OUT]"""
 import sys
@@ -13,7 +13,7 @@ with open(out, "wb") as f:
     w = RecordWriter(f)
     w.write(event_pb2.Event(wall_time=1700000000.0, file_version="brain.Event:2").SerializeToString())
     scalars = [("Loss/train_loss", 1.25, 1), ("Layerwise train losses/Layer 1 pull loss", 0.0625, 2),
-               ("Layerwise train losses/Final layer decorr loss", -3.5, 300000)]
+               ("Layerwise train losses/Final layer decorr loss", -3.5, 300000), ("lr", 0.0, 300001)]
     for i, (tag, v, step) in enumerate(scalars):
         s = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=v)])
         w.write(event_pb2.Event(wall_time=1700000001.5 + i, step=step, summary=s).SerializeToString())
@@ -21,5 +21,8 @@ with open(out, "wb") as f:
                                    bucket_limit=[-0.9, 0.5, 2.6], bucket=[1, 2, 1])
     s = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="Activity Statistics/unit_activities", histo=h)])
     w.write(event_pb2.Event(wall_time=1700000010.25, step=5, summary=s).SerializeToString())
+    # A resumed run's marker: TensorBoard purges earlier events with step >= 13.
+    w.write(event_pb2.Event(wall_time=1700000011.5, step=13,
+                            session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START)).SerializeToString())
     w.flush()
 print("wrote", out)

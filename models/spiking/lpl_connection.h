@@ -1,5 +1,6 @@
 // The spiking LPL rule of SPIKING.md section 4 on a sparse connection (IN -> E). Synapse state is
 // stored post-major so the per-step pass (steps 5-8 of 4.3) is one fused loop per target neuron.
+// State type `Real`: float (the original's float32 arithmetic) or double (--double).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -30,32 +31,34 @@ struct LplParams {
 // (1e-3 unless the user gave --delta).
 void apply_reparam(LplParams& p, bool delta_given);
 
-class LplConnection {
+template <class Real>
+class LplConnectionT {
  public:
-  LplConnection(const Synapses& syn, const LplParams& p);
+  LplConnectionT(const Synapses& syn, const LplParams& p);
 
   // Phase 2: each delayed presynaptic spike adds w to g_ampa of its targets (stored pre-major order).
-  void transmit(const std::vector<uint32_t>& delayed_pre, float* g_target) const;
+  void transmit(const std::vector<uint32_t>& delayed_pre, Real* g_target) const;
   // Phase 3 of step n (4.3). post_now/post_d8: target spikes at n and n-8 as 0/1 flags;
   // v_post: target membranes after phase 1; active: weight updates enabled (not priming).
   void update(int64_t n, const std::vector<uint32_t>& delayed_pre, const uint8_t* post_now, const uint8_t* post_d8,
-              const float* v_post, bool active);
+              const Real* v_post, bool active);
   // Phase 4: traces owned by the source (x) and target (m, error filters, avgsqrerr) groups.
   void update_traces(const std::vector<uint32_t>& delayed_pre, const uint8_t* post_now);
 
-  // Weights in the pre-major (file) order of the Synapses given to the constructor.
+  // Weights in the pre-major (file) order of the Synapses given to the constructor (rounded to
+  // float32 for files when Real is double).
   Synapses synapses() const;
   size_t size() const { return w_.size(); }
   int n_post() const { return n_post_; }
   // Per-target state, for monitors and the .nstate file.
-  const std::vector<float>& err() const { return err_; }
-  const std::vector<float>& sigma2() const { return s_; }
-  const std::vector<float>& mean_trace() const { return m_; }
-  const std::vector<float>& avgsqrerr() const { return avgsqrerr_; }
-  const std::vector<float>& error_filtered() const { return e2_; }  // the doubly filtered error
-  const std::vector<float>& psp() const { return p_psp_; }           // per presynaptic unit
-  const std::vector<float>& pre_trace() const { return x_; }
-  float weight_pre_major(size_t k) const { return w_[pm_syn_[k]]; }
+  const std::vector<Real>& err() const { return err_; }
+  const std::vector<Real>& sigma2() const { return s_; }
+  const std::vector<Real>& mean_trace() const { return m_; }
+  const std::vector<Real>& avgsqrerr() const { return avgsqrerr_; }
+  const std::vector<Real>& error_filtered() const { return e2_; }  // the doubly filtered error
+  const std::vector<Real>& psp() const { return p_psp_; }           // per presynaptic unit
+  const std::vector<Real>& pre_trace() const { return x_; }
+  Real weight_pre_major(size_t k) const { return w_[pm_syn_[k]]; }
   // True when every weight and per-neuron trace is finite (checked once per batch by the programs).
   bool all_finite() const;
 
@@ -64,20 +67,23 @@ class LplConnection {
   LplParams p_;
   // Post-major synapse arrays.
   std::vector<uint32_t> post_ptr_, pre_of_;
-  std::vector<float> w_, c_, ebar_, G_, v_;
+  std::vector<Real> w_, c_, ebar_, G_, v_;
   // Pre-major view: per presynaptic unit the range in pm_post_/pm_syn_ (index into post-major arrays).
   std::vector<uint32_t> pre_ptr_, pm_post_, pm_syn_;
   std::vector<uint32_t> orig_pre_, orig_post_;
   // Per presynaptic unit: trace x (tau_syn), PSP trace p, and the 8-step delay line of p.
-  std::vector<float> x_, p_psp_, p_line_;
+  std::vector<Real> x_, p_psp_, p_line_;
   // Per target: error, filters, mean and variance traces, delay lines of f' (8) and spikes (200).
-  std::vector<float> err_, e1_, e2_, m_, s_, avgsqrerr_, f_line_;
+  std::vector<Real> err_, e1_, e2_, m_, s_, avgsqrerr_, f_line_;
   std::vector<uint8_t> spike_line_;
-  std::vector<float> p8_, f8_;
-  // float32 constants (computed in double).
-  float c1_, xi_, lambda_, delta_, phi_, beta_, theta_s_, k_d_, decay_r_, k_psp_, k_r_, inv_tau_s2_, decay_s2_;
-  float decay_syn_, decay_mean_, rho_, inc_scale_, decay_avg_;
+  std::vector<Real> p8_, f8_;
+  // Constants computed in double, stored as Real.
+  Real c1_, xi_, lambda_, delta_, phi_, beta_, theta_s_, k_d_, decay_r_, k_psp_, k_r_, inv_tau_s2_, decay_s2_;
+  Real decay_syn_, decay_mean_, rho_, inc_scale_, decay_avg_;
   double kappa_wd_;
 };
+
+using LplConnection = LplConnectionT<float>;
+using LplConnection64 = LplConnectionT<double>;
 
 }  // namespace lpl::spiking

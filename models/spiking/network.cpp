@@ -22,6 +22,28 @@ LplParams network_default_lpl() {
   return p;
 }
 
+NetworkConfig run_snn_config(double tau_mean, double simtime) {
+  NetworkConfig c;
+  c.sparseness = 0.1;
+  c.ne = 100;
+  c.ni = 25;
+  c.wext = 0.15;
+  c.wei = 0.5;
+  c.wii = 0.4;
+  c.wie = 0.5;
+  c.psize = 100;
+  c.plen = 4;
+  c.simtime = simtime;
+  c.lpl = network_default_lpl();
+  c.lpl.tau_mean = tau_mean;
+  c.lpl.tau_sigma2 = 30;
+  c.lpl.eta = 1e-2;
+  c.istdp.zeta = 1e-3;
+  c.istdp.kappa = 10;
+  c.istdp.plastic = true;
+  return c;
+}
+
 namespace {
 
 void check_shape(const Synapses& s, int pre, int post, const std::string& what) {
@@ -36,9 +58,9 @@ struct Monitors {
   std::vector<RateMonitor> pois;
 };
 
-}  // namespace
 
-NetworkResult run_network(const NetworkConfig& cfg) {
+template <class Real>
+NetworkResult run_network_as(const NetworkConfig& cfg) {
   const auto t_start = std::chrono::steady_clock::now();
   LPL_CHECK(cfg.ne >= 1, strf("--ne must be >= 1, got %d", cfg.ne));
   LPL_CHECK(cfg.ni >= 0, strf("--ni must be >= 0, got %d", cfg.ni));
@@ -93,18 +115,21 @@ NetworkResult run_network(const NetworkConfig& cfg) {
                         cfg.poisson_quirk);
   }
 
-  IFGroup E(ne, cfg.neuron);
-  E.v = cfg.init_vmem.empty() ? default_initial_voltages(ne) : read_initial_voltages(cfg.init_vmem, ne);
-  IFGroup I(ni, IFParams{1.0, cfg.neuron.threshold_mode});
+  IFGroupT<Real> E(ne, cfg.neuron);
+  {
+    const std::vector<float> v0 = cfg.init_vmem.empty() ? default_initial_voltages(ne) : read_initial_voltages(cfg.init_vmem, ne);
+    E.v.assign(v0.begin(), v0.end());
+  }
+  IFGroupT<Real> I(ni, IFParams{1.0, cfg.neuron.threshold_mode});
   SpikeRing in_ring;
-  LplConnection c_in(s_in, cfg.lpl);
-  std::unique_ptr<LplConnection> c_ee;
-  if (has_ee) c_ee = std::make_unique<LplConnection>(s_ee, cfg.lpl);
+  LplConnectionT<Real> c_in(s_in, cfg.lpl);
+  std::unique_ptr<LplConnectionT<Real>> c_ee;
+  if (has_ee) c_ee = std::make_unique<LplConnectionT<Real>>(s_ee, cfg.lpl);
   std::unique_ptr<StaticConnection> c_ei, c_ii;
-  std::unique_ptr<IstdpConnection> c_ie;
+  std::unique_ptr<IstdpConnectionT<Real>> c_ie;
   if (ni > 0) {
     c_ei = std::make_unique<StaticConnection>(s_ei);
-    c_ie = std::make_unique<IstdpConnection>(s_ie, cfg.istdp);
+    c_ie = std::make_unique<IstdpConnectionT<Real>>(s_ie, cfg.istdp);
     c_ii = std::make_unique<StaticConnection>(s_ii);
   }
 
@@ -211,15 +236,24 @@ NetworkResult run_network(const NetworkConfig& cfg) {
   mon.inh.close();
   res.w_in = c_in.synapses();
   if (ni > 0) res.w_ie = c_ie->synapses();
+  if (c_ee) res.w_ee = c_ee->synapses();
   if (cfg.write_files && !cfg.fast) {
     write_wmat(d + "input_con.0.wmat", res.w_in, "LPLConnection");
+    // Port addition: the original never writes the E->E weights.
+    if (c_ee) write_wmat(d + "ee_con.0.wmat", res.w_ee, "LPLConnection");
     if (ni > 0) write_wmat(d + "con_ie.0.wmat", res.w_ie, cfg.istdp.plastic ? "SymmetricSTDPConnection" : "SparseConnection");
-    std::vector<std::pair<std::string, const std::vector<float>*>> traces{{"mean_rate_trace", &c_in.mean_trace()}};
+    std::vector<std::pair<std::string, const std::vector<Real>*>> traces{{"mean_rate_trace", &c_in.mean_trace()}};
     if (ni > 0) traces.emplace_back("istdp_post_trace", &c_ie->post_trace());
     write_nstate(d + "exc.0.nstate", E, &c_in, traces);
   }
   res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return res;
+}
+
+}  // namespace
+
+NetworkResult run_network(const NetworkConfig& cfg) {
+  return cfg.double_precision ? run_network_as<double>(cfg) : run_network_as<float>(cfg);
 }
 
 }  // namespace lpl::spiking

@@ -25,7 +25,8 @@ struct NetworkConfig {
   bool fast = false, quiet = true, poisson_quirk = false;
   bool write_files = true;      // false: no output files at all (benchmarks, tests)
   bool collect_spikes = false;  // keep E and I spikes in the result (tests)
-  IFParams neuron;              // E group (the I group always uses ampa ratio 1)
+  bool double_precision = false;  // --double: all neuron, synapse and trace state in float64
+  IFParams neuron;              // E group (the I group always uses ampa ratio 1 and never adapts)
   LplParams lpl;
   IstdpParams istdp;
 };
@@ -34,7 +35,7 @@ struct NetworkResult {
   int64_t steps = 0, prime_steps = 0;
   uint64_t exc_spikes = 0, inh_spikes = 0, input_spikes = 0;
   std::vector<std::pair<uint32_t, uint32_t>> exc, inh;  // (step, unit) with collect_spikes
-  Synapses w_in, w_ie;                                   // final LPL and I->E weights
+  Synapses w_in, w_ie, w_ee;                             // final LPL, I->E and (--wee > 0) E->E weights
   double wall_s = 0;
 };
 
@@ -42,5 +43,10 @@ NetworkResult run_network(const NetworkConfig& cfg);
 
 // The LPL defaults of the network program (4.1).
 LplParams network_default_lpl();
+
+// The paper's network (run_snn.sh, SPIKING.md 8.1): 100 E, 25 I, 5 x 100 inputs, sparseness 0.1,
+// weights 0.15 / 0.5 / 0.5 / 0.4, eta 1e-2, tau_sigma2 30 s, iSTDP (zeta 1e-3, kappa 10 Hz), with
+// the given tau_mean (priming 3 tau_mean) and learning time. dir, inputs and seed are left default.
+NetworkConfig run_snn_config(double tau_mean = 600.0, double simtime = 100000.0);
 
 }  // namespace lpl::spiking

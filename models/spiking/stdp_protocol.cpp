@@ -22,7 +22,9 @@ LplParams stdp_default_lpl() {
   return p;
 }
 
-std::vector<float> clamp_trace(const std::vector<std::vector<double>>& pts) {
+namespace {
+template <class Real>
+std::vector<Real> clamp_trace_as(const std::vector<std::vector<double>>& pts) {
   std::vector<int64_t> F(pts.size());
   for (size_t k = 0; k < pts.size(); ++k) {
     if (!(pts[k][0] >= 0) || !std::isfinite(pts[k][1]))
@@ -31,14 +33,18 @@ std::vector<float> clamp_trace(const std::vector<std::vector<double>>& pts) {
     if (k > 0 && F[k] < F[k - 1]) fail(strf("post_voltage.dat: times not sorted at point %zu (t = %g)", k + 1, pts[k][0]));
   }
   if (F.back() > 2'000'000'000LL) fail("post_voltage.dat: last time beyond 200000 s");
-  std::vector<float> c(static_cast<size_t>(F.back()), 0.f);
+  std::vector<Real> c(static_cast<size_t>(F.back()), Real(0));
   for (size_t k = 0; k + 1 < pts.size(); ++k) {
     const int64_t a = F[k], b = F[k + 1];
     for (int64_t n = a; n < b; ++n)
-      c[n] = static_cast<float>(pts[k][1] + (pts[k + 1][1] - pts[k][1]) * static_cast<double>(n - a) / static_cast<double>(b - a));
+      c[n] = static_cast<Real>(pts[k][1] + (pts[k + 1][1] - pts[k][1]) * static_cast<double>(n - a) / static_cast<double>(b - a));
   }
   return c;
 }
+}  // namespace
+
+std::vector<float> clamp_trace(const std::vector<std::vector<double>>& pts) { return clamp_trace_as<float>(pts); }
+std::vector<double> clamp_trace_f64(const std::vector<std::vector<double>>& pts) { return clamp_trace_as<double>(pts); }
 
 std::vector<std::pair<int64_t, uint32_t>> file_input_events(const std::vector<std::vector<double>>& rows, int n_units,
                                                              const std::string& what) {
@@ -55,21 +61,26 @@ std::vector<std::pair<int64_t, uint32_t>> file_input_events(const std::vector<st
   return ev;
 }
 
-StdpResult run_stdp_protocol(const StdpConfig& cfg) {
+namespace {
+template <class Real>
+StdpResult run_stdp_as(const StdpConfig& cfg) {
   LPL_CHECK(cfg.ne >= 1, strf("--ne must be >= 1, got %d", cfg.ne));
   LPL_CHECK(cfg.psize >= 1, strf("--psize must be >= 1, got %d", cfg.psize));
   LPL_CHECK(cfg.simtime >= 0 && cfg.primetime >= 0, "--simtime and --primetime must be >= 0");
   LPL_CHECK(cfg.wext >= 0, strf("--wext must be >= 0, got %g", cfg.wext));
   const std::string ras = cfg.input_dir + "/spikes.ras", volt = cfg.input_dir + "/post_voltage.dat";
   const auto events = file_input_events(read_numeric_rows(ras, 2), cfg.psize, ras);
-  const std::vector<float> clamp = clamp_trace(read_numeric_rows(volt, 2));
+  const std::vector<Real> clamp = clamp_trace_as<Real>(read_numeric_rows(volt, 2));
 
   ensure_directory(cfg.dir);
-  IFGroup E(cfg.ne, cfg.neuron);
-  E.v = cfg.init_vmem.empty() ? default_initial_voltages(cfg.ne) : read_initial_voltages(cfg.init_vmem, cfg.ne);
+  IFGroupT<Real> E(cfg.ne, cfg.neuron);
+  {
+    const std::vector<float> v0 = cfg.init_vmem.empty() ? default_initial_voltages(cfg.ne) : read_initial_voltages(cfg.init_vmem, cfg.ne);
+    E.v.assign(v0.begin(), v0.end());
+  }
   std::mt19937_64 rng(cfg.seed);
   const Synapses syn = random_synapses(cfg.psize, cfg.ne, cfg.sparseness, static_cast<float>(cfg.wext), false, rng);
-  LplConnection con(syn, cfg.lpl);
+  LplConnectionT<Real> con(syn, cfg.lpl);
   SpikeRing in_ring;
 
   const std::string d = cfg.dir + "/";
@@ -113,7 +124,7 @@ StdpResult run_stdp_protocol(const StdpConfig& cfg) {
       std::fprintf(fsyn, "\n");
       std::fprintf(fsig, "%.6f %.6f\n", static_cast<double>(n) * kDt, static_cast<double>(con.sigma2()[0]));
     }
-    const float cv = n < static_cast<int64_t>(clamp.size()) ? clamp[n] : 0.f;
+    const Real cv = n < static_cast<int64_t>(clamp.size()) ? clamp[n] : Real(0);
     for (int i = 0; i < cfg.ne; ++i) E.v[i] = cv;
     for (uint32_t i : e_now) now[i] = 0;
     for (uint32_t i : e_d8) d8[i] = 0;
@@ -127,12 +138,18 @@ StdpResult run_stdp_protocol(const StdpConfig& cfg) {
   exc_spk.close();
   const Synapses out = con.synapses();
   res.w_final = out.w;
-  res.sigma2_last = con.sigma2()[0];
+  res.sigma2_last = static_cast<float>(con.sigma2()[0]);
   if (!cfg.fast) {
     write_wmat(d + "input_con.0.wmat", out, "LPLConnection");
     write_nstate(d + "exc.0.nstate", E, &con, {{"mean_rate_trace", &con.mean_trace()}});
   }
   return res;
+}
+
+}  // namespace
+
+StdpResult run_stdp_protocol(const StdpConfig& cfg) {
+  return cfg.double_precision ? run_stdp_as<double>(cfg) : run_stdp_as<float>(cfg);
 }
 
 }  // namespace lpl::spiking

@@ -19,6 +19,7 @@ struct StdpConfig {
   int ne = 1, psize = 200;
   uint64_t seed = 123;
   bool fast = false, quiet = true;
+  bool double_precision = false;  // --double: all neuron, synapse and trace state in float64
   IFParams neuron;
   LplParams lpl;  // the program sets delta = 0, tau_sigma2 = 300 s
 };
@@ -26,7 +27,7 @@ struct StdpConfig {
 struct StdpResult {
   int64_t steps = 0;
   std::vector<int64_t> post_spike_steps;  // all spikes of neuron 0..ne-1 (neuron 0 first if ne = 1)
-  std::vector<float> w_final;             // pre-major (file) order
+  std::vector<float> w_final;             // pre-major (file) order (float32 also with --double)
   float sigma2_last = 0;                  // s of neuron 0 after the last step
 };
 
@@ -37,6 +38,8 @@ StdpResult run_stdp_protocol(const StdpConfig& cfg);
 
 // The voltage-clamp array of 7.4: one float32 value per step from (time, voltage) points.
 std::vector<float> clamp_trace(const std::vector<std::vector<double>>& points);
+// The same interpolation kept in float64 (--double).
+std::vector<double> clamp_trace_f64(const std::vector<std::vector<double>>& points);
 // File input of 7.3: (step, unit) events from (time, unit) rows, in file order within a step.
 std::vector<std::pair<int64_t, uint32_t>> file_input_events(const std::vector<std::vector<double>>& rows, int n_units,
                                                              const std::string& what);

@@ -32,8 +32,10 @@ TEST_CASE("our writer reproduces the tensorboard package's golden file byte for 
     w.add_scalar("Loss/train_loss", 1.25, 1, 1700000001.5);
     w.add_scalar("Layerwise train losses/Layer 1 pull loss", 0.0625, 2, 1700000002.5);
     w.add_scalar("Layerwise train losses/Final layer decorr loss", -3.5, 300000, 1700000003.5);
+    w.add_scalar("lr", 0.0, 300001, 1700000004.5);  // a zero value is written too (oneof)
     tb::Histogram h{-1.0, 2.5, 4, 2.0, 8.5, {-0.9, 0.5, 2.6}, {1, 2, 1}};
     w.add_histogram("Activity Statistics/unit_activities", h, 5, 1700000010.25);
+    w.add_session_start(13, 1700000011.5);
     w.flush();
     path = w.path();
   }
@@ -43,14 +45,40 @@ TEST_CASE("our writer reproduces the tensorboard package's golden file byte for 
   CHECK(ours == golden);
 
   auto ev = tb::read_events(golden_path());
-  REQUIRE(ev.size() == 5);
+  REQUIRE(ev.size() == 7);
   CHECK(ev[0].file_version == "brain.Event:2");
   CHECK(ev[1].values.at(0).tag == "Loss/train_loss");
   CHECK(ev[1].values.at(0).simple_value == 1.25f);
   CHECK(ev[3].step == 300000);
-  CHECK(ev[4].values.at(0).has_histo);
-  CHECK(ev[4].values.at(0).histo.bucket == std::vector<double>{1, 2, 1});
-  CHECK(ev[4].values.at(0).histo.sum_squares == 8.5);
+  CHECK(ev[4].values.at(0).tag == "lr");
+  CHECK(ev[4].values.at(0).has_simple);
+  CHECK(ev[4].values.at(0).simple_value == 0.f);
+  CHECK(ev[5].values.at(0).has_histo);
+  CHECK(ev[5].values.at(0).histo.bucket == std::vector<double>{1, 2, 1});
+  CHECK(ev[5].values.at(0).histo.sum_squares == 8.5);
+  CHECK(!ev[5].session_start);
+  CHECK(ev[6].session_start);
+  CHECK(ev[6].step == 13);
+  CHECK(ev[6].values.empty());
+}
+
+TEST_CASE("a run directory reads as TensorBoard shows it: a SessionLog START purges the later steps before it") {
+  auto dir = fs::temp_directory_path() / fmt::format("lpl_tb_purge_{}", ::getpid());
+  fs::remove_all(dir);
+  {
+    tb::EventWriter a(dir.string(), 1700000000.0);  // a killed run: steps 1..5, checkpoint at 3
+    for (int s = 1; s <= 5; ++s) a.add_scalar("Loss/train_loss_step", s, s, 1700000000.0 + s);
+  }
+  {
+    tb::EventWriter b(dir.string(), 1700000100.0);  // the resumed run, file name sorts after
+    b.add_session_start(4, 1700000100.5);
+    for (int s = 4; s <= 6; ++s) b.add_scalar("Loss/train_loss_step", 10 * s, s, 1700000100.0 + s);
+  }
+  std::vector<std::pair<int64_t, float>> seen;
+  for (const auto& e : tb::read_run_events(dir.string()))
+    for (const auto& v : e.values) seen.emplace_back(e.step, v.simple_value);
+  CHECK(seen == std::vector<std::pair<int64_t, float>>{{1, 1.f}, {2, 2.f}, {3, 3.f}, {4, 40.f}, {5, 50.f}, {6, 60.f}});
+  fs::remove_all(dir);
 }
 
 TEST_CASE("default histogram buckets count every value once") {

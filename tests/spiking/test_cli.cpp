@@ -49,6 +49,24 @@ TEST_CASE("sim_lpl_stdp_protocol runs with run_stdp.sh options; bad options exit
   CHECK(slurp(dir + "/log4").find("--initsigma2") != std::string::npos);
 }
 
+TEST_CASE("sim_lpl_stdp_protocol accepts --double and --adapt (port additions)" * doctest::skip(!have_programs())) {
+  const std::string dir = test::temp_dir("cli_modes");
+  const std::string in = fs::absolute(test::data_dir() + "/stdp/short_T20ms_f5").string();
+  const std::string common = bin("sim_lpl_stdp_protocol").string() + " --simtime 1 --psize 100 --wext 0.5 --input_dir " + in;
+  CHECK(run(common + " --dir " + dir + "/f64 --double --adapt", dir + "/log1") == 0);
+  std::ifstream ns(dir + "/f64/exc.0.nstate");
+  std::string l1, l2, l3;
+  std::getline(ns, l1);
+  std::getline(ns, l2);
+  std::getline(ns, l3);
+  CHECK(l2.find("avgsqrerr err g_adapt1 g_ampa") != std::string::npos);
+  CHECK(l3.rfind("# spike_delay_buffer last_step 9999 delay 8 | 9992:", 0) == 0);
+  CHECK(run(common + " --help", dir + "/log2") == 1);
+  CHECK(slurp(dir + "/log2").find("--double") != std::string::npos);
+  CHECK(run(common + " --dir " + dir + "/x --double=1", dir + "/log3") == 1);
+  CHECK(slurp(dir + "/log3").find("option '--double' takes no value") != std::string::npos);
+}
+
 TEST_CASE("sim_sweep runs every job in its folder and reports failures" * doctest::skip(!have_programs())) {
   const std::string dir = test::temp_dir("sweep");
   const std::string in = fs::absolute(test::data_dir() + "/stdp/short_T20ms_f5").string();
