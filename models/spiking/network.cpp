@@ -225,9 +225,12 @@ NetworkResult run_network_as(const NetworkConfig& cfg) {
     }
     if (!cfg.quiet && (n + 1) % progress_every == 0) {
       const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-      std::printf("t = %.1f s of %.1f s (%s), E %llu spikes, I %llu spikes, %.1f s wall\n", (n + 1) * kDt,
-                  res.steps * kDt, active ? "learning" : "priming", static_cast<unsigned long long>(res.exc_spikes),
-                  static_cast<unsigned long long>(res.inh_spikes), el);
+      const double per_step = el / static_cast<double>(n + 1), eta = per_step * static_cast<double>(res.steps - n - 1);
+      std::printf("t = %.1f s of %.1f s (%s), E %llu spikes, I %llu spikes, %.1f s wall, %.4f s wall per simulated s, "
+                  "ETA %.0f s\n",
+                  (n + 1) * kDt, res.steps * kDt, active ? "learning" : "priming",
+                  static_cast<unsigned long long>(res.exc_spikes), static_cast<unsigned long long>(res.inh_spikes), el,
+                  per_step / kDt, eta);
       std::fflush(stdout);
     }
   }
