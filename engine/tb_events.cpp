@@ -350,14 +350,22 @@ Event decode_event(const std::string& s, const std::string& file) {
 }
 }  // namespace
 
-std::vector<std::string> read_records(const std::string& path) {
+namespace {
+uint64_t read_le64(const std::string& b, size_t pos) {
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(b[pos + i])) << (8 * i);
+  return n;
+}
+}  // namespace
+
+std::vector<std::string> read_records(const std::string& path, bool allow_truncated_tail) {
   std::string b = read_file(path);
   std::vector<std::string> out;
   size_t pos = 0;
   while (pos < b.size()) {
+    if (allow_truncated_tail && (b.size() - pos < 12 || b.size() - pos - 12 < read_le64(b, pos) + 4)) break;
     if (b.size() - pos < 12) fail(fmt::format("invalid event file '{}': truncated record header at byte {}", path, pos));
-    uint64_t n = 0;
-    for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(b[pos + i])) << (8 * i);
+    const uint64_t n = read_le64(b, pos);
     uint32_t hcrc = 0;
     for (int i = 0; i < 4; ++i) hcrc |= static_cast<uint32_t>(static_cast<unsigned char>(b[pos + 8 + i])) << (8 * i);
     if (hcrc != masked_crc32c(b.data() + pos, 8))
@@ -376,9 +384,9 @@ std::vector<std::string> read_records(const std::string& path) {
   return out;
 }
 
-std::vector<Event> read_events(const std::string& path) {
+std::vector<Event> read_events(const std::string& path, bool allow_truncated_tail) {
   std::vector<Event> ev;
-  for (const auto& r : read_records(path)) ev.push_back(decode_event(r, path));
+  for (const auto& r : read_records(path, allow_truncated_tail)) ev.push_back(decode_event(r, path));
   return ev;
 }
 
@@ -389,7 +397,7 @@ std::vector<Event> read_run_events(const std::string& dir) {
   std::sort(files.begin(), files.end());
   std::vector<Event> out;
   for (const auto& f : files)
-    for (auto& ev : read_events(f)) {
+    for (auto& ev : read_events(f, true)) {
       if (ev.session_start)
         out.erase(std::remove_if(out.begin(), out.end(), [&](const Event& x) { return x.step >= ev.step; }), out.end());
       out.push_back(std::move(ev));

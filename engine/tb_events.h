@@ -56,14 +56,16 @@ struct Event {
   };
   std::vector<Value> values;
 };
-// Reads every record, checking both CRCs; fails with a message naming the file and record.
-std::vector<Event> read_events(const std::string& path);
-// What TensorBoard shows for a run directory: the events of its event files in file-name order,
-// where a SessionLog START at step s first drops every earlier event with step >= s (TensorBoard's
-// purge of orphaned data).
+// Reads every record, checking both CRCs; fails with a message naming the file and record. With
+// allow_truncated_tail, an incomplete last record (a writer killed mid-write) ends the file instead,
+// as TensorBoard reads it.
+std::vector<Event> read_events(const std::string& path, bool allow_truncated_tail = false);
+// What TensorBoard shows for a run directory: the events of its event files in file-name order
+// (an incomplete last record of a file ignored), where a SessionLog START at step s first drops
+// every earlier event with step >= s (TensorBoard's purge of orphaned data).
 std::vector<Event> read_run_events(const std::string& dir);
 // Raw record payloads (for byte-level comparisons with a golden file).
-std::vector<std::string> read_records(const std::string& path);
+std::vector<std::string> read_records(const std::string& path, bool allow_truncated_tail = false);
 
 // Encodings (exposed for tests).
 std::string encode_scalar_event(const std::string& tag, float value, int64_t step, double wall_time);
