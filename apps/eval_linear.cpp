@@ -185,6 +185,13 @@ std::string evaluate_run(const EvalArgs& a, const Locations& loc, std::unique_pt
   if (!a.save_features.empty()) {
     save_split(a.save_features + "/probe_train", train, a);
     save_split(a.save_features + "/test", test, a);
+    // Shapes3D: labels.npy holds the shape; factor_labels.npy every factor (N x 6, data/shapes3d.h order).
+    for (const auto& [dir, set] : {std::pair{"/probe_train", &splits.probe_train}, std::pair{"/test", &splits.test}})
+      if (!set->factor_labels.empty()) {
+        const std::vector<int64_t> v(set->factor_labels.begin(), set->factor_labels.end());
+        data::write_npy(a.save_features + dir + "/factor_labels.npy", "i8",
+                        {set->n, static_cast<int64_t>(v.size()) / set->n}, v.data());
+      }
   }
 
   EvalResults header;

@@ -51,7 +51,8 @@ Weights:
                            experiment directory: every run sub-directory in it is evaluated (as
                            eval.py), its eval.json in the run directory, all of them keyed by run
                            name in DIR/eval.json (--out FILE instead) and, with --yaml, in
-                           DIR/results.yaml; a run already in DIR/results.yaml is skipped
+                           DIR/results.yaml; a run already in DIR/results.yaml (shapes3d: in
+                           every DIR/results_<factor>.yaml) is skipped, as eval.py skips it
   --weights FILE           a .safetensors file with the original's weight names
   --random_init            an untrained network (PyTorch-default init) seeded by --random_seed (24)
   --model_type lpl|supervised|neg-samples   accepted (the encoder weights have the same names)
@@ -81,6 +82,7 @@ Output:
   --yaml                   also write the original's results.yaml beside the JSON
   --no_plot                skip the PNG plots (drawn by tools/plot_eval.py with matplotlib)
   --save_features DIR      write probe_train/ and test/ layer_<k>.npy (N x D float32) and labels.npy
+                           (shapes3d: the shape, and factor_labels.npy: N x 6 int64, every factor)
   --embed IMAGES.npy       embed an N x 3 x H x W float32 batch (already normalised) instead of a
                            dataset; writes layer_<k>.npy into --save_features DIR
 )";

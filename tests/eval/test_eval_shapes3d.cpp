@@ -83,7 +83,8 @@ TEST_CASE("eval_linear --dataset shapes3d probes every factor on its own labels"
   test::EvalTmpDir t;
   write_h5(t / "data");
   const auto r = test::run_eval("--random_init --dataset shapes3d --data_dir " + (t / "data") + " " + kProbe +
-                                "--evaluate_pixel_acc --yaml --out " + (t / "exp/run/eval.json"));
+                                "--evaluate_pixel_acc --yaml --out " + (t / "exp/run/eval.json") + " --save_features " +
+                                (t / "feats"));
   REQUIRE_MESSAGE(r.status == 0, r.output);
   const auto j = nlohmann::json::parse(read_file(t / "exp/run/eval.json"));
   CHECK(j["dataset"] == "shapes3d");
@@ -129,6 +130,13 @@ TEST_CASE("eval_linear --dataset shapes3d probes every factor on its own labels"
     CHECK(r.output.find("results_" + std::string(f) + ".yaml: ") != std::string::npos);
   }
   CHECK_FALSE(fs::exists(t.path / "exp/run/results.yaml"));
+  // Saved features: labels.npy holds the shape, factor_labels.npy every factor of the same images.
+  const auto fl = data::read_npy(t / "feats/test/factor_labels.npy");
+  REQUIRE(fl.shape == std::vector<int64_t>{160, 6});
+  const auto shape = data::read_npy(t / "feats/test/labels.npy");
+  REQUIRE(shape.shape == std::vector<int64_t>{160});
+  for (int64_t i = 0; i < 160; ++i) CHECK(shape.as<int64_t>()[i] == fl.as<int64_t>()[i * 6 + 4]);
+  CHECK(data::load_npy_f32(t / "feats/probe_train/layer_8.npy").shape == std::vector<int64_t>{320, 512});
 }
 
 TEST_CASE("eval_linear --dataset shapes3d names a missing file and writes nothing") {
