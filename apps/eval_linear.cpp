@@ -121,10 +121,15 @@ std::vector<LabelSet> label_sets(const data::DatasetSplits& splits) {
   return out;
 }
 
-// The probes of every layer (and of the pixels) on one label set. The label-free metrics
-// (participation ratio, mean activation) are computed once per layer and passed in.
+// What a layer's features give whatever the labels: computed once per layer.
+struct LabelFree {
+  double participation_ratio = 0, mean_activation = 0;
+  metrics::PushMetrics push;  // on the probe-training features (unless --no_metrics)
+};
+
+// The probes of every layer (and of the pixels) on one label set.
 EvalResults probe_layers(const EvalResults& header, const SplitFeatures& train, const SplitFeatures& test,
-                         const LabelSet& y, const std::vector<std::pair<double, double>>& pr_act, const EvalArgs& a,
+                         const LabelSet& y, const std::vector<LabelFree>& free, const EvalArgs& a,
                          const ProbeOptions& po) {
   EvalResults r = header;
   r.num_classes = y.classes;
@@ -139,10 +144,10 @@ EvalResults probe_layers(const EvalResults& header, const SplitFeatures& train, 
     try {
       l.probe = run_probe(train.layers[i], ytrain, test.layers[i], ytest, r.num_classes, a, po);
       if (!a.no_metrics)
-        for (const auto& [k, v] : metrics::named_representation_metrics(train.layers[i], ytrain))
+        for (const auto& [k, v] : metrics::named_representation_metrics(train.layers[i], ytrain, free[i].push))
           l.metrics.emplace_back(metric_key(k), v);
-      l.metrics.emplace_back("participation_ratio", pr_act[i].first);
-      l.metrics.emplace_back("mean_activation", pr_act[i].second);
+      l.metrics.emplace_back("participation_ratio", free[i].participation_ratio);
+      l.metrics.emplace_back("mean_activation", free[i].mean_activation);
     } catch (const Error& e) {
       fail(fmt::format("{}layer {}: {}", prefix, l.layer, e.what()));
     }
@@ -207,14 +212,17 @@ std::string evaluate_run(const EvalArgs& a, const Locations& loc, std::unique_pt
   po.seed = a.probe_seed;
   po.device = dev;
   // eval.py: PR as the mean over test batches of --batch_size, mean activation of the test features.
-  std::vector<std::pair<double, double>> pr_act;
-  for (const auto& l : test.layers)
-    pr_act.emplace_back(metrics::batch_mean_participation_ratio(l, a.batch_size), metrics::mean_activation(l));
+  std::vector<LabelFree> free(test.layers.size());
+  for (size_t i = 0; i < free.size(); ++i) {
+    free[i].participation_ratio = metrics::batch_mean_participation_ratio(test.layers[i], a.batch_size);
+    free[i].mean_activation = metrics::mean_activation(test.layers[i]);
+    if (!a.no_metrics) free[i].push = metrics::push_metrics(train.layers[i]);
+  }
 
   const auto sets = label_sets(splits);
   std::string json;
   if (sets.size() == 1 && sets[0].factor.empty()) {
-    const EvalResults r = probe_layers(header, train, test, sets[0], pr_act, a, po);
+    const EvalResults r = probe_layers(header, train, test, sets[0], free, a, po);
     std::printf("\n%s\n", results_table(r).c_str());
     json = results_json(r);
     atomic_write_file(loc.json, json);
@@ -232,7 +240,7 @@ std::string evaluate_run(const EvalArgs& a, const Locations& loc, std::unique_pt
   } else {
     std::vector<FactorResult> fr;
     for (const auto& y : sets) {
-      FactorResult f{y.factor, probe_layers(header, train, test, y, pr_act, a, po)};
+      FactorResult f{y.factor, probe_layers(header, train, test, y, free, a, po)};
       f.r.dataset = splits.name + " " + y.factor;
       std::printf("\n%s\n", results_table(f.r).c_str());
       f.r.dataset = splits.name;
