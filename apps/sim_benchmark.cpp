@@ -37,27 +37,10 @@ static int body(int argc, char** argv) {
     std::cout << o.help("sim_benchmark");
     return 1;
   }
-  NetworkConfig c;
+  NetworkConfig c = run_snn_config(o.num("tau_mean"), o.num("simtime"));
   c.dir = o.str("dir");
   c.input_dir = o.str("input_dir");
   c.seed = static_cast<uint64_t>(o.integer("seed"));
-  c.sparseness = 0.1;
-  c.ne = 100;
-  c.ni = 25;
-  c.wext = 0.15;
-  c.wei = 0.5;
-  c.wii = 0.4;
-  c.wie = 0.5;
-  c.psize = 100;
-  c.plen = 4;
-  c.simtime = o.num("simtime");
-  c.lpl = network_default_lpl();
-  c.lpl.tau_sigma2 = 30;
-  c.lpl.tau_mean = o.num("tau_mean");
-  c.lpl.eta = 1e-2;
-  c.istdp.zeta = 1e-3;
-  c.istdp.kappa = 10;
-  c.istdp.plastic = true;
   c.double_precision = o.flag("double");
   const int repeats = static_cast<int>(std::max(1LL, o.integer("repeats")));
   double best_wall = 1e30, best_cpu = 1e30;

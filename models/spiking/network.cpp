@@ -22,6 +22,28 @@ LplParams network_default_lpl() {
   return p;
 }
 
+NetworkConfig run_snn_config(double tau_mean, double simtime) {
+  NetworkConfig c;
+  c.sparseness = 0.1;
+  c.ne = 100;
+  c.ni = 25;
+  c.wext = 0.15;
+  c.wei = 0.5;
+  c.wii = 0.4;
+  c.wie = 0.5;
+  c.psize = 100;
+  c.plen = 4;
+  c.simtime = simtime;
+  c.lpl = network_default_lpl();
+  c.lpl.tau_mean = tau_mean;
+  c.lpl.tau_sigma2 = 30;
+  c.lpl.eta = 1e-2;
+  c.istdp.zeta = 1e-3;
+  c.istdp.kappa = 10;
+  c.istdp.plastic = true;
+  return c;
+}
+
 namespace {
 
 void check_shape(const Synapses& s, int pre, int post, const std::string& what) {
@@ -203,9 +225,12 @@ NetworkResult run_network_as(const NetworkConfig& cfg) {
     }
     if (!cfg.quiet && (n + 1) % progress_every == 0) {
       const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-      std::printf("t = %.1f s of %.1f s (%s), E %llu spikes, I %llu spikes, %.1f s wall\n", (n + 1) * kDt,
-                  res.steps * kDt, active ? "learning" : "priming", static_cast<unsigned long long>(res.exc_spikes),
-                  static_cast<unsigned long long>(res.inh_spikes), el);
+      const double per_step = el / static_cast<double>(n + 1), eta = per_step * static_cast<double>(res.steps - n - 1);
+      std::printf("t = %.1f s of %.1f s (%s), E %llu spikes, I %llu spikes, %.1f s wall, %.4f s wall per simulated s, "
+                  "ETA %.0f s\n",
+                  (n + 1) * kDt, res.steps * kDt, active ? "learning" : "priming",
+                  static_cast<unsigned long long>(res.exc_spikes), static_cast<unsigned long long>(res.inh_spikes), el,
+                  per_step / kDt, eta);
       std::fflush(stdout);
     }
   }

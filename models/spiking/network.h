@@ -44,4 +44,9 @@ NetworkResult run_network(const NetworkConfig& cfg);
 // The LPL defaults of the network program (4.1).
 LplParams network_default_lpl();
 
+// The paper's network (run_snn.sh, SPIKING.md 8.1): 100 E, 25 I, 5 x 100 inputs, sparseness 0.1,
+// weights 0.15 / 0.5 / 0.5 / 0.4, eta 1e-2, tau_sigma2 30 s, iSTDP (zeta 1e-3, kappa 10 Hz), with
+// the given tau_mean (priming 3 tau_mean) and learning time. dir, inputs and seed are left default.
+NetworkConfig run_snn_config(double tau_mean = 600.0, double simtime = 100000.0);
+
 }  // namespace lpl::spiking

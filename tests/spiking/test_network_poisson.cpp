@@ -13,25 +13,10 @@ using namespace lpl::spiking;
 
 namespace {
 NetworkConfig small_run(const std::string& out, uint64_t seed) {
-  NetworkConfig c;
+  NetworkConfig c = run_snn_config(1, 7);  // 3 s priming + 7 s learning
   c.dir = out;
   c.input_dir = test::data_dir();  // rates0..4.dat(.gz) and local_inh_connectivity.wmat(.gz) of spiking-ref
   c.seed = seed;
-  c.sparseness = 0.1;
-  c.ni = 25;
-  c.wext = 0.15;
-  c.wei = 0.5;
-  c.wii = 0.4;
-  c.wie = 0.5;
-  c.psize = 100;
-  c.plen = 4;
-  c.simtime = 7;  // 3 s priming + 7 s learning
-  c.lpl = network_default_lpl();
-  c.lpl.tau_mean = 1;
-  c.lpl.tau_sigma2 = 30;
-  c.lpl.eta = 1e-2;
-  c.istdp.kappa = 10;
-  c.istdp.plastic = true;
   c.collect_spikes = true;
   return c;
 }

@@ -26,22 +26,9 @@ std::vector<std::string> lines_of(const std::string& path) {
 
 // Short network run on the bundled rate files (3 s priming + 1 s).
 NetworkConfig short_run(const std::string& out) {
-  NetworkConfig c;
+  NetworkConfig c = run_snn_config(1, 1);
   c.dir = out;
   c.input_dir = test::data_dir();
-  c.sparseness = 0.1;
-  c.ni = 25;
-  c.wext = 0.15;
-  c.wei = 0.5;
-  c.wii = 0.4;
-  c.wie = 0.5;
-  c.psize = 100;
-  c.plen = 4;
-  c.simtime = 1;
-  c.lpl = network_default_lpl();
-  c.lpl.tau_mean = 1;
-  c.lpl.eta = 1e-2;
-  c.istdp.plastic = true;
   c.collect_spikes = true;
   return c;
 }
