@@ -1,5 +1,6 @@
 #include "apps/eval_linear/factors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -15,6 +16,11 @@ nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlo
 double final_top1(const EvalResults& r, bool pixels) {
   if (pixels) return r.has_pixels ? r.pixels.top1 : std::nan("");
   return r.layers.empty() ? std::nan("") : r.layers.back().probe.top1;
+}
+
+std::string acc(const ProbeResult& p, bool top5) {
+  const double m = top5 ? p.top5 : p.top1, sd = top5 ? p.top5_std : p.top1_std;
+  return p.cross_val ? fmt::format("{:.4f}+-{:.4f}", m, sd) : fmt::format("{:.4f}", m);
 }
 
 }  // namespace
@@ -57,13 +63,14 @@ std::string factors_table(const std::vector<FactorResult>& f) {
   const int layer = h.layers.empty() ? 0 : h.layers.back().layer;
   o << fmt::format("{} | {} | per factor, layer {} | probe-train {} / test {}\n", h.dataset, h.weights, layer,
                    h.probe_train_size, h.test_size);
-  o << fmt::format("{:>12} {:>7} {:>7}  {:>7}  {:>7}", "factor", "classes", "chance", "top-1", "top-5");
-  o << (px ? fmt::format("  {:>12}\n", "pixels top-1") : "\n");
+  const int w = h.layers.empty() || !h.layers.back().probe.cross_val ? 7 : 15;
+  o << fmt::format("{:>12} {:>7} {:>7}  {:>{}}  {:>{}}", "factor", "classes", "chance", "top-1", w, "top-5", w);
+  o << (px ? fmt::format("  {:>{}}\n", "pixels top-1", std::max(w, 12)) : "\n");
   for (const auto& x : f) {
     const auto& l = x.r.layers.back().probe;
-    o << fmt::format("{:>12} {:>7} {:>7.4f}  {:>7.4f}  {:>7.4f}", x.factor, x.r.num_classes,
-                     x.r.num_classes > 0 ? 1.0 / x.r.num_classes : 0.0, l.top1, l.top5);
-    o << (px ? fmt::format("  {:>12.4f}\n", x.r.pixels.top1) : "\n");
+    o << fmt::format("{:>12} {:>7} {:>7.4f}  {:>{}}  {:>{}}", x.factor, x.r.num_classes,
+                     x.r.num_classes > 0 ? 1.0 / x.r.num_classes : 0.0, acc(l, false), w, acc(l, true), w);
+    o << (px ? fmt::format("  {:>{}}\n", acc(x.r.pixels, false), std::max(w, 12)) : "\n");
   }
   o << fmt::format("disentanglement score (mean over the {} factors of the layer-{} top-1): {:.4f}", f.size(), layer,
                    disentanglement_score(f, false));

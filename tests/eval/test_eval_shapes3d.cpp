@@ -158,7 +158,7 @@ TEST_CASE("eval_linear --experiment_dir with several runs evaluates each, keyed 
   write_run(t.path / "exp/lpl_mlp-projection", 2);
   fs::create_directories(t.path / "exp/not_a_run");  // no checkpoint: not a run
   const std::string cmd = "--experiment_dir " + (t / "exp") + " --dataset shapes3d --data_dir " + (t / "data") + " " +
-                          kProbe + "--yaml --last_layer_only";
+                          kProbe + "--yaml --last_layer_only --limit_test 100";
   const auto r = test::run_eval(cmd);
   REQUIRE_MESSAGE(r.status == 0, r.output);
   CHECK(r.output.find(": 2 runs, 2 to evaluate") != std::string::npos);
@@ -170,6 +170,7 @@ TEST_CASE("eval_linear --experiment_dir with several runs evaluates each, keyed 
     CHECK(all["runs"][run] == one);  // each run's own eval.json, as a single-run evaluation writes it
     CHECK(one["weights"] == t / (std::string("exp/") + run + "/checkpoints/last.safetensors"));
     CHECK(one["factors"].size() == 6);
+    CHECK(one["test_size"] == 100);  // --limit_test: the first 100 test images, every factor's labels cut alike
   }
   const auto pr = [&](const char* run) { return all["runs"][run]["factors"]["shape"]["layers"][0]["metrics"]["participation_ratio"]; };
   CHECK(pr("lpl") != pr("lpl_mlp-projection"));  // two networks, two sets of features
