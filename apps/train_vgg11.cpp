@@ -1,5 +1,6 @@
 // train_vgg11: layer-local LPL training of VGG-11 (spec §1–§3, §6b, §7) with the command line of the
-// authors' lpl_main.py. A training step reads as the sequence of explicit per-layer calls in
+// authors' lpl_main.py, and the paper's baselines: --use_negative_samples, --train_with_supervision,
+// --train_end_to_end (alone or with either). A training step reads as the sequence of explicit per-layer calls in
 // models/lpl_step.h; this file is the loop around it: data, schedule, optimiser, files, progress.
 //   train_vgg11 --dataset fashion-mnist --batch_size 256 --max_epochs 2 --device cpu --threads 2
 //   train_vgg11 --benchmark 5 --batch_size 256 --device cpu --threads 2
@@ -52,8 +53,11 @@ std::string layer_tag(const std::string& group, int k, const char* term) {
   return fmt::format("{}/Layer {} {} loss", group, k + 1, term);
 }
 
-Vgg11Options net_options(const TrainOptions& o) {
+// classes: outputs of the supervised heads (only used with --train_with_supervision).
+Vgg11Options net_options(const TrainOptions& o, int classes) {
   Vgg11Options v;
+  v.end_to_end = o.train_end_to_end;
+  v.classes = o.train_with_supervision ? classes : 0;
   v.bias = !o.no_biases;
   v.projector = o.use_projector_mlp;
   v.projection = static_cast<int>(o.projection_size);
@@ -68,7 +72,43 @@ LplStepOptions step_options(const TrainOptions& o) {
   s.stale_estimates = o.stale_estimates;
   s.shuffle_positives = o.shuffle_positives;
   s.seed = o.random_seed;
+  s.end_to_end = o.train_end_to_end;
+  s.objective = o.train_with_supervision ? StepObjective::supervised
+                : o.use_negative_samples ? StepObjective::negative_samples
+                                         : StepObjective::lpl;
   return s;
+}
+
+// The layers whose terms are logged: all 8 layer-local, only the final one end-to-end (as the original).
+bool layer_logged(const TrainOptions& o, int k) { return !o.train_end_to_end || k == Vgg11::kBlocks - 1; }
+
+// One layer's terms under the §6 names: pull / push / decorr (LPL, negative samples), or the
+// classifier head's cross-entropy as "<group>/Layer k supervised loss" (supervised baseline).
+void put_layer_terms(nlohmann::json& m, const TrainOptions& o, const std::string& group, int k, const LplTerms& t) {
+  if (o.train_with_supervision) {
+    m[layer_tag(group, k, "supervised")] = t.supervised;
+    return;
+  }
+  m[layer_tag(group, k, "pull")] = t.pull;
+  m[layer_tag(group, k, "push")] = t.push;
+  m[layer_tag(group, k, "decorr")] = t.decorr;
+}
+
+// The split the objective trains on: the SSL split; for the supervised baseline a labelled one (the
+// original trains STL-10's supervised baseline on the labelled training split).
+const data::ImageSet& training_split(const TrainOptions& o, const data::DatasetSplits& splits) {
+  if (!o.train_with_supervision || !splits.ssl_train.labels.empty()) return splits.ssl_train;
+  LPL_CHECK(!splits.probe_train.labels.empty(),
+            fmt::format("--train_with_supervision: dataset {} has no labelled training split", splits.name));
+  std::fprintf(stderr, "--train_with_supervision: %s's SSL split has no labels: training on the labelled probe-training split\n",
+               splits.name.c_str());
+  return splits.probe_train;
+}
+
+int dataset_classes(const data::DatasetSplits& splits, const data::ImageSet& train_set) {
+  int c = std::max({train_set.num_classes, splits.probe_train.num_classes, splits.test.num_classes});
+  for (int32_t y : train_set.labels) c = std::max(c, y + 1);
+  return c;
 }
 
 void load_init(Vgg11& net, const std::string& path) {
@@ -86,14 +126,19 @@ double total_loss(const std::vector<LplTerms>& t, const LplCoeffs& c) {
 int benchmark(const TrainOptions& o, Device dev) {
   const int S = dataset_image_size(o);
   const int64_t B = o.batch_size;
-  Vgg11 net(net_options(o), o.random_seed, dev);
+  const int classes = 10;
+  Vgg11 net(net_options(o, classes), o.random_seed, dev);
   if (!o.init_from.empty()) load_init(net, o.init_from);
   prof::PhaseTimer timer;
   LplStepOptions so = step_options(o);
   if (std::getenv("LPL_PROFILE")) so.timer = &timer;
   LplStep step(net, so);
   OptimizerOptions oo{o.optimizer, o.weight_decay, o.momentum};
-  Optimizer opt(oo, net.params());
+  Optimizer opt(oo, net.trained_params());
+  // Synthetic labels for the supervised baseline.
+  Tensor labels = Tensor::empty({B}, cpu(), DType::I32);
+  for (int64_t i = 0; i < B; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>(i % classes);
+  labels = labels.to(dev);
   // Synthetic normalised views (no data loading): uniform in [-2, 2].
   Tensor x = Tensor::empty({2 * B, 3, S, S}, cpu());
   const CounterRng rng{o.random_seed, 77};
@@ -102,14 +147,14 @@ int benchmark(const TrainOptions& o, Device dev) {
   x = x.to(dev);
   const int warmup = 2;
   for (int i = 0; i < warmup; ++i) {
-    step.run(x, i);
+    step.run(x, i, labels);
     opt.step(1e-4);
   }
   synchronize(dev);
   timer.reset();
   auto t0 = Clock::now();
   for (int64_t i = 0; i < o.benchmark; ++i) {
-    step.run(x, warmup + i);
+    step.run(x, warmup + i, labels);
     opt.step(1e-4);
   }
   synchronize(dev);
@@ -129,6 +174,7 @@ std::string layer_of(const std::string& param) {
   int k = -1;
   if (std::sscanf(param.c_str(), "network.encoder.blocks.%d.", &k) == 1) return fmt::format("layer {}", k + 1);
   if (std::sscanf(param.c_str(), "network.encoder.projectors.%d.", &k) == 1) return fmt::format("layer {} projector", k + 1);
+  if (std::sscanf(param.c_str(), "classifier_heads.%d.", &k) == 1) return fmt::format("classifier head {}", k);
   return param;
 }
 
@@ -201,6 +247,7 @@ struct EpochSums {
       s.set_f64(fmt::format("epoch.{}.pull", k), terms[k].pull);
       s.set_f64(fmt::format("epoch.{}.push", k), terms[k].push);
       s.set_f64(fmt::format("epoch.{}.decorr", k), terms[k].decorr);
+      s.set_f64(fmt::format("epoch.{}.supervised", k), terms[k].supervised);
     }
   }
   void load(const TrainState& s, const std::string& f) {
@@ -211,6 +258,9 @@ struct EpochSums {
       terms[k].pull = s.get_f64(fmt::format("epoch.{}.pull", k), f);
       terms[k].push = s.get_f64(fmt::format("epoch.{}.push", k), f);
       terms[k].decorr = s.get_f64(fmt::format("epoch.{}.decorr", k), f);
+      // (absent from the state files written before the supervised baseline existed)
+      const std::string sup = fmt::format("epoch.{}.supervised", k);
+      terms[k].supervised = s.values.count(sup) ? s.get_f64(sup, f) : 0.0;
     }
   }
 };
@@ -224,14 +274,15 @@ void evaluate_epoch(const TrainOptions& o, Vgg11& net, const LplStepOptions& so,
   if (val.n >= 2) {
     const std::vector<LplTerms> v =
         validation_terms(net, so, splits, val, o.batch_size, o.val_batches, o.random_seed, epoch);
-    double total = 0;
-    for (int k = 0; k < Vgg11::kBlocks; ++k) {
-      m[layer_tag("Layerwise validation losses", k, "pull")] = v[k].pull;
-      m[layer_tag("Layerwise validation losses", k, "push")] = v[k].push;
-      m[layer_tag("Layerwise validation losses", k, "decorr")] = v[k].decorr;
-      total += v[k].weighted(so.coeffs);
+    if (!v.empty()) {  // empty: the supervised baseline on a split without labels
+      double total = 0;
+      for (int k = 0; k < Vgg11::kBlocks; ++k) {
+        if (!layer_logged(o, k)) continue;
+        put_layer_terms(m, o, "Layerwise validation losses", k, v[k]);
+        total += v[k].weighted(so.coeffs);
+      }
+      m["Loss/val_loss"] = total;
     }
-    m["Loss/val_loss"] = total;
   }
   if (splits.probe_train.labels.empty() || splits.test.labels.empty()) {
     std::fprintf(stderr, "online evaluation: %s has no labels: probe and metrics skipped\n", splits.name.c_str());
@@ -294,17 +345,18 @@ int train(const TrainOptions& o, Device dev) {
   lopt.threads = static_cast<int>(o.num_workers > 0 ? o.num_workers : std::max(1, num_threads()));
   lopt.augment = splits.augment;
   lopt.device = dev;
-  data::Loader loader(splits.ssl_train, splits, lopt);
+  const data::ImageSet& train_set = training_split(o, splits);
+  data::Loader loader(train_set, splits, lopt);
   int64_t steps_per_epoch = loader.batches_per_epoch();
   if (o.limit_train_batches > 0) steps_per_epoch = std::min(steps_per_epoch, o.limit_train_batches);
 
-  Vgg11 net(net_options(o), o.random_seed, dev);
+  Vgg11 net(net_options(o, dataset_classes(splits, train_set)), o.random_seed, dev);
   if (!o.init_from.empty()) load_init(net, o.init_from);
   prof::PhaseTimer timer;
   LplStepOptions so = step_options(o);
   if (!dev.is_cuda()) so.timer = &timer;  // GPU phases run asynchronously: see Nsight Systems instead
   LplStep step(net, so);
-  Optimizer opt({o.optimizer, o.weight_decay, o.momentum}, net.params());
+  Optimizer opt({o.optimizer, o.weight_decay, o.momentum}, net.trained_params());
   ScheduleOptions sched{o.learning_rate, o.start_lr, o.final_lr, o.warmup_epochs, o.max_epochs, o.lr_schedule_per_step};
   const LplCoeffs coeffs = so.coeffs;
   DivergenceGuard guard;
@@ -344,7 +396,7 @@ int train(const TrainOptions& o, Device dev) {
   }
   install_stop_handlers();
   std::fprintf(stderr, "%s: %lld images, %lld steps of %lld x 2 views per epoch, device %s, %d threads\n",
-               o.dataset.c_str(), static_cast<long long>(splits.ssl_train.n), static_cast<long long>(steps_per_epoch),
+               o.dataset.c_str(), static_cast<long long>(train_set.n), static_cast<long long>(steps_per_epoch),
                static_cast<long long>(o.batch_size), dev.str().c_str(), num_threads());
 
   int64_t step_limit = o.fast_dev_run > 0 ? o.fast_dev_run : o.max_steps;
@@ -387,7 +439,7 @@ int train(const TrainOptions& o, Device dev) {
       const double lr = scheduled_lr(sched, epoch, batch.step_in_epoch, steps_per_epoch);
       const Tensor x = stack_views(batch.view1, batch.view2);
       guard.at(epoch, global_step);
-      const std::vector<LplTerms> t = step.run(x, global_step);
+      const std::vector<LplTerms> t = step.run(x, global_step, batch.labels);
       if (first_terms.empty()) first_terms = t;
       recent.push_back(t);
       if (recent.size() > 10) recent.erase(recent.begin());
@@ -396,6 +448,7 @@ int train(const TrainOptions& o, Device dev) {
         guard.check_loss(layer, "pull loss", t[k].pull);
         guard.check_loss(layer, "push loss", t[k].push);
         guard.check_loss(layer, "decorr loss", t[k].decorr);
+        guard.check_loss(layer, "supervised loss", t[k].supervised);
       }
       {
         prof::Scope ph("finite checks", &timer);
@@ -418,6 +471,7 @@ int train(const TrainOptions& o, Device dev) {
         sums.terms[k].pull += t[k].pull;
         sums.terms[k].push += t[k].push;
         sums.terms[k].decorr += t[k].decorr;
+        sums.terms[k].supervised += t[k].supervised;
       }
       const double loss = total_loss(t, coeffs);
       sums.loss += loss;
@@ -461,24 +515,22 @@ int train(const TrainOptions& o, Device dev) {
     const int64_t n = sums.n;
     if (complete) ++epochs_done;
     std::vector<LplTerms> mean = sums.terms;
-    for (auto& s2 : mean) { s2.pull /= n; s2.push /= n; s2.decorr /= n; }
+    for (auto& s2 : mean) { s2.pull /= n; s2.push /= n; s2.decorr /= n; s2.supervised /= n; }
     nlohmann::json m;
     m["epoch"] = epoch;
     m["step"] = global_step;
     m["lr"] = sums.lr;
     m["images_per_s"] = last_ips;
-    for (int k = 0; k < Vgg11::kBlocks; ++k) {
-      m[layer_tag("Layerwise train losses", k, "pull")] = mean[k].pull;
-      m[layer_tag("Layerwise train losses", k, "push")] = mean[k].push;
-      m[layer_tag("Layerwise train losses", k, "decorr")] = mean[k].decorr;
-    }
+    for (int k = 0; k < Vgg11::kBlocks; ++k)
+      if (layer_logged(o, k)) put_layer_terms(m, o, "Layerwise train losses", k, mean[k]);
     m["Loss/train_loss"] = sums.loss / n;
     if (!complete) m["partial_epoch"] = true;
     if (o.verbose_printing) {
       std::fprintf(stderr, "epoch %lld: lr %.3g, train_loss %.5f\n", static_cast<long long>(epoch), sums.lr, sums.loss / n);
       for (int k = 0; k < Vgg11::kBlocks; ++k)
-        std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f\n", k + 1, mean[k].pull, mean[k].push,
-                     mean[k].decorr);
+        if (layer_logged(o, k))
+          std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f supervised %.5f\n", k + 1, mean[k].pull,
+                       mean[k].push, mean[k].decorr, mean[k].supervised);
     }
     if (complete && o.eval_every > 0 && (epoch + 1) % o.eval_every == 0) {
       prof::Scope ph("evaluation", &timer);
@@ -524,15 +576,24 @@ int train(const TrainOptions& o, Device dev) {
         end[k].pull += t[k].pull / static_cast<double>(recent.size());
         end[k].push += t[k].push / static_cast<double>(recent.size());
         end[k].decorr += t[k].decorr / static_cast<double>(recent.size());
+        end[k].supervised += t[k].supervised / static_cast<double>(recent.size());
       }
     std::fprintf(stderr, "loss terms per layer: first step -> mean of the last %zu steps\n", recent.size());
-    std::fprintf(stderr, "  layer  pull                      push (-mean log var)     decorr                 pull / mean var\n");
+    if (o.train_with_supervision) {
+      std::fprintf(stderr, "  layer  supervised loss (cross-entropy of the head)\n");
+      for (int k = 0; k < Vgg11::kBlocks; ++k)
+        if (layer_logged(o, k))
+          std::fprintf(stderr, "  %d      %.4f -> %.4f\n", k + 1, first_terms[k].supervised, end[k].supervised);
+    } else {
+    std::fprintf(stderr, "  layer  pull                      push                     decorr                 pull / exp(-push)\n");
     for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      if (!layer_logged(o, k)) continue;
       const auto& a = first_terms[k];
       const auto& b = end[k];
       // exp(-push) is the geometric mean of (var + eps): pull relative to the feature variance.
       std::fprintf(stderr, "  %d      %.3e -> %.3e    %8.4f -> %8.4f     %.2e -> %.2e     %.3g -> %.3g\n", k + 1, a.pull,
                    b.pull, a.push, b.push, a.decorr, b.decorr, a.pull / std::exp(-a.push), b.pull / std::exp(-b.push));
+    }
     }
     std::fprintf(stderr, "total loss %.5f -> %.5f\n", total_loss(first_terms, coeffs), total_loss(end, coeffs));
   }

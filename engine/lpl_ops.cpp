@@ -55,6 +55,9 @@ void lpl_objective(const Tensor& z, Tensor& dz, Tensor& terms, int64_t slot, con
     check_same_device(z, *a.stale_mean, op);
     check_same_device(z, *a.stale_var, op);
   }
+  if (a.negative_samples)
+    LPL_CHECK(!a.no_pooling && !a.stale_mean,
+              fmt::format("{}: the negative-sample objective takes pooled z [2B, M] and no stale estimates", op));
   LPL_LPL_DISPATCH(z.device(), lpl_objective, z, dz, terms, slot, a);
 }
 

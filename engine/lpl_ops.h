@@ -13,10 +13,13 @@ struct LplCoeffs {
   float pull = 1.0f, push = 1.0f, decorr = 10.0f;
 };
 
-// Loss terms of one layer, unweighted (as the original logs them).
+// Loss terms of one layer, unweighted (as the original logs them). `supervised` is the classifier
+// head's cross-entropy (--train_with_supervision), which enters the total with coefficient 1.
 struct LplTerms {
-  double pull = 0, push = 0, decorr = 0;
-  double weighted(const LplCoeffs& c) const { return c.pull * pull + c.push * push + c.decorr * decorr; }
+  double pull = 0, push = 0, decorr = 0, supervised = 0;
+  double weighted(const LplCoeffs& c) const {
+    return c.pull * pull + c.push * push + c.decorr * decorr + supervised;
+  }
 };
 
 struct LplObjectiveArgs {
@@ -31,6 +34,10 @@ struct LplObjectiveArgs {
   Tensor* stale_mean = nullptr;
   Tensor* stale_var = nullptr;
   bool stale_valid = false;
+  // --use_negative_samples: the cosine pull / squared-cosine push of the negative-sample baseline
+  // (kernels/negative_objective.h) instead of pull / Hebbian / decorrelation; pooled z only, no
+  // stale estimates. The decorrelation slot still holds the LPL decorrelation term (logged only).
+  bool negative_samples = false;
 };
 
 // z: [2B, M] (rows 0..B-1 view 1, B..2B-1 view 2) or [2B, C, H, W] with no_pooling.

@@ -4,12 +4,16 @@
 #include "kernels/lpl_backend.h"
 #include "kernels/lpl_block.h"
 #include "kernels/lpl_objective.h"
+#include "kernels/negative_objective.h"
 #include "kernels/optim.h"
 
 namespace lpl::cuda_backend {
 
 void lpl_objective(const Tensor& z, Tensor& dz, Tensor& terms, int64_t slot, const LplObjectiveArgs& a) {
-  kern::lpl_objective(CudaLaunch{}, z, dz, terms, slot, a);
+  if (a.negative_samples)
+    kern::negative_objective(CudaLaunch{}, z, dz, terms, slot, a);
+  else
+    kern::lpl_objective(CudaLaunch{}, z, dz, terms, slot, a);
 }
 Tensor lpl_block_delta(const Tensor& g, const Tensor& a, const Tensor& argmax, bool pooled) {
   return kern::lpl_block_delta(CudaLaunch{}, g, a, argmax, pooled);

@@ -1,7 +1,10 @@
-// One layer-local LPL training step on VGG-11, as a readable sequence of explicit calls:
+// One training step on VGG-11, as a readable sequence of explicit calls. Layer-local (default):
 // for each block k: forward -> representation -> [projector] -> objective (dL/dz and loss terms)
 // -> [projector backward] -> block backward (dW, db) -> the block output feeds block k+1 with the
-// gradient stopped. Both views travel as one batch of 2B images.
+// gradient stopped. End-to-end (--train_end_to_end): all 8 forwards, the objective on the final
+// representation only, then backprop through every block (conv backward-data, max-pool and ReLU).
+// The objective is LPL's, the negative-sample baseline's or a supervised classifier head's
+// cross-entropy. Both views travel as one batch of 2B images.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -14,8 +17,14 @@
 
 namespace lpl {
 
+// What a layer's objective is: LPL (spec §2), the negative-sample baseline (--use_negative_samples)
+// or the supervised baseline (--train_with_supervision: (CE(head(z1), y) + CE(head(z2), y)) / 2).
+enum class StepObjective { lpl, negative_samples, supervised };
+
 struct LplStepOptions {
   LplCoeffs coeffs;
+  StepObjective objective = StepObjective::lpl;
+  bool end_to_end = false;         // the objective on the final layer, backprop through all blocks
   bool no_pooling = false;         // objective on the block output itself
   bool stale_estimates = false;    // Hebbian term with the previous step's mean / variance
   bool shuffle_positives = false;  // pull pairs z1 with a random permutation of z2
@@ -26,10 +35,11 @@ struct LplStepOptions {
 class LplStep {
  public:
   LplStep(Vgg11& net, const LplStepOptions& o);
-  // x: [2B, C, S, S], rows 0..B-1 view 1 and B..2B-1 view 2. Writes every parameter's gradient and
-  // returns each layer's unweighted loss terms (read back once per step).
-  std::vector<LplTerms> run(const Tensor& x, int64_t step_index);
-  // Only layer k's objective and gradient, from block k's input x (for tests of layer-locality).
+  // x: [2B, C, S, S], rows 0..B-1 view 1 and B..2B-1 view 2; labels: int32 [B] (supervised only,
+  // on x's device). Writes every trained parameter's gradient and returns each layer's unweighted
+  // loss terms (read back once per step; end-to-end only the final layer's are set).
+  std::vector<LplTerms> run(const Tensor& x, int64_t step_index, const Tensor& labels = Tensor());
+  // Only layer k's objective and gradient, from block k's input x (layer-local; tests of locality).
   void run_layer(int k, const Tensor& x, int64_t step_index, Tensor& terms);
   // Checkpoints: the stale estimates ("lpl.stale_mean.<k>", "lpl.stale_var.<k>", which are valid).
   void save_state(TrainState& s) const;
@@ -37,9 +47,14 @@ class LplStep {
 
  private:
   Tensor shuffle_perm(int64_t B, int64_t step_index) const;
+  // The objective of layer k on its representation r: returns dL/dr, writes the terms (slot k).
+  Tensor objective(int k, const Tensor& r, int64_t step_index, Tensor& terms);
+  std::vector<LplTerms> run_end_to_end(const Tensor& x, int64_t step_index);
   Vgg11& net_;
   LplStepOptions opt_;
   Tensor terms_;
+  Tensor labels2_;                         // [2B] int32: the step's labels for both views
+  std::vector<double> supervised_;         // per layer: the head's cross-entropy of this step
   std::vector<Tensor> stale_mean_, stale_var_;
   std::vector<bool> stale_valid_;
   NanInjection inject_ = NanInjection::from_env();  // LPL_INJECT_NAN (tests of the divergence guard)

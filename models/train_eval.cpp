@@ -53,6 +53,7 @@ std::vector<LplTerms> validation_terms(Vgg11& net, const LplStepOptions& so, con
                                        const data::ImageSet& set, int64_t batch_size, int64_t max_batches,
                                        uint64_t seed, int64_t epoch) {
   std::vector<LplTerms> mean(Vgg11::kBlocks);
+  if (so.objective == StepObjective::supervised && set.labels.empty()) return {};
   const int64_t b = std::min(batch_size, set.n);
   if (b < 2) return mean;
   data::LoaderOptions lo;
@@ -69,11 +70,12 @@ std::vector<LplTerms> validation_terms(Vgg11& net, const LplStepOptions& so, con
   data::Batch batch;
   int64_t n = 0;
   while ((max_batches <= 0 || n < max_batches) && loader.next(batch)) {
-    const std::vector<LplTerms> t = step.run(stack_views(batch.view1, batch.view2), n);
+    const std::vector<LplTerms> t = step.run(stack_views(batch.view1, batch.view2), n, batch.labels);
     for (int k = 0; k < Vgg11::kBlocks; ++k) {
       mean[k].pull += t[k].pull;
       mean[k].push += t[k].push;
       mean[k].decorr += t[k].decorr;
+      mean[k].supervised += t[k].supervised;
     }
     ++n;
   }
@@ -81,6 +83,7 @@ std::vector<LplTerms> validation_terms(Vgg11& net, const LplStepOptions& so, con
     m.pull /= std::max<int64_t>(n, 1);
     m.push /= std::max<int64_t>(n, 1);
     m.decorr /= std::max<int64_t>(n, 1);
+    m.supervised /= std::max<int64_t>(n, 1);
   }
   return mean;
 }

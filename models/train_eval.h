@@ -20,6 +20,7 @@ FeatureMatrix final_layer_features(Vgg11& net, const data::DatasetSplits& splits
 // Mean unweighted loss terms per layer over at most `max_batches` batches (0: all) of augmented pairs
 // of `set` (seeded by seed and epoch). Uses its own LplStep, so the training step's stale estimates
 // are untouched; parameter gradients are overwritten (the next training step rewrites them anyway).
+// The supervised baseline needs the split's labels: without them the result is empty.
 std::vector<LplTerms> validation_terms(Vgg11& net, const LplStepOptions& so, const data::DatasetSplits& splits,
                                        const data::ImageSet& set, int64_t batch_size, int64_t max_batches,
                                        uint64_t seed, int64_t epoch);

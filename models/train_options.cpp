@@ -33,9 +33,9 @@ std::vector<Spec> specs(TrainOptions& o) {
       {"resume_from_checkpoint", Kind::Flag, &o.resume_from_checkpoint,
        "[PATH] continue this run (or the run of PATH: run dir, checkpoints/, a checkpoint file) exactly"},
       {"verbose_printing", Kind::Flag, &o.verbose_printing, "print every layer's loss terms each epoch"},
-      {"train_with_supervision", Kind::Flag, &o.train_with_supervision, "supervised baseline (not implemented yet)"},
-      {"use_negative_samples", Kind::Flag, &o.use_negative_samples, "negative-sample baseline (not implemented yet)"},
-      {"train_end_to_end", Kind::Flag, &o.train_end_to_end, "backprop through all blocks (not implemented yet)"},
+      {"train_with_supervision", Kind::Flag, &o.train_with_supervision, "supervised baseline: a linear classifier head per layer, CE of both views"},
+      {"use_negative_samples", Kind::Flag, &o.use_negative_samples, "negative-sample baseline: cosine pull, squared-cosine push (needs --decorr_coeff 0)"},
+      {"train_end_to_end", Kind::Flag, &o.train_end_to_end, "objective on the final layer only, backprop through all 8 blocks"},
       {"dataset", Kind::String, &o.dataset, "cifar10 | stl10 | fashion-mnist | shapes3d | imagenet2012 (cifar10)"},
       {"data_dir", Kind::String, &o.data_dir, "dataset folder (default ~/data/datasets/<dataset>)"},
       {"downsample_images", Kind::Flag, &o.downsample_images, "resize images to 32 px first (STL-10)"},
@@ -126,6 +126,10 @@ void validate(const TrainOptions& o) {
        "--train_with_supervision and --use_negative_samples are two different baselines: choose one");
   need(!(o.train_with_supervision && o.stale_estimates), "--stale_estimates makes no difference with --train_with_supervision");
   need(!(o.use_negative_samples && o.stale_estimates), "--stale_estimates makes no difference with --use_negative_samples");
+  need(!(o.no_pooling && o.train_with_supervision),
+       "--no_pooling cannot be combined with --train_with_supervision (the heads read the pooled representation)");
+  need(!(o.no_pooling && o.use_negative_samples),
+       "--no_pooling cannot be combined with --use_negative_samples (the cosines are of pooled representations)");
   need(!(o.use_negative_samples && o.decorr_coeff != 0),
        "--use_negative_samples needs --decorr_coeff 0 (and is meant with --use_projector_mlp)");
   // Values.
@@ -163,9 +167,6 @@ void validate(const TrainOptions& o) {
   auto nyi = [](bool bad, const std::string& what) { LPL_CHECK(!bad, what + ": not implemented yet"); };
   nyi(o.encoder != "vgg" && o.encoder != "vgg11",
       fmt::format("--encoder {} (only vgg is built; alexnet and resnet come later)", o.encoder));
-  nyi(o.train_with_supervision, "--train_with_supervision");
-  nyi(o.use_negative_samples, "--use_negative_samples");
-  nyi(o.train_end_to_end, "--train_end_to_end");
   nyi(o.gpus > 1, fmt::format("--gpus {} (one GPU per run)", o.gpus));
   nyi(o.num_nodes > 1, fmt::format("--num_nodes {} (one machine per run)", o.num_nodes));
 }
@@ -234,7 +235,8 @@ TrainOptions parse_train_options(const std::vector<std::string>& args) {
 std::string train_help_text() {
   TrainOptions o;
   std::string s =
-      "train_vgg11: layer-local LPL training of VGG-11 (Halvagal & Zenke 2023), the flags of lpl_main.py.\n"
+      "train_vgg11: layer-local LPL training of VGG-11 (Halvagal & Zenke 2023), the flags of lpl_main.py,\n"
+      "and the paper's baselines (--use_negative_samples, --train_with_supervision, --train_end_to_end).\n"
       "usage: train_vgg11 [--flag value | --flag=value | --switch] ...\n\n";
   for (const auto& sp : specs(o)) {
     std::string arg = sp.kind == Kind::Flag ? "" : sp.kind == Kind::String ? " S" : sp.kind == Kind::Int ? " N" : " X";

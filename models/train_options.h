@@ -66,7 +66,8 @@ TrainOptions parse_train_options(const std::vector<std::string>& args);
 std::string train_help_text();
 // Every option's value (config.json).
 nlohmann::json train_options_json(const TrainOptions& o);
-// <dataset>[_downsampled] and the descriptor lpl[_mlp-projection][_no-pooling][_end-to-end] (spec §6b).
+// <dataset>[_downsampled] and the descriptor lpl|supervised|negative_samples[_mlp-projection][_no-pooling]
+// [_end-to-end] (spec §6b).
 std::string run_dataset_dir(const TrainOptions& o);
 std::string run_descriptor(const TrainOptions& o);
 // <log_root>/<dataset>/<experiment_name>/<descriptor>

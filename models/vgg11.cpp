@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "engine/lpl_ops.h"
 #include "engine/rng.h"
@@ -32,6 +33,7 @@ Param make_param(std::string name, const Shape& s, int64_t fan_in, uint64_t seed
 Vgg11::Vgg11(const Vgg11Options& opt, uint64_t seed, Device d) : opt_(opt), dev_(d) {
   LPL_CHECK(opt.in_channels > 0 && opt.mlp_hidden > 0 && opt.projection > 0,
             "vgg11: channel and projector sizes must be positive");
+  LPL_CHECK(opt.classes >= 0, "vgg11: the number of classes of the classifier heads must be >= 0");
   int cin = opt.in_channels;
   uint64_t stream = 0;
   for (int k = 0; k < kBlocks; ++k) {
@@ -54,6 +56,17 @@ Vgg11::Vgg11(const Vgg11Options& opt, uint64_t seed, Device d) : opt_(opt), dev_
                         true);
       if (opt.bias)
         P.b2 = make_param(base + "2.bias", {opt.projection}, opt.mlp_hidden, seed, stream++, d, false);
+    }
+  }
+  if (opt.classes > 0) {
+    // The original's torch.nn.Linear(width, classes) per trained layer: always with a bias.
+    stream = 1000;  // apart from the encoder's streams, so adding heads changes no other weight
+    heads_.resize(opt.end_to_end ? 1 : kBlocks);
+    for (int i = 0; i < num_heads(); ++i) {
+      const int w = objective_width(head_layer(i));
+      const std::string base = fmt::format("classifier_heads.{}.", i);
+      heads_[i].w = make_param(base + "weight", {opt.classes, w}, w, seed, stream++, d, true);
+      heads_[i].b = make_param(base + "bias", {opt.classes}, w, seed, stream++, d, false);
     }
   }
 }
@@ -110,13 +123,39 @@ Tensor Vgg11::projector_backward(int k, const Tensor& dp_in) {
   return g1.dx;
 }
 
-void Vgg11::block_backward(int k, const Tensor& g, bool pooled_rep) {
+Tensor Vgg11::block_backward(int k, const Tensor& g, bool pooled_rep, bool need_dx) {
   Saved& s = saved_[k];
   LPL_CHECK(s.a.defined(), fmt::format("vgg11: block {} backward without its forward", k + 1));
   Tensor delta = lpl_block_delta(g, s.a, s.argmax, pooled_rep);
   Conv2dParams cp;
   cp.pad_h = cp.pad_w = 1;
   conv2d_backward_filter(s.x, delta, conv_w_[k].grad, opt_.bias ? &conv_b_[k].grad : nullptr, cp, false);
+  if (!need_dx) return Tensor();
+  return conv2d_backward_data(delta, conv_w_[k].value, s.x.shape(), cp);
+}
+
+Tensor Vgg11::head_forward(int i, const Tensor& r) {
+  LPL_CHECK(i >= 0 && i < num_heads(), fmt::format("vgg11: no classifier head {}", i));
+  return linear_forward(r, heads_[i].w.value, heads_[i].b.value);
+}
+
+Tensor Vgg11::head_backward(int i, const Tensor& r, const Tensor& dlogits) {
+  LPL_CHECK(i >= 0 && i < num_heads(), fmt::format("vgg11: no classifier head {}", i));
+  LinearGrads g = linear_backward(r, heads_[i].w.value, dlogits, true, true);
+  heads_[i].w.grad = g.dw;
+  heads_[i].b.grad = g.db;
+  return g.dx;
+}
+
+std::vector<Param*> Vgg11::trained_params() {
+  std::vector<Param*> out;
+  for (Param* p : params()) {
+    int k = -1;
+    if (opt_.end_to_end && std::sscanf(p->name.c_str(), "network.encoder.projectors.%d.", &k) == 1 && k != kBlocks - 1)
+      continue;
+    out.push_back(p);
+  }
+  return out;
 }
 
 void Vgg11::release(int k) { saved_[k] = Saved{}; }
@@ -132,6 +171,10 @@ std::vector<Param*> Vgg11::params() {
     if (opt_.bias) out.push_back(&P.b1);
     out.push_back(&P.w2);
     if (opt_.bias) out.push_back(&P.b2);
+  }
+  for (auto& H : heads_) {
+    out.push_back(&H.w);
+    out.push_back(&H.b);
   }
   return out;
 }

@@ -20,6 +20,11 @@ struct Vgg11Options {
   bool projector = false;       // --use_projector_mlp
   int mlp_hidden = 2048;        // --mlp_hidden_size
   int projection = 256;         // --projection_size
+  // --train_end_to_end: the objective sees only the final layer (projector 8, one classifier head).
+  bool end_to_end = false;
+  // --train_with_supervision: a linear classifier head (with bias) on each trained layer's
+  // representation to `classes` outputs, named classifier_heads.<i> (0 = no heads).
+  int classes = 0;
 };
 
 // A trainable tensor, its gradient (same shape) and whether L2 weight decay applies (not biases).
@@ -55,8 +60,23 @@ class Vgg11 {
   // Backprop through the projector: parameter gradients, and returns dL/dz [N, C].
   Tensor projector_backward(int k, const Tensor& dp);
   // g = dL/d(representation): [N, C] (pooled) or the block output's shape (pooled = false).
-  // Writes block k's weight (and bias) gradient.
-  void block_backward(int k, const Tensor& g, bool pooled);
+  // Writes block k's weight (and bias) gradient; with need_dx (end-to-end) also returns dL/d(block
+  // input) through the conv's backward-data pass (otherwise an undefined tensor).
+  Tensor block_backward(int k, const Tensor& g, bool pooled, bool need_dx = false);
+
+  // Classifier heads (--train_with_supervision): head i reads the representation of layer
+  // head_layer(i) (every layer, or only the final one end-to-end).
+  int num_heads() const { return static_cast<int>(heads_.size()); }
+  int head_layer(int i) const { return opt_.end_to_end ? kBlocks - 1 : i; }
+  // logits [N, classes] of head i on r [N, objective_width]
+  Tensor head_forward(int i, const Tensor& r);
+  // Head i's weight and bias gradients from dlogits; returns dL/dr.
+  Tensor head_backward(int i, const Tensor& r, const Tensor& dlogits);
+  Param& head_weight(int i) { return heads_[i].w; }
+  Param& head_bias(int i) { return heads_[i].b; }
+  // The parameters the objective trains: all of params() except, end-to-end, the projectors of
+  // layers 1..7 (unused there: like PyTorch's Adam on parameters without a gradient, left alone).
+  std::vector<Param*> trained_params();
   // Frees block k's saved activations.
   void release(int k);
 
@@ -76,10 +96,14 @@ class Vgg11 {
   struct ProjectorParams {
     Param w1, b1, w2, b2;
   };
+  struct HeadParams {
+    Param w, b;
+  };
   Vgg11Options opt_;
   Device dev_;
   std::array<Param, kBlocks> conv_w_, conv_b_;
   std::vector<ProjectorParams> proj_;
+  std::vector<HeadParams> heads_;
   std::array<Saved, kBlocks> saved_;
 };
 

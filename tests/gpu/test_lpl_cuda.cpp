@@ -63,6 +63,16 @@ LPL_GPU_TEST_CASE("cpu vs cuda: LPL objective (pooled, no_pooling, stale, shuffl
   objective_both({2 * 32, 128}, sh, "shuffled positives");
 }
 
+LPL_GPU_TEST_CASE("cpu vs cuda: negative-sample objective (plain and with shuffled positives)") {
+  LplObjectiveArgs a;
+  a.negative_samples = true;
+  a.coeffs = {1.f, 1.f, 0.f};
+  objective_both({2 * 64, 256}, a, "negative samples");
+  Tensor dummy;
+  a.positive_perm = &dummy;
+  objective_both({2 * 32, 128}, a, "negative samples, shuffled positives");
+}
+
 LPL_GPU_TEST_CASE("cpu vs cuda: block delta, ReLU in place, Adam and SGD updates") {
   Tensor a = test::random_tensor({8, 16, 12, 12}, 1, cpu(), -1.f, 1.f);
   relu_inplace(a);
@@ -246,6 +256,41 @@ LPL_GPU_TEST_CASE("cpu vs cuda: three VGG-11 LPL training steps from the same we
     }
     auto pc = net_c.params(), pg = net_g.params();
     for (size_t i = 0; i < pc.size(); ++i) compare(pc[i]->value, pg[i]->value, 1e-3, 1e-4, pc[i]->name);
+  }
+}
+
+LPL_GPU_TEST_CASE("cpu vs cuda: baseline steps (negative samples, supervised, end-to-end) from the same weights and batch") {
+  struct Case {
+    const char* name;
+    StepObjective obj;
+    bool e2e, projector;
+  };
+  for (Case c : {Case{"negative samples + projector", StepObjective::negative_samples, false, true},
+                 Case{"supervised", StepObjective::supervised, false, false},
+                 Case{"end-to-end LPL", StepObjective::lpl, true, false},
+                 Case{"end-to-end supervised + projector", StepObjective::supervised, true, true}}) {
+    Vgg11Options vo;
+    vo.projector = c.projector;
+    vo.end_to_end = c.e2e;
+    vo.classes = c.obj == StepObjective::supervised ? 10 : 0;
+    Vgg11 net_c(vo, 7, cpu()), net_g(vo, 7, cuda(0));
+    LplStepOptions so;
+    so.objective = c.obj;
+    so.end_to_end = c.e2e;
+    if (c.obj == StepObjective::negative_samples) so.coeffs = {1.f, 1.f, 0.f};
+    LplStep step_c(net_c, so), step_g(net_g, so);
+    const int64_t B = 16;
+    Tensor x = test::random_tensor({2 * B, 3, 32, 32}, 9, cpu(), -2.f, 2.f), xg = x.to(cuda(0));
+    Tensor y = Tensor::empty({B}, cpu(), DType::I32);
+    for (int64_t i = 0; i < B; ++i) y.data<int32_t>()[i] = static_cast<int32_t>((i * 7) % 10);
+    auto tc = step_c.run(x, 0, y), tg = step_g.run(xg, 0, y.to(cuda(0)));
+    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+      CHECK_MESSAGE(tg[k].pull == doctest::Approx(tc[k].pull).epsilon(2e-3).scale(1e-6), c.name);
+      CHECK_MESSAGE(tg[k].supervised == doctest::Approx(tc[k].supervised).epsilon(1e-4), c.name);
+    }
+    auto pc = net_c.trained_params(), pg = net_g.trained_params();
+    for (size_t i = 0; i < pc.size(); ++i)
+      compare(pc[i]->grad, pg[i]->grad, 2e-2, 2e-3, std::string(c.name) + " gradient " + pc[i]->name);
   }
 }
 #endif

@@ -1,5 +1,6 @@
 // Float64 reference of the LPL layer objective (spec §2), written from the definitions, for tests.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -70,6 +71,52 @@ struct RefObjective {
   double loss(const std::vector<double>& z) const {
     Terms t = terms(z);
     return pull_coeff * t.pull + push_coeff * t.push + decorr_coeff * t.decorr;
+  }
+};
+
+// Float64 reference of the negative-sample baseline's layer objective (--use_negative_samples):
+// cosine pull, squared-cosine push over off-diagonal pairs within a view, F.normalize's clamp.
+struct RefNegative {
+  double pull_coeff = 1, push_coeff = 1;
+  int64_t B = 0, M = 0;
+  std::vector<int> perm;  // empty: identity pairing
+
+  std::vector<double> unit_rows(const std::vector<double>& z) const {
+    std::vector<double> u(z.size());
+    for (int64_t r = 0; r < 2 * B; ++r) {
+      double s = 0;
+      for (int64_t m = 0; m < M; ++m) s += z[r * M + m] * z[r * M + m];
+      const double n = std::max(std::sqrt(s), 1e-12);
+      for (int64_t m = 0; m < M; ++m) u[r * M + m] = z[r * M + m] / n;
+    }
+    return u;
+  }
+  // pull and push (decorr is the LPL term: RefObjective's)
+  RefObjective::Terms terms(const std::vector<double>& z) const {
+    auto u = unit_rows(z);
+    auto dot = [&](int64_t a, int64_t b) {
+      double s = 0;
+      for (int64_t m = 0; m < M; ++m) s += u[a * M + m] * u[b * M + m];
+      return s;
+    };
+    RefObjective::Terms t;
+    for (int64_t b = 0; b < B; ++b) t.pull -= dot(b, B + (perm.empty() ? b : perm[b])) / static_cast<double>(B);
+    for (int v = 0; v < 2; ++v) {
+      double s = 0;
+      for (int64_t a = 0; a < B; ++a)
+        for (int64_t b = 0; b < B; ++b)
+          if (a != b) s += dot(v * B + a, v * B + b) * dot(v * B + a, v * B + b);
+      t.push += 0.5 * s / static_cast<double>(B * (B - 1));
+    }
+    RefObjective lpl;
+    lpl.B = B;
+    lpl.M = lpl.C = M;
+    t.decorr = lpl.terms(z).decorr;
+    return t;
+  }
+  double loss(const std::vector<double>& z) const {
+    RefObjective::Terms t = terms(z);
+    return pull_coeff * t.pull + push_coeff * t.push;
   }
 };
 

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "data/npy.h"
 #include "engine/file_util.h"
 #include "engine/safetensors.h"
 #include "models/train_options.h"
@@ -93,6 +94,15 @@ TEST_CASE("train options: the original's defaults and flags") {
   CHECK(!j.contains("help"));
   CHECK(parse({"--help"}).help);
   CHECK(train_help_text().find("--shuffle_positives") != std::string::npos);
+  // The baselines' run descriptors (spec §6b).
+  o = parse({"--train_with_supervision", "--experiment_name", "s", "--log_dir", "/r", "--dataset", "fashion-mnist"});
+  CHECK(run_directory(o) == "/r/fashion-mnist/s/supervised");
+  o = parse({"--use_negative_samples", "--decorr_coeff", "0", "--use_projector_mlp", "--train_end_to_end"});
+  CHECK(run_descriptor(o) == "negative_samples_mlp-projection_end-to-end");
+  o = parse({"--train_with_supervision", "--train_end_to_end"});
+  CHECK(run_descriptor(o) == "supervised_end-to-end");
+  o = parse({"--train_end_to_end"});
+  CHECK(run_descriptor(o) == "lpl_end-to-end");
 }
 
 TEST_CASE("train options: unknown flags, bad values and invalid combinations are refused clearly") {
@@ -113,9 +123,13 @@ TEST_CASE("train options: unknown flags, bad values and invalid combinations are
   refused({"--no_pooling", "--train_end_to_end"}, "--no_pooling cannot be combined with --train_end_to_end");
   refused({"--no_pooling", "--stale_estimates"}, "--stale_estimates is not supported with --no_pooling");
   refused({"--use_negative_samples"}, "--use_negative_samples needs --decorr_coeff 0");
-  refused({"--use_negative_samples", "--decorr_coeff", "0"}, "--use_negative_samples: not implemented yet");
-  refused({"--train_with_supervision"}, "--train_with_supervision: not implemented yet");
-  refused({"--train_end_to_end"}, "--train_end_to_end: not implemented yet");
+  refused({"--train_with_supervision", "--use_negative_samples", "--decorr_coeff", "0"},
+          "--train_with_supervision and --use_negative_samples are two different baselines: choose one");
+  refused({"--train_with_supervision", "--no_pooling"}, "--no_pooling cannot be combined with --train_with_supervision");
+  refused({"--use_negative_samples", "--decorr_coeff", "0", "--no_pooling"},
+          "--no_pooling cannot be combined with --use_negative_samples");
+  refused({"--use_negative_samples", "--decorr_coeff", "0", "--stale_estimates"},
+          "--stale_estimates makes no difference with --use_negative_samples");
   refused({"--resume_from_checkpoint", "--init_from", "w.safetensors"},
           "--resume_from_checkpoint and --init_from: a resumed run continues from its checkpoint; give one of them");
   refused({"--encoder", "alexnet"}, "--encoder alexnet (only vgg is built; alexnet and resnet come later): not implemented yet");
@@ -226,5 +240,29 @@ TEST_CASE("train_vgg11 online evaluation: validation losses, final-layer probe a
     total += m[p + "pull loss"].get<double>() + m[p + "push loss"].get<double>() + 10 * m[p + "decorr loss"].get<double>();
   }
   CHECK(m["Loss/val_loss"].get<double>() == doctest::Approx(total).epsilon(1e-9));
+  std::system(("rm -rf " + root).c_str());
+}
+
+TEST_CASE("train_vgg11 --benchmark runs every baseline (synthetic batches and labels)") {
+  for (const char* mode : {"--use_negative_samples --decorr_coeff 0 --use_projector_mlp --mlp_hidden_size 32 --projection_size 16",
+                           "--train_with_supervision", "--train_end_to_end",
+                           "--train_with_supervision --train_end_to_end"}) {
+    Result r = run(std::string("--benchmark 1 --batch_size 4 --threads 1 ") + mode);
+    REQUIRE_MESSAGE(r.rc == 0, mode << "\n" << r.out);
+    nlohmann::json b = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+    CHECK_MESSAGE(b["images_per_s"].get<double>() > 0, mode);
+  }
+}
+
+TEST_CASE("train_vgg11 --train_with_supervision on data without labels is refused by name") {
+  const std::string root = tmp_dir();
+  const int64_t N = 8, C = 3, S = 32;
+  std::vector<uint8_t> v(static_cast<size_t>(N * C * S * S), 100);
+  data::write_npy(root + "/view1.npy", "u1", {N, C, S, S}, v.data());
+  data::write_npy(root + "/view2.npy", "u1", {N, C, S, S}, v.data());
+  Result r = run("--dataset pairs --data_dir " + root + " --train_with_supervision --fast_dev_run 1 --batch_size 2 --threads 1");
+  CHECK(r.rc == 1);
+  CHECK_MESSAGE(r.out.find("error: --train_with_supervision: dataset pairs has no labelled training split") != std::string::npos,
+                r.out);
   std::system(("rm -rf " + root).c_str());
 }

@@ -26,6 +26,10 @@ struct BlockReference {
   int64_t hidden = 0, proj = 0;
   std::vector<double> w1, b1, w2, b2;
   LplCoeffs coeffs;
+  StepObjective objective = StepObjective::lpl;
+  std::vector<double> wh, bh;  // supervised: the classifier head [classes, width], [classes]
+  int64_t classes = 0;
+  std::vector<int> labels;     // [N / 2], the same for both views
 
   void conv_channel(int64_t co) {
     for (int64_t n = 0; n < N; ++n)
@@ -69,29 +73,51 @@ struct BlockReference {
         }
     return y;
   }
-  double loss() const {
-    int64_t OH, OW;
-    std::vector<double> y = block_out(OH, OW);
+  // The objective of the representation rep [N, width] (pooled, after the projector if any).
+  double objective_of(const std::vector<double>& rep, int64_t width) const {
+    if (objective == StepObjective::negative_samples) {
+      test::RefNegative neg;
+      neg.pull_coeff = coeffs.pull;
+      neg.push_coeff = coeffs.push;
+      neg.B = N / 2;
+      neg.M = width;
+      return neg.loss(rep);
+    }
+    if (objective == StepObjective::supervised) {
+      // mean over the 2B rows of the cross-entropy = (CE(view 1) + CE(view 2)) / 2
+      double s = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        std::vector<double> logit(classes);
+        double mx = -1e300;
+        for (int64_t c = 0; c < classes; ++c) {
+          double v = bh[c];
+          for (int64_t j = 0; j < width; ++j) v += wh[c * width + j] * rep[n * width + j];
+          logit[c] = v;
+          mx = std::max(mx, v);
+        }
+        double se = 0;
+        for (double v : logit) se += std::exp(v - mx);
+        s += std::log(se) + mx - logit[labels[n % (N / 2)]];
+      }
+      return s / static_cast<double>(N);
+    }
     test::RefObjective ref;
     ref.pull_coeff = coeffs.pull;
     ref.push_coeff = coeffs.push;
     ref.decorr_coeff = coeffs.decorr;
     ref.B = N / 2;
-    if (no_pooling) {
-      ref.M = Co * OH * OW;
-      ref.C = Co;
-      ref.HW = OH * OW;
-      return ref.loss(y);
-    }
+    ref.M = ref.C = width;
+    return ref.loss(rep);
+  }
+  // Pooled representation [N, Co] of a block output, then the projector when there is one.
+  std::vector<double> representation(const std::vector<double>& y, int64_t OH, int64_t OW, int64_t& width) const {
     std::vector<double> z(N * Co, 0.0);
     for (int64_t nc = 0; nc < N * Co; ++nc) {
       for (int64_t i = 0; i < OH * OW; ++i) z[nc] += y[nc * OH * OW + i];
       z[nc] /= static_cast<double>(OH * OW);
     }
-    if (!projector) {
-      ref.M = ref.C = Co;
-      return ref.loss(z);
-    }
+    width = Co;
+    if (!projector) return z;
     std::vector<double> hid(N * hidden), p(N * proj);
     for (int64_t n = 0; n < N; ++n) {
       for (int64_t j = 0; j < hidden; ++j) {
@@ -105,8 +131,26 @@ struct BlockReference {
         p[n * proj + j] = std::max(0.0, s);
       }
     }
-    ref.M = ref.C = proj;
-    return ref.loss(p);
+    width = proj;
+    return p;
+  }
+  double loss() const {
+    int64_t OH, OW;
+    std::vector<double> y = block_out(OH, OW);
+    if (!no_pooling) {
+      int64_t width = 0;
+      const std::vector<double> r = representation(y, OH, OW, width);
+      return objective_of(r, width);
+    }
+    test::RefObjective ref;  // --no_pooling: LPL on the maps
+    ref.pull_coeff = coeffs.pull;
+    ref.push_coeff = coeffs.push;
+    ref.decorr_coeff = coeffs.decorr;
+    ref.B = N / 2;
+    ref.M = Co * OH * OW;
+    ref.C = Co;
+    ref.HW = OH * OW;
+    return ref.loss(y);
   }
 };
 
@@ -156,7 +200,27 @@ void check_fd(const std::vector<float>& g, std::vector<double>& param, BlockRefe
   }
 }
 
-void layer_gradients_match_fd(bool projector, bool no_pooling, bool bias) {
+std::vector<int> test_labels(int64_t B, int64_t classes) {
+  std::vector<int> y;
+  for (float u : test::random_vec(static_cast<size_t>(B), 99, 0.f, 1.f))
+    y.push_back(std::min<int>(static_cast<int>(u * static_cast<float>(classes)), static_cast<int>(classes) - 1));
+  return y;
+}
+Tensor labels_tensor(const std::vector<int>& y, Device d) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(y.size())}, cpu(), DType::I32);
+  std::copy(y.begin(), y.end(), t.data<int32_t>());
+  return t.to(d);
+}
+
+Param& find_param(Vgg11& net, const std::string& n) {
+  auto ps = net.params();
+  for (auto* p : ps)
+    if (p->name == n) return *p;
+  FAIL("no parameter " << n);
+  return *ps[0];
+}
+
+void layer_gradients_match_fd(bool projector, bool no_pooling, bool bias, StepObjective obj = StepObjective::lpl) {
   // Inputs of amplitude 30: deep in a randomly initialised VGG the samples become nearly alike at
   // unit amplitude, the Hebbian log(var + 1e-4) is then sharply curved and float32 sums cancel; at
   // this amplitude every layer is in a regime where central differences resolve the gradient.
@@ -166,15 +230,20 @@ void layer_gradients_match_fd(bool projector, bool no_pooling, bool bias) {
   vo.bias = bias;
   vo.mlp_hidden = 24;
   vo.projection = 12;
+  const int64_t classes = 5;
+  if (obj == StepObjective::supervised) vo.classes = static_cast<int>(classes);
   Vgg11 net(vo, 11, cpu());
   LplStepOptions so;
   so.no_pooling = no_pooling;
+  so.objective = obj;
+  if (obj == StepObjective::negative_samples) so.coeffs = {1.f, 1.f, 0.f};
   LplStep step(net, so);
   Tensor x = test::random_tensor({2 * B, 3, S, S}, 5, cpu(), -30.f, 30.f);
+  const std::vector<int> labels = test_labels(B, classes);
   // The inputs of every block (the same forward the step runs).
   std::vector<Tensor> inputs{x};
   for (int k = 0; k < Vgg11::kBlocks; ++k) inputs.push_back(net.block_forward(k, inputs.back()));
-  step.run(x, 0);
+  step.run(x, 0, obj == StepObjective::supervised ? labels_tensor(labels, cpu()) : Tensor());
   for (int k = 0; k < Vgg11::kBlocks; ++k) {
     const Tensor& xk = inputs[k];
     BlockReference ref;
@@ -190,6 +259,28 @@ void layer_gradients_match_fd(bool projector, bool no_pooling, bool bias) {
     ref.w = to_d(net.conv_weight(k).value);
     if (bias) ref.b = to_d(net.conv_bias(k).value);
     ref.projector = projector;
+    ref.coeffs = so.coeffs;
+    ref.objective = obj;
+    if (obj == StepObjective::supervised) {
+      ref.classes = classes;
+      ref.labels = labels;
+      ref.wh = to_d(net.head_weight(k).value);
+      ref.bh = to_d(net.head_bias(k).value);
+      ref.hidden = vo.mlp_hidden;
+      ref.proj = vo.projection;
+      if (projector) {
+        const std::string base = "network.encoder.projectors." + std::to_string(k) + ".net.";
+        ref.w1 = to_d(find_param(net, base + "0.weight").value);
+        ref.w2 = to_d(find_param(net, base + "2.weight").value);
+        ref.b1 = to_d(find_param(net, base + "0.bias").value);
+        ref.b2 = to_d(find_param(net, base + "2.bias").value);
+      }
+      ref.conv_all();
+      const std::string hname = "head " + std::to_string(k);
+      const auto gh = net.head_weight(k).grad.to_vector();
+      check_fd(gh, ref.wh, ref, 0, false, hname + " weight", 60 + k, max_abs(gh));
+      check_fd(net.head_bias(k).grad.to_vector(), ref.bh, ref, 0, false, hname + " bias", 65 + k, max_abs(gh), 5e-2);
+    }
     if (projector) {
       ref.hidden = vo.mlp_hidden;
       ref.proj = vo.projection;
@@ -235,6 +326,130 @@ TEST_CASE("VGG-11 LPL with the projector MLP: projector and block gradients matc
 }
 TEST_CASE("VGG-11 LPL with no_pooling (and no biases): block gradients match finite differences") {
   layer_gradients_match_fd(false, true, false);
+}
+TEST_CASE("VGG-11 negative-sample baseline with the projector: projector and block gradients match finite differences") {
+  layer_gradients_match_fd(true, false, true, StepObjective::negative_samples);
+}
+TEST_CASE("VGG-11 negative-sample baseline: block gradients match finite differences") {
+  layer_gradients_match_fd(false, false, true, StepObjective::negative_samples);
+}
+TEST_CASE("VGG-11 supervised baseline: head and block gradients match finite differences of the layer's CE") {
+  layer_gradients_match_fd(false, false, true, StepObjective::supervised);
+}
+
+namespace {
+// End-to-end: the final objective as a function of block 1's weights (float64 forward through all
+// 8 blocks), against the engine's backprop (conv backward-data, max-pool, ReLU through every block).
+void end_to_end_fd(StepObjective obj, bool projector) {
+  const int64_t B = 2, S = 32, classes = 4;
+  Vgg11Options vo;
+  vo.end_to_end = true;
+  vo.projector = projector;
+  vo.mlp_hidden = 24;
+  vo.projection = 12;
+  if (obj == StepObjective::supervised) vo.classes = static_cast<int>(classes);
+  Vgg11 net(vo, 13, cpu());
+  LplStepOptions so;
+  so.end_to_end = true;
+  so.objective = obj;
+  if (obj == StepObjective::negative_samples) so.coeffs = {1.f, 1.f, 0.f};
+  LplStep step(net, so);
+  Tensor x = test::random_tensor({2 * B, 3, S, S}, 7, cpu(), -30.f, 30.f);
+  const std::vector<int> labels = test_labels(B, classes);
+  const std::vector<LplTerms> t = step.run(x, 0, obj == StepObjective::supervised ? labels_tensor(labels, cpu()) : Tensor());
+  for (int k = 0; k + 1 < Vgg11::kBlocks; ++k)  // only the final layer has an objective
+    CHECK(t[k].pull == 0.0);
+  // Unused projectors (layers 1..7) get no gradient and are not trained.
+  if (projector) {
+    CHECK(max_abs(find_param(net, "network.encoder.projectors.0.net.0.weight").grad.to_vector()) == 0.0);
+    CHECK(net.trained_params().size() == net.params().size() - 7 * 4);
+  }
+
+  std::vector<BlockReference> refs(Vgg11::kBlocks);
+  std::vector<double> in = to_d(x);
+  int64_t C = 3, H = S;
+  for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    BlockReference& r = refs[k];
+    r.N = 2 * B;
+    r.Ci = C;
+    r.H = r.W = H;
+    r.Co = net.channels(k);
+    r.pool = Vgg11::kPool[k];
+    r.no_pooling = false;
+    r.bias = true;
+    r.w = to_d(net.conv_weight(k).value);
+    r.b = to_d(net.conv_bias(k).value);
+    C = r.Co;
+    H = r.pool ? H / 2 : H;
+  }
+  BlockReference& last = refs[Vgg11::kBlocks - 1];
+  last.coeffs = so.coeffs;
+  last.objective = obj;
+  last.projector = projector;
+  last.hidden = vo.mlp_hidden;
+  last.proj = vo.projection;
+  if (projector) {
+    const std::string base = "network.encoder.projectors.7.net.";
+    last.w1 = to_d(find_param(net, base + "0.weight").value);
+    last.w2 = to_d(find_param(net, base + "2.weight").value);
+    last.b1 = to_d(find_param(net, base + "0.bias").value);
+    last.b2 = to_d(find_param(net, base + "2.bias").value);
+  }
+  if (obj == StepObjective::supervised) {
+    REQUIRE(net.num_heads() == 1);
+    last.classes = classes;
+    last.labels = labels;
+    last.wh = to_d(net.head_weight(0).value);
+    last.bh = to_d(net.head_bias(0).value);
+  }
+  // Forward from block `from` on (its conv already computed when from_conv_done).
+  auto forward_from = [&](int from, bool from_conv_done) {
+    for (int k = from; k < Vgg11::kBlocks; ++k) {
+      if (k > from || !from_conv_done) refs[k].conv_all();
+      if (k + 1 < Vgg11::kBlocks) {
+        int64_t OH, OW;
+        refs[k + 1].x = refs[k].block_out(OH, OW);
+      }
+    }
+    return last.loss();
+  };
+  refs[0].x = in;
+  forward_from(0, false);
+
+  // The final block's gradient: its input is fixed, as in the layer-local check.
+  const auto g8 = net.conv_weight(7).grad.to_vector();
+  check_fd(g8, last.w, last, last.Ci * 9, true, "end-to-end block 8 weight", 31, max_abs(g8));
+  // Block 1: the whole network in between.
+  const auto g1 = net.conv_weight(0).grad.to_vector();
+  const double scale = max_abs(g1);
+  REQUIRE_MESSAGE(scale > 0, "block 1 gradient is all zeros");
+  const double h = 1e-5;
+  const int64_t per = refs[0].Ci * 9;
+  for (int64_t i : pick(g1, 1, 41)) {
+    const double keep = refs[0].w[i];
+    auto eval = [&](double v) {
+      refs[0].w[i] = v;
+      refs[0].conv_channel(i / per);
+      return forward_from(0, true);
+    };
+    const double fd = (eval(keep + h) - eval(keep - h)) / (2 * h);
+    refs[0].w[i] = keep;
+    refs[0].conv_channel(i / per);
+    CHECK_MESSAGE(std::abs(g1[i] - fd) <= 1e-2 * std::abs(fd) + 2e-3 * scale,
+                  "end-to-end block 1 weight entry " << i << ": engine " << g1[i] << " finite difference " << fd
+                                                     << " (max |g| " << scale << ")");
+  }
+}
+}  // namespace
+
+TEST_CASE("VGG-11 end-to-end LPL: block 1's weight gradient of the final objective matches finite differences") {
+  end_to_end_fd(StepObjective::lpl, false);
+}
+TEST_CASE("VGG-11 end-to-end supervised: block 1's weight gradient of the final CE matches finite differences") {
+  end_to_end_fd(StepObjective::supervised, false);
+}
+TEST_CASE("VGG-11 end-to-end negative samples through projector 8: block 1's weight gradient matches finite differences") {
+  end_to_end_fd(StepObjective::negative_samples, true);
 }
 
 static void layer_locality(Device d) {

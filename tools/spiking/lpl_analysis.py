@@ -150,8 +150,8 @@ def network_figures(run, png, label=''):
     ax[0, 2].plot(es[m] * 1e-4, eu[m], '|', ms=3, color='k')
     ax[0, 2].set(xlabel='time (s)', ylabel='E neuron', title='raster, last 2 s')
     W = read_wmat(os.path.join(run, 'input_con.0.wmat'))
-    ax[1, 0].hist(W[W > 0], bins=50, color='tab:green', log=True)
-    ax[1, 0].set(xlabel='weight', ylabel='synapses', title='IN->E (LPL) weights')
+    ax[1, 0].hist(W[W > 0], bins=50, color='tab:green', log=True, label='IN->E (LPL)')
+    ax[1, 0].set(xlabel='weight', ylabel='synapses', title='weights at the end')
     G = group_weights(W)
     parts = ax[1, 1].violinplot([rel(G, 1, 2), rel(G, 3, 4)], showmeans=True)
     ax[1, 1].set_xticks([1, 2]); ax[1, 1].set_xticklabels(['P1 vs ctl', 'P2 vs ctl'])
@@ -162,7 +162,7 @@ def network_figures(run, png, label=''):
     if os.path.exists(fn):
         Wie = read_wmat(fn)
         ax[1, 0].hist(Wie[Wie > 0], bins=50, color='tab:red', alpha=0.5, log=True, label='I->E')
-        ax[1, 0].legend()
+    ax[1, 0].legend()
     fig.suptitle('sim_lpl_spiking %s (%s)' % (label, run))
     fig.tight_layout(); fig.savefig(png, dpi=90); plt.close(fig)
 
