@@ -3,15 +3,19 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "apps/eval_linear/args.h"
 #include "apps/eval_linear/extract.h"
+#include "apps/eval_linear/factors.h"
 #include "apps/eval_linear/report.h"
 #include "apps/eval_linear/run_dir.h"
 #include "data/dataset.h"
 #include "data/npy.h"
+#include "data/shapes3d.h"
 #include "engine/common.h"
 #include "engine/device.h"
 #include "engine/file_util.h"
@@ -63,6 +67,7 @@ void truncate(data::ImageSet& s, int64_t n) {
   if (n <= 0 || n >= s.n) return;
   s.pixels.resize(static_cast<size_t>(n * s.c * s.h * s.w));
   if (!s.labels.empty()) s.labels.resize(static_cast<size_t>(n));
+  if (!s.factor_labels.empty()) s.factor_labels.resize(s.factor_labels.size() / static_cast<size_t>(s.n) * static_cast<size_t>(n));
   s.n = n;
 }
 
@@ -81,6 +86,199 @@ int embed(const EvalArgs& a, const Locations& loc, Device dev) {
   return 0;
 }
 
+// The label sets one network is scored on: the dataset's labels, or (shapes3d) every factor's.
+struct LabelSet {
+  std::string factor;  // "" = the dataset's labels
+  int classes = 0;
+  std::vector<int32_t> train, test;
+};
+
+std::vector<int32_t> factor_column(const data::ImageSet& s, size_t k) {
+  const size_t nf = s.n > 0 ? s.factor_labels.size() / static_cast<size_t>(s.n) : 0;
+  LPL_CHECK(k < nf, fmt::format("eval_linear: the shapes3d split has no labels of factor {}", k));
+  std::vector<int32_t> y(static_cast<size_t>(s.n));
+  for (size_t i = 0; i < y.size(); ++i) y[i] = s.factor_labels[i * nf + k];
+  return y;
+}
+
+std::vector<LabelSet> label_sets(const data::DatasetSplits& splits) {
+  std::vector<LabelSet> out;
+  if (splits.name != "shapes3d") {
+    LabelSet l;
+    l.classes = std::max(splits.probe_train.num_classes, splits.test.num_classes);
+    out.push_back(l);
+    return out;
+  }
+  LPL_CHECK(splits.factor_sizes.size() == 6, "eval_linear: the shapes3d loader gave no per-factor labels");
+  for (size_t k = 0; k < 6; ++k) {
+    LabelSet l;
+    l.factor = data::kShapes3dFactorNames[k];
+    l.classes = splits.factor_sizes[k];
+    l.train = factor_column(splits.probe_train, k);
+    l.test = factor_column(splits.test, k);
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+// What a layer's features give whatever the labels: computed once per layer.
+struct LabelFree {
+  double participation_ratio = 0, mean_activation = 0;
+  metrics::PushMetrics push;  // on the probe-training features (unless --no_metrics)
+};
+
+// The probes of every layer (and of the pixels) on one label set.
+EvalResults probe_layers(const EvalResults& header, const SplitFeatures& train, const SplitFeatures& test,
+                         const LabelSet& y, const std::vector<LabelFree>& free, const EvalArgs& a,
+                         const ProbeOptions& po) {
+  EvalResults r = header;
+  r.num_classes = y.classes;
+  const auto& ytrain = y.factor.empty() ? train.labels : y.train;
+  const auto& ytest = y.factor.empty() ? test.labels : y.test;
+  const std::string prefix = y.factor.empty() ? "" : y.factor + " ";
+  for (size_t i = 0; i < train.layers.size(); ++i) {
+    const auto tl = std::chrono::steady_clock::now();
+    LayerResult l;
+    l.layer = layer_number(a, i);
+    l.dim = train.layers[i].d;
+    try {
+      l.probe = run_probe(train.layers[i], ytrain, test.layers[i], ytest, r.num_classes, a, po);
+      if (!a.no_metrics)
+        for (const auto& [k, v] : metrics::named_representation_metrics(train.layers[i], ytrain, free[i].push))
+          l.metrics.emplace_back(metric_key(k), v);
+      l.metrics.emplace_back("participation_ratio", free[i].participation_ratio);
+      l.metrics.emplace_back("mean_activation", free[i].mean_activation);
+    } catch (const Error& e) {
+      fail(fmt::format("{}layer {}: {}", prefix, l.layer, e.what()));
+    }
+    std::printf("%slayer %d (%lld): top-1 %.4f top-5 %.4f  [%.1f s]\n", prefix.c_str(), l.layer,
+                static_cast<long long>(l.dim), l.probe.top1, l.probe.top5, seconds_since(tl));
+    std::fflush(stdout);
+    r.layers.push_back(std::move(l));
+  }
+  if (a.evaluate_pixel_acc) {
+    r.has_pixels = true;
+    r.pixels = run_probe(train.pixels, ytrain, test.pixels, ytest, r.num_classes, a, po);
+    if (!y.factor.empty()) std::printf("%spixels: top-1 %.4f top-5 %.4f\n", prefix.c_str(), r.pixels.top1, r.pixels.top5);
+  }
+  return r;
+}
+
+void report_yaml(const std::string& path, const std::string& key, const EvalResults& r, const std::string& label) {
+  if (append_results_yaml(path, key, r))
+    std::printf("%s: %s (key '%s')\n", label.c_str(), path.c_str(), key.c_str());
+  else
+    std::printf("%s: %s already has '%s' (left as it is, as eval.py does)\n", label.c_str(), path.c_str(), key.c_str());
+}
+
+// Whether results.yaml (shapes3d: every results_<factor>.yaml) already holds the run.
+bool already_evaluated(const Locations& loc, const std::string& dataset) {
+  if (dataset != "shapes3d") return yaml_has_key(loc.yaml, loc.yaml_key);
+  for (const char* f : data::kShapes3dFactorNames)
+    if (!yaml_has_key(factor_yaml_path(loc.yaml, f), loc.yaml_key)) return false;
+  return true;
+}
+
+// Evaluates the network of one run on the loaded splits and writes its files; returns its JSON.
+std::string evaluate_run(const EvalArgs& a, const Locations& loc, std::unique_ptr<Vgg11> net,
+                         const data::DatasetSplits& splits, Device dev) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const SplitFeatures train = extract_split(*net, splits.probe_train, "probe-training", splits, a, dev, a.evaluate_pixel_acc);
+  const SplitFeatures test = extract_split(*net, splits.test, "test", splits, a, dev, a.evaluate_pixel_acc);
+  net.reset();
+  std::printf("features extracted in %.1f s\n", seconds_since(t0));
+  if (!a.save_features.empty()) {
+    save_split(a.save_features + "/probe_train", train, a);
+    save_split(a.save_features + "/test", test, a);
+    // Shapes3D: labels.npy holds the shape; factor_labels.npy every factor (N x 6, data/shapes3d.h order).
+    for (const auto& [dir, set] : {std::pair{"/probe_train", &splits.probe_train}, std::pair{"/test", &splits.test}})
+      if (!set->factor_labels.empty()) {
+        const std::vector<int64_t> v(set->factor_labels.begin(), set->factor_labels.end());
+        data::write_npy(a.save_features + dir + "/factor_labels.npy", "i8",
+                        {set->n, static_cast<int64_t>(v.size()) / set->n}, v.data());
+      }
+  }
+
+  EvalResults header;
+  header.dataset = splits.name;
+  header.weights = a.random_init ? fmt::format("random_init(seed={})", a.random_seed) : loc.weights;
+  header.model_type = a.model_type;
+  header.probe_train_size = splits.probe_train.n;
+  header.test_size = splits.test.n;
+  ProbeOptions po;
+  po.epochs = a.probe_epochs;
+  po.batch_size = a.probe_batch_size;
+  po.lr = a.probe_lr;
+  po.seed = a.probe_seed;
+  po.device = dev;
+  // eval.py: PR as the mean over test batches of --batch_size, mean activation of the test features.
+  std::vector<LabelFree> free(test.layers.size());
+  for (size_t i = 0; i < free.size(); ++i) {
+    free[i].participation_ratio = metrics::batch_mean_participation_ratio(test.layers[i], a.batch_size);
+    free[i].mean_activation = metrics::mean_activation(test.layers[i]);
+    if (!a.no_metrics) free[i].push = metrics::push_metrics(train.layers[i]);
+  }
+
+  const auto sets = label_sets(splits);
+  std::string json;
+  if (sets.size() == 1 && sets[0].factor.empty()) {
+    const EvalResults r = probe_layers(header, train, test, sets[0], free, a, po);
+    std::printf("\n%s\n", results_table(r).c_str());
+    json = results_json(r);
+    atomic_write_file(loc.json, json);
+    std::printf("results: %s\n", loc.json.c_str());
+    if (a.yaml) report_yaml(loc.yaml, loc.yaml_key, r, "results.yaml");
+    if (!a.no_plot) {
+      const std::string why = draw_plots(loc.json);
+      if (why.empty()) {
+        const fs::path stem = fs::path(loc.json).replace_extension("");
+        std::printf("plots: %s_accuracy.png, %s_participation_ratio.png\n", stem.c_str(), stem.c_str());
+      } else {
+        std::printf("plots skipped: %s\n", why.c_str());
+      }
+    }
+  } else {
+    std::vector<FactorResult> fr;
+    for (const auto& y : sets) {
+      FactorResult f{y.factor, probe_layers(header, train, test, y, free, a, po)};
+      f.r.dataset = splits.name + " " + y.factor;
+      std::printf("\n%s\n", results_table(f.r).c_str());
+      f.r.dataset = splits.name;
+      fr.push_back(std::move(f));
+    }
+    std::printf("%s\n", factors_table(fr).c_str());
+    json = factors_json(fr);
+    atomic_write_file(loc.json, json);
+    std::printf("results: %s\n", loc.json.c_str());
+    if (a.yaml)
+      for (const auto& f : fr) {
+        const std::string p = factor_yaml_path(loc.yaml, f.factor);
+        report_yaml(p, loc.yaml_key, f.r, fs::path(p).filename().string());
+      }
+    if (!a.no_plot) std::printf("plots skipped: tools/plot_eval.py draws one label set, not the per-factor results\n");
+  }
+  std::printf("done in %.1f s\n", seconds_since(t0));
+  return json;
+}
+
+// The experiment's JSON keyed by run name; entries of runs not evaluated this time are kept.
+void write_combined(const std::string& path, const std::string& experiment_dir, const std::string& run,
+                    const std::string& run_json) {
+  nlohmann::ordered_json j;
+  if (file_exists(path)) {
+    try {
+      j = nlohmann::ordered_json::parse(read_file(path));
+    } catch (const std::exception&) {
+      j = nlohmann::ordered_json();
+    }
+    if (!j.is_object() || !j.contains("runs") || !j["runs"].is_object()) j = nlohmann::ordered_json();
+  }
+  j["experiment_dir"] = experiment_dir;
+  if (!j.contains("runs")) j["runs"] = nlohmann::ordered_json::object();
+  j["runs"][run] = nlohmann::ordered_json::parse(run_json);
+  atomic_write_file(path, j.dump(2) + "\n");
+}
+
 int run(int argc, char** argv) {
   const EvalArgs a = parse_eval_args(argc, argv);
   if (a.help) {
@@ -89,14 +287,44 @@ int run(int argc, char** argv) {
   }
   if (a.threads > 0) set_num_threads(a.threads);
   const Device dev = a.device.empty() ? (cuda_device_count() > 0 ? cuda(0) : cpu()) : parse_device(a.device);
-  const Locations loc = resolve_locations(a);
-  if (!a.embed.empty()) return embed(a, loc, dev);
+  const RunList runs = resolve_runs(a);
+  if (!a.embed.empty()) {
+    if (runs.several)
+      fail(fmt::format("eval_linear: --embed takes one network, but '{}' holds {} runs; pass one of them as --experiment_dir",
+                       a.experiment_dir, runs.runs.size()));
+    return embed(a, runs.runs[0], dev);
+  }
+  if (runs.several && !a.save_features.empty())
+    fail(fmt::format("eval_linear: --save_features takes one network, but '{}' holds {} runs; pass one of them as "
+                     "--experiment_dir", a.experiment_dir, runs.runs.size()));
 
   // Fail on an unwritable output before the long part, not after it.
-  const fs::path json_dir = fs::absolute(fs::path(loc.json)).parent_path();
-  make_dirs(json_dir.string());
+  for (const auto& loc : runs.runs) make_dirs(fs::absolute(fs::path(loc.json)).parent_path().string());
+  if (runs.several) make_dirs(fs::absolute(fs::path(runs.combined_json)).parent_path().string());
   const auto t0 = std::chrono::steady_clock::now();
-  auto net = load_network(loc.weights, a.random_init, a.random_seed, dev);
+  std::vector<const Locations*> todo;
+  for (const auto& loc : runs.runs) {
+    if (runs.several && already_evaluated(loc, a.dataset))
+      std::printf("run '%s': already in %s, skipped (as eval.py does; remove its entry to evaluate it again)\n",
+                  loc.yaml_key.c_str(),
+                  a.dataset == "shapes3d" ? factor_yaml_path(loc.yaml, "<factor>").c_str() : loc.yaml.c_str());
+    else
+      todo.push_back(&loc);
+  }
+  if (runs.several)
+    std::printf("%s: %zu runs, %zu to evaluate\n", a.experiment_dir.c_str(), runs.runs.size(), todo.size());
+  if (todo.empty()) return 0;
+  // Every network before the data, so that a bad checkpoint fails fast (naming its run).
+  std::vector<std::unique_ptr<Vgg11>> nets;
+  for (const Locations* loc : todo) {
+    try {
+      nets.push_back(load_network(loc->weights, a.random_init, a.random_seed, dev));
+    } catch (const Error& e) {
+      if (!runs.several) throw;
+      fail(fmt::format("run '{}': {}", loc->yaml_key, e.what()));
+    }
+  }
+
   data::DataOptions dopt;
   dopt.dataset = a.dataset;
   dopt.data_dir = a.data_dir;
@@ -108,73 +336,22 @@ int run(int argc, char** argv) {
   std::printf("%s: probe-train %lld, test %lld images of %d px; device %s\n", splits.name.c_str(),
               static_cast<long long>(splits.probe_train.n), static_cast<long long>(splits.test.n), splits.image_size,
               a.device.empty() ? (dev == cpu() ? "cpu" : "cuda") : a.device.c_str());
-  const SplitFeatures train = extract_split(*net, splits.probe_train, "probe-training", splits, a, dev, a.evaluate_pixel_acc);
-  const SplitFeatures test = extract_split(*net, splits.test, "test", splits, a, dev, a.evaluate_pixel_acc);
-  std::printf("features extracted in %.1f s\n", seconds_since(t0));
-  if (!a.save_features.empty()) {
-    save_split(a.save_features + "/probe_train", train, a);
-    save_split(a.save_features + "/test", test, a);
-  }
-
-  EvalResults r;
-  r.dataset = splits.name;
-  r.weights = a.random_init ? fmt::format("random_init(seed={})", a.random_seed) : loc.weights;
-  r.model_type = a.model_type;
-  r.num_classes = std::max(splits.probe_train.num_classes, splits.test.num_classes);
-  r.probe_train_size = splits.probe_train.n;
-  r.test_size = splits.test.n;
-  ProbeOptions po;
-  po.epochs = a.probe_epochs;
-  po.batch_size = a.probe_batch_size;
-  po.lr = a.probe_lr;
-  po.seed = a.probe_seed;
-  po.device = dev;
-  for (size_t i = 0; i < train.layers.size(); ++i) {
-    const auto tl = std::chrono::steady_clock::now();
-    LayerResult l;
-    l.layer = layer_number(a, i);
-    l.dim = train.layers[i].d;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const Locations* loc = todo[i];
+    if (runs.several) std::printf("\n== run '%s' (%s)\n", loc->yaml_key.c_str(), loc->weights.c_str());
+    std::string json;
     try {
-      l.probe = run_probe(train.layers[i], train.labels, test.layers[i], test.labels, r.num_classes, a, po);
-      if (!a.no_metrics)
-        for (const auto& [k, v] : metrics::named_representation_metrics(train.layers[i], train.labels))
-          l.metrics.emplace_back(metric_key(k), v);
-      // eval.py: PR as the mean over test batches of --batch_size, mean activation of the test features.
-      l.metrics.emplace_back("participation_ratio", metrics::batch_mean_participation_ratio(test.layers[i], a.batch_size));
-      l.metrics.emplace_back("mean_activation", metrics::mean_activation(test.layers[i]));
+      json = evaluate_run(a, *loc, std::move(nets[i]), splits, dev);
     } catch (const Error& e) {
-      fail(fmt::format("layer {}: {}", l.layer, e.what()));
+      if (!runs.several) throw;
+      fail(fmt::format("run '{}': {}", loc->yaml_key, e.what()));
     }
-    std::printf("layer %d (%lld): top-1 %.4f top-5 %.4f  [%.1f s]\n", l.layer, static_cast<long long>(l.dim),
-                l.probe.top1, l.probe.top5, seconds_since(tl));
-    std::fflush(stdout);
-    r.layers.push_back(std::move(l));
-  }
-  if (a.evaluate_pixel_acc) {
-    r.has_pixels = true;
-    r.pixels = run_probe(train.pixels, train.labels, test.pixels, test.labels, r.num_classes, a, po);
-  }
-
-  std::printf("\n%s\n", results_table(r).c_str());
-  atomic_write_file(loc.json, results_json(r));
-  std::printf("results: %s\n", loc.json.c_str());
-  if (a.yaml) {
-    if (append_results_yaml(loc.yaml, loc.yaml_key, r))
-      std::printf("results.yaml: %s (key '%s')\n", loc.yaml.c_str(), loc.yaml_key.c_str());
-    else
-      std::printf("results.yaml: %s already has '%s' (left as it is, as eval.py does)\n", loc.yaml.c_str(),
-                  loc.yaml_key.c_str());
-  }
-  if (!a.no_plot) {
-    const std::string why = draw_plots(loc.json);
-    if (why.empty()) {
-      const fs::path stem = fs::path(loc.json).replace_extension("");
-      std::printf("plots: %s_accuracy.png, %s_participation_ratio.png\n", stem.c_str(), stem.c_str());
-    } else {
-      std::printf("plots skipped: %s\n", why.c_str());
+    if (runs.several) {
+      write_combined(runs.combined_json, fs::absolute(a.experiment_dir).lexically_normal().string(), loc->yaml_key, json);
+      std::printf("experiment results: %s (key '%s')\n", runs.combined_json.c_str(), loc->yaml_key.c_str());
     }
   }
-  std::printf("done in %.1f s\n", seconds_since(t0));
+  if (runs.several) std::printf("all runs done in %.1f s\n", seconds_since(t0));
   return 0;
 }
 

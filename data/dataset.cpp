@@ -57,11 +57,15 @@ ImageSet subset(const ImageSet& set, const std::vector<int64_t>& idx, int64_t be
   const size_t img = static_cast<size_t>(set.c * set.h * set.w);
   out.pixels.resize(static_cast<size_t>(out.n) * img);
   if (!set.labels.empty()) out.labels.resize(static_cast<size_t>(out.n));
+  const size_t nf = set.n > 0 ? set.factor_labels.size() / static_cast<size_t>(set.n) : 0;
+  out.factor_labels.resize(static_cast<size_t>(out.n) * nf);
   for (int64_t k = begin; k < end; ++k) {
     const int64_t i = idx[static_cast<size_t>(k)];
     std::copy_n(set.pixels.begin() + static_cast<ptrdiff_t>(i * img), img,
                 out.pixels.begin() + static_cast<ptrdiff_t>((k - begin) * img));
     if (!set.labels.empty()) out.labels[static_cast<size_t>(k - begin)] = set.labels[static_cast<size_t>(i)];
+    std::copy_n(set.factor_labels.begin() + static_cast<ptrdiff_t>(static_cast<size_t>(i) * nf), nf,
+                out.factor_labels.begin() + static_cast<ptrdiff_t>(static_cast<size_t>(k - begin) * nf));
   }
   return out;
 }

@@ -14,6 +14,8 @@ struct ImageSet {                 // one split, uint8 NCHW in memory
   std::vector<uint8_t> pixels;    // n*c*h*w
   std::vector<int32_t> labels;    // n, or empty when the split has no labels
   int num_classes = 0;
+  std::vector<int32_t> factor_labels;  // shapes3d: n x 6 row-major, the class index of every factor
+                                       // (labels = the column of --label_factor)
   // Data that brings its own views (DatasetSplits::augment == false):
   std::vector<uint8_t> pixels2;   // pairs, uint8: the second view of image i (same layout as pixels)
   std::vector<float> fpixels, fpixels2;  // pairs, float32 .npy: views used as given (pixels* empty then)
@@ -30,6 +32,7 @@ struct DatasetSplits {
   ImageSet probe_train;           // linear-probe training split (labels)
   ImageSet test;                  // probe test split (labels)
   bool augment = true;            // false for shapes3d / pairs (views come from the data itself)
+  std::vector<int> factor_sizes;  // shapes3d: classes of each factor (columns of factor_labels)
 };
 struct DataOptions {
   std::string dataset = "cifar10";

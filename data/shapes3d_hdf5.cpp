@@ -93,7 +93,7 @@ DatasetSplits load_shapes3d(const DataOptions& opt) {
   if (grid != N)
     fail(strf("shapes3d: the labels of %s do not form a full factor grid (%d x %d x %d x %d x %d x %d values for %lld images)",
               h5.c_str(), sizes[0], sizes[1], sizes[2], sizes[3], sizes[4], sizes[5], static_cast<long long>(N)));
-  std::vector<int32_t> labels(static_cast<size_t>(N));
+  std::vector<int32_t> labels(static_cast<size_t>(N)), factor_labels(static_cast<size_t>(N * 6));
   for (int64_t i = 0; i < N; ++i) {
     std::array<int, 6> cls{};
     for (int k = 0; k < 6; ++k) {
@@ -104,6 +104,7 @@ DatasetSplits load_shapes3d(const DataOptions& opt) {
     if (shapes3d_flat_index(cls, sizes) != i)
       fail(strf("shapes3d: image %lld of %s is not in the flat factor order of spec §4", static_cast<long long>(i), h5.c_str()));
     labels[static_cast<size_t>(i)] = cls[static_cast<size_t>(factor)];
+    for (int k = 0; k < 6; ++k) factor_labels[static_cast<size_t>(i * 6 + k)] = cls[static_cast<size_t>(k)];
   }
   // Images, NHWC in the file -> NCHW, read in chunks.
   ImageSet all;
@@ -111,6 +112,7 @@ DatasetSplits load_shapes3d(const DataOptions& opt) {
   all.num_classes = sizes[static_cast<size_t>(factor)];
   all.pixels.resize(static_cast<size_t>(N * 3 * S * S));
   all.labels = labels;
+  all.factor_labels = std::move(factor_labels);
   {
     H5Handle fsp(H5Dget_space(img.id), H5Sclose);
     const int64_t chunk = 4096;
@@ -144,6 +146,7 @@ DatasetSplits load_shapes3d(const DataOptions& opt) {
   d.image_size = static_cast<int>(S);
   d.norm = {{0.f, 0.f, 0.f}, {1.f, 1.f, 1.f}};
   d.augment = false;
+  d.factor_sizes.assign(sizes.begin(), sizes.end());
   auto perm = seeded_permutation(N, opt.split_seed);
   const int64_t n_probe = N >= 60000 ? 40000 : N * 2 / 3, n_test = N >= 60000 ? 10000 : N - n_probe;
   d.probe_train = subset(all, perm, 0, n_probe);

@@ -222,9 +222,14 @@ double mean_activation(const FeatureMatrix& x) {
 
 std::vector<std::pair<std::string, double>> named_representation_metrics(const FeatureMatrix& x,
                                                                          const std::vector<int32_t>& y) {
+  return named_representation_metrics(x, y, push_metrics(x));
+}
+
+std::vector<std::pair<std::string, double>> named_representation_metrics(const FeatureMatrix& x,
+                                                                         const std::vector<int32_t>& y,
+                                                                         const PushMetrics& p) {
   const CosineMetrics c = cosine_metrics(x, y);
   const ManifoldMetrics mf = manifold_metrics(x, y);
-  const PushMetrics p = push_metrics(x);
   return {{"Cosine Metrics/within_class_mean_cosine", c.within},
           {"Cosine Metrics/cross_class_mean_cosine", c.cross},
           {"Cosine Metrics/ratio", c.ratio},

@@ -49,5 +49,10 @@ double mean_activation(const FeatureMatrix& x);
 // original's order: cosine, manifold and push metrics of x.
 std::vector<std::pair<std::string, double>> named_representation_metrics(const FeatureMatrix& x,
                                                                          const std::vector<int32_t>& y);
+// The same with the label-free push metrics given (computed once when one X is scored on several
+// label sets, e.g. the Shapes3D factors).
+std::vector<std::pair<std::string, double>> named_representation_metrics(const FeatureMatrix& x,
+                                                                         const std::vector<int32_t>& y,
+                                                                         const PushMetrics& push);
 
 }  // namespace lpl::metrics

@@ -47,14 +47,23 @@ Linear probes on the globally average-pooled output of every VGG-11 block (spec 
 test accuracy per layer, representation metrics, JSON results (+ results.yaml, PNG plots).
 
 Weights:
-  --experiment_dir DIR     a run directory, or an experiment directory with one run sub-directory;
-                           uses DIR/checkpoints/last.safetensors
+  --experiment_dir DIR     a run directory (uses DIR/checkpoints/last.safetensors), or an
+                           experiment directory: every run sub-directory in it is evaluated (as
+                           eval.py), its eval.json in the run directory, all of them keyed by run
+                           name in DIR/eval.json (--out FILE instead) and, with --yaml, in
+                           DIR/results.yaml; a run already in DIR/results.yaml (shapes3d: in
+                           every DIR/results_<factor>.yaml) is skipped, as eval.py skips it
   --weights FILE           a .safetensors file with the original's weight names
   --random_init            an untrained network (PyTorch-default init) seeded by --random_seed (24)
   --model_type lpl|supervised|neg-samples   accepted (the encoder weights have the same names)
   --encoder vgg            (resnet, alexnet: not implemented yet)
 Data:
-  --dataset cifar10|stl10|fashion-mnist|imagenet2012 (default cifar10)   --data_dir DIR
+  --dataset cifar10|stl10|fashion-mnist|imagenet2012|shapes3d (default cifar10)   --data_dir DIR
+                           shapes3d: every factor (floor_hue, wall_hue, object_hue, scale, shape,
+                           orientation) is probed on its own labels; results per factor in the JSON
+                           and (--yaml) in results_<factor>.yaml; the disentanglement score is the
+                           mean over the six factors of the last probed layer's top-1 test accuracy
+                           (pixels score: the same mean for the pixel probe)
   --batch_size N (256)     extraction batch, and eval.py's per-batch participation-ratio batch
   --downsample_images      resize to 32 px first (STL-10)
   --split_seed N (42)      seed of the probe-training split
@@ -73,6 +82,7 @@ Output:
   --yaml                   also write the original's results.yaml beside the JSON
   --no_plot                skip the PNG plots (drawn by tools/plot_eval.py with matplotlib)
   --save_features DIR      write probe_train/ and test/ layer_<k>.npy (N x D float32) and labels.npy
+                           (shapes3d: the shape, and factor_labels.npy: N x 6 int64, every factor)
   --embed IMAGES.npy       embed an N x 3 x H x W float32 batch (already normalised) instead of a
                            dataset; writes layer_<k>.npy into --save_features DIR
 )";
@@ -142,8 +152,6 @@ EvalArgs parse_eval_args(int argc, char** argv) {
   check_choice("--model_type", a.model_type, {"lpl", "supervised", "neg-samples"});
   check_choice("--encoder", a.encoder, {"vgg", "resnet", "alexnet"});
   if (a.encoder != "vgg") fail(fmt::format("eval_linear: --encoder {} is not implemented yet (only vgg)", a.encoder));
-  if (a.dataset == "shapes3d")
-    fail("eval_linear: --dataset shapes3d (per-factor evaluation) is not implemented yet");
   const int sources = !a.experiment_dir.empty() + !a.weights.empty() + a.random_init;
   if (sources != 1)
     fail("eval_linear: give exactly one of --experiment_dir DIR, --weights FILE or --random_init");

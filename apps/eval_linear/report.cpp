@@ -126,6 +126,14 @@ std::string results_table(const EvalResults& r) {
   return o.str();
 }
 
+bool yaml_has_key(const std::string& path, const std::string& key) {
+  if (!file_exists(path)) return false;
+  std::istringstream in(read_file(path));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + ":", 0) == 0) return true;
+  return false;
+}
+
 bool append_results_yaml(const std::string& path, const std::string& key, const EvalResults& r) {
   std::string existing = file_exists(path) ? read_file(path) : "";
   auto has_key = [&](const std::string& k) {

@@ -41,6 +41,8 @@ std::string results_table(const EvalResults& r);
 // pixels: appended to `path` unless the key is already there (as eval.py skips evaluated runs).
 // Returns false when the key existed.
 bool append_results_yaml(const std::string& path, const std::string& key, const EvalResults& r);
+// Whether the results.yaml at `path` (absent: no) has a top-level entry `key`.
+bool yaml_has_key(const std::string& path, const std::string& key);
 // Runs tools/plot_eval.py on the JSON file; returns "" on success or why the plots were skipped.
 std::string draw_plots(const std::string& json_path);
 

@@ -13,19 +13,59 @@ namespace lpl::eval {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+const fs::path kCheckpoint = fs::path("checkpoints") / "last.safetensors";
+
+// Sub-directories of dir holding a checkpoint, sorted.
+std::vector<std::string> runs_under(const fs::path& dir) {
+  std::vector<std::string> runs;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_directory() && fs::exists(e.path() / kCheckpoint)) runs.push_back(e.path().string());
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
+}  // namespace
+
+RunList resolve_runs(const EvalArgs& a) {
+  RunList l;
+  if (!a.experiment_dir.empty()) {
+    const fs::path dir(a.experiment_dir);
+    if (fs::is_directory(dir) && !fs::exists(dir / kCheckpoint)) {
+      const auto runs = runs_under(dir);
+      if (runs.size() > 1) {
+        l.several = true;
+        const fs::path parent = fs::absolute(dir).lexically_normal();
+        const fs::path exp = parent.filename().empty() ? parent.parent_path() : parent;
+        l.combined_json = a.out.empty() ? (exp / "eval.json").string() : a.out;
+        for (const auto& r : runs) {
+          Locations x;
+          x.run_dir = r;
+          x.weights = (fs::path(r) / kCheckpoint).string();
+          x.json = (fs::path(r) / "eval.json").string();
+          x.yaml = (exp / "results.yaml").string();
+          x.yaml_key = fs::path(r).filename().string();
+          l.runs.push_back(x);
+        }
+        return l;
+      }
+    }
+  }
+  l.runs.push_back(resolve_locations(a));
+  return l;
+}
+
 Locations resolve_locations(const EvalArgs& a) {
   Locations l;
   if (!a.experiment_dir.empty()) {
     const fs::path dir(a.experiment_dir);
     if (!fs::is_directory(dir)) fail(fmt::format("eval_linear: --experiment_dir '{}' is not a directory", a.experiment_dir));
-    const fs::path ckpt = fs::path("checkpoints") / "last.safetensors";
+    const fs::path& ckpt = kCheckpoint;
     if (fs::exists(dir / ckpt)) {
       l.run_dir = dir.string();
     } else {
-      std::vector<std::string> runs;
-      for (const auto& e : fs::directory_iterator(dir))
-        if (e.is_directory() && fs::exists(e.path() / ckpt)) runs.push_back(e.path().string());
-      std::sort(runs.begin(), runs.end());
+      const auto runs = runs_under(dir);
       if (runs.empty())
         fail(fmt::format("eval_linear: no checkpoints/last.safetensors in '{}' or its sub-directories", a.experiment_dir));
       if (runs.size() > 1)

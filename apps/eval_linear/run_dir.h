@@ -1,6 +1,7 @@
 // Where eval_linear reads weights and writes results (spec §6b).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "apps/eval_linear/args.h"
 
@@ -16,7 +17,19 @@ struct Locations {
 
 // --experiment_dir: a run directory (holding checkpoints/last.safetensors) or an experiment
 // directory with exactly one such sub-directory. --weights FILE: its run directory is the parent
-// of checkpoints/ when the file lies there. Fails with a message naming the path and the problem.
+// of checkpoints/ when the file lies there. Fails with a message naming the path and the problem
+// (also when the experiment directory holds several runs: resolve_runs() takes those).
 Locations resolve_locations(const EvalArgs& a);
+
+// Every network one command evaluates. An --experiment_dir holding several run sub-directories
+// (as eval.py walks them): one Locations per run, in name order, each with its run directory's
+// eval.json, the experiment's results.yaml and the run's name as key; `combined_json` (--out, or
+// DIR/eval.json) collects the runs keyed by name. Otherwise the one resolve_locations() gives.
+struct RunList {
+  std::vector<Locations> runs;
+  bool several = false;
+  std::string combined_json;  // several only
+};
+RunList resolve_runs(const EvalArgs& a);
 
 }  // namespace lpl::eval

@@ -136,6 +136,26 @@ TEST_CASE("shapes3d: a generated 3dshapes.h5 loads NCHW, labels per --label_fact
   DatasetSplits o = load(d.path, 5);
   CHECK(o.ssl_train.num_classes == 3);
   for (int64_t i = 0; i < 96; ++i) CHECK(o.ssl_train.labels[static_cast<size_t>(i)] == i % 3);
+  // Every factor's class index travels with the images through the splits (eval_linear probes each).
+  CHECK(s.factor_sizes == std::vector<int>(kSmall.begin(), kSmall.end()));
+  REQUIRE(s.ssl_train.factor_labels.size() == 96 * 6);
+  for (int64_t i = 0; i < 96; ++i)
+    for (int f = 0; f < 6; ++f) CHECK(s.ssl_train.factor_labels[static_cast<size_t>(i * 6 + f)] == decode(i, kSmall)[static_cast<size_t>(f)]);
+  for (const ImageSet* split : {&s.probe_train, &s.test}) {
+    REQUIRE(split->factor_labels.size() == static_cast<size_t>(split->n * 6));
+    for (int64_t i = 0; i < split->n; ++i) {
+      // Find the image by its pixels (px() is distinct for every index here), then its factors.
+      int64_t idx = -1;
+      for (int64_t j = 0; j < 96 && idx < 0; ++j)
+        if (split->pixels[static_cast<size_t>(i * 3 * kS * kS)] == px(j, 0, 0, 0) &&
+            split->pixels[static_cast<size_t>(i * 3 * kS * kS + 1)] == px(j, 0, 1, 0))
+          idx = j;
+      REQUIRE(idx >= 0);
+      for (int f = 0; f < 6; ++f)
+        CHECK(split->factor_labels[static_cast<size_t>(i * 6 + f)] == decode(idx, kSmall)[static_cast<size_t>(f)]);
+      CHECK(split->labels[static_cast<size_t>(i)] == split->factor_labels[static_cast<size_t>(i * 6 + 4)]);
+    }
+  }
   // Consecutive-frame batches: blocks of B + 1 frames, view 2 row r = view 1 row r + 1.
   LoaderOptions lo;
   lo.batch_size = 4;

@@ -15,6 +15,7 @@
 #include "engine/file_util.h"
 #include "engine/safetensors.h"
 #include "models/vgg11.h"
+#include "eval_cli.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -22,45 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout + stderr
-};
-
-std::string binary() {
-  const fs::path exe = fs::read_symlink("/proc/self/exe");  // build/tests/<test>
-  return (exe.parent_path().parent_path() / "bin" / "eval_linear").string();
-}
-
-Result run(const std::string& args) {
-  Result r;
-  const std::string cmd = binary() + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-struct TmpDir {
-  fs::path path;
-  TmpDir() {
-    path = fs::temp_directory_path() / ("lpl_test_eval_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::create_directories(path);
-  }
-  ~TmpDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-};
+using Result = test::CliResult;
+using TmpDir = test::EvalTmpDir;
+Result run(const std::string& args) { return test::run_eval(args); }
 
 void write_images(const std::string& path, int64_t n, int64_t c, int64_t hw, uint32_t seed) {
   const auto v = test::random_vec(static_cast<size_t>(n * c * hw * hw), seed);
@@ -83,6 +48,8 @@ TEST_CASE("eval_linear --help lists the original's flags") {
   for (const char* f : {"--experiment_dir", "--last_layer_only", "--do_cross_val", "--evaluate_pixel_acc", "--batch_size",
                         "--downsample_images", "--model_type", "--encoder", "--gpus", "--num_workers"})
     CHECK_MESSAGE(r.output.find(f) != std::string::npos, f);
+  CHECK(r.output.find("the disentanglement score is the\n                           mean over the six factors of the last probed "
+                      "layer's top-1 test accuracy") != std::string::npos);
 }
 
 TEST_CASE("eval_linear refuses bad command lines with one clear message") {
@@ -109,9 +76,15 @@ TEST_CASE("eval_linear refuses bad command lines with one clear message") {
     fs::create_directories(t.path / run_name / "checkpoints");
     std::ofstream(t.path / run_name / "checkpoints" / "last.safetensors") << "x";
   }
+  // An experiment directory with two runs is evaluated run by run: the corrupt checkpoint of the
+  // first fails before any data is read, naming the run and the file.
   const Result two = run("--experiment_dir " + t.path.string());
   CHECK(two.status == 1);
-  CHECK(two.output.find("holds 2 runs") != std::string::npos);
+  CHECK_MESSAGE(two.output.find("error: run 'lpl': ") != std::string::npos, two.output);
+  CHECK(two.output.find("lpl/checkpoints/last.safetensors") != std::string::npos);
+  expect_error("--experiment_dir " + t.path.string() + " --embed x.npy --save_features " + (t / "e"),
+               "eval_linear: --embed takes one network, but '" + t.path.string() +
+                   "' holds 2 runs; pass one of them as --experiment_dir");
   // A corrupt checkpoint of the one run in a run directory: the safetensors reader names the file.
   write_images(t / "img.npy", 1, 3, 32, 1);
   const Result bad = run("--experiment_dir " + (t / "lpl") + " --embed " + (t / "img.npy") + " --save_features " + (t / "f"));
@@ -210,4 +183,31 @@ TEST_CASE("eval_linear on Fashion-MNIST writes the JSON, results.yaml, features 
   CHECK(k["pixels"]["folds_top1"].size() == 3);
   CHECK(cv.output.find("already has 'random_init_seed24'") != std::string::npos);
   CHECK(read_file(t / "run/results.yaml") == yaml);
+}
+
+TEST_CASE("eval_linear --experiment_dir with two Fashion-MNIST runs keys results.yaml and --out by run name" *
+          doctest::skip(!have_fashion_mnist())) {
+  TmpDir t;
+  for (uint64_t seed : {5, 6}) {
+    const fs::path run = t.path / "exp" / (seed == 5 ? "lpl" : "lpl_no-pooling") / "checkpoints";
+    fs::create_directories(run);
+    Vgg11 net(Vgg11Options{}, seed, cpu());
+    save_safetensors((run / "last.safetensors").string(), net.named_weights());
+  }
+  const std::string cmd = "--experiment_dir " + (t / "exp") + " --dataset fashion-mnist --device cpu --limit_probe_train 200 "
+                          "--limit_test 100 --last_layer_only --no_metrics --no_plot --yaml --out " + (t / "all.json");
+  const Result r = run(cmd);
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  const auto all = nlohmann::json::parse(read_file(t / "all.json"));
+  CHECK(all["runs"]["lpl"] == nlohmann::json::parse(read_file(t / "exp/lpl/eval.json")));
+  CHECK(all["runs"]["lpl_no-pooling"] == nlohmann::json::parse(read_file(t / "exp/lpl_no-pooling/eval.json")));
+  CHECK(all["runs"]["lpl"]["num_classes"] == 10);
+  CHECK_FALSE(fs::exists(t.path / "exp/eval.json"));
+  const std::string yaml = read_file(t / "exp/results.yaml");
+  CHECK(yaml.rfind("lpl:\n  acc:\n  - - ", 0) == 0);
+  CHECK(yaml.find("\nlpl_no-pooling:\n  acc:\n  - - ") != std::string::npos);
+  const Result again = run(cmd);
+  REQUIRE_MESSAGE(again.status == 0, again.output);
+  CHECK(again.output.find("run 'lpl': already in " + (t / "exp/results.yaml") + ", skipped") != std::string::npos);
+  CHECK(read_file(t / "exp/results.yaml") == yaml);
 }
