@@ -9,6 +9,7 @@
 
 #include "engine/lpl_ops.h"
 #include "lpl/lpl_reference.h"
+#include "lpl/objective_check.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -20,33 +21,9 @@ std::string data_path(const std::string& rel) {
   return std::string(d ? d : "data") + "/" + rel;
 }
 
-struct Run {
-  std::vector<float> dz;
-  LplTerms terms;
-};
-
-Run run_objective(Device d, const std::vector<float>& z, const Shape& shape, const LplObjectiveArgs& args) {
-  Tensor zt = Tensor::from_vector(z, shape, d);
-  Tensor dz = Tensor::full(shape, 123.f, d);  // every element must be overwritten
-  Tensor terms = lpl_terms_buffer(d, 2);
-  lpl_objective(zt, dz, terms, 1, args);
-  auto all = lpl_terms_read(terms);
-  CHECK(all[0].pull == 0.0);  // slot 0 untouched
-  return {dz.to_vector(), all[1]};
-}
-
-void check_against_fd(const test::RefObjective& ref, const std::vector<float>& z, const Run& r, const std::string& what) {
-  std::vector<double> zd(z.begin(), z.end());
-  auto t = ref.terms(zd);
-  CHECK_MESSAGE(r.terms.pull == doctest::Approx(t.pull).epsilon(1e-5), what << " pull");
-  CHECK_MESSAGE(r.terms.push == doctest::Approx(t.push).epsilon(1e-5), what << " push");
-  CHECK_MESSAGE(r.terms.decorr == doctest::Approx(t.decorr).epsilon(1e-4), what << " decorr");
-  auto fd = test::finite_diff(zd, [&](const std::vector<double>& x) { return ref.loss(x); }, 1e-4);
-  double scale = 0;
-  for (double v : fd) scale = std::max(scale, std::abs(v));
-  REQUIRE(scale > 0);
-  test::check_close(r.dz, fd, 2e-3, 2e-4 * scale, what + " dL/dz vs finite differences");
-}
+using Run = test::ObjectiveRun;
+using test::check_against_fd;
+using test::run_objective;
 
 }  // namespace
 

@@ -11,42 +11,25 @@
 
 #include "engine/lpl_ops.h"
 #include "lpl/lpl_reference.h"
+#include "lpl/objective_check.h"
 #include "test_util.h"
 
 using namespace lpl;
 
 namespace {
 
-struct Run {
-  std::vector<float> dz;
-  LplTerms terms;
-};
+using Run = test::ObjectiveRun;
 
 Run run_negative(Device d, const std::vector<float>& z, int64_t B, int64_t M, LplCoeffs c, const Tensor* perm = nullptr) {
-  Tensor zt = Tensor::from_vector(z, {2 * B, M}, d);
-  Tensor dz = Tensor::full({2 * B, M}, 123.f, d);  // every element must be overwritten
-  Tensor terms = lpl_terms_buffer(d, 2);
   LplObjectiveArgs args;
   args.coeffs = c;
   args.negative_samples = true;
   args.positive_perm = perm;
-  lpl_objective(zt, dz, terms, 1, args);
-  auto all = lpl_terms_read(terms);
-  CHECK(all[0].pull == 0.0);  // slot 0 untouched
-  return {dz.to_vector(), all[1]};
+  return test::run_objective(d, z, Shape({2 * B, M}), args);
 }
 
 void check_negative(const test::RefNegative& ref, const std::vector<float>& z, const Run& r, const std::string& what) {
-  std::vector<double> zd(z.begin(), z.end());
-  auto t = ref.terms(zd);
-  CHECK_MESSAGE(r.terms.pull == doctest::Approx(t.pull).epsilon(1e-5), what << " pull");
-  CHECK_MESSAGE(r.terms.push == doctest::Approx(t.push).epsilon(1e-5), what << " push");
-  CHECK_MESSAGE(r.terms.decorr == doctest::Approx(t.decorr).epsilon(1e-4), what << " decorr");
-  auto fd = test::finite_diff(zd, [&](const std::vector<double>& x) { return ref.loss(x); }, 1e-4);
-  double scale = 0;
-  for (double v : fd) scale = std::max(scale, std::abs(v));
-  REQUIRE(scale > 0);
-  test::check_close(r.dz, fd, 2e-3, 2e-4 * scale, what + " dL/dz vs finite differences");
+  test::check_against_fd(ref, z, r, what);
 }
 
 }  // namespace
