@@ -1,6 +1,5 @@
 // Shapes3D: trajectory properties (spec §4), HDF5 files generated here in the layout of
 // 3dshapes.h5, consecutive-frame batches, and the refusals.
-#include <hdf5.h>
 
 #include <filesystem>
 #include <set>
@@ -10,6 +9,7 @@
 #include "data/npy.h"
 #include "data/shapes3d.h"
 #include "data_files.h"
+#include "shapes3d_h5.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -49,14 +49,7 @@ void write_h5(const std::string& path, const std::array<int, 6>& sizes, bool scr
     lab[static_cast<size_t>(i * 6 + 5)] = -30.0 + 60.0 * v[5] / (sizes[5] - 1);
   }
   if (scramble_labels) std::swap(lab[0], lab[static_cast<size_t>(6 * (N - 1))]);  // floor hue 0 <-> 1
-  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  hsize_t di[4] = {static_cast<hsize_t>(N), kS, kS, 3}, dl[2] = {static_cast<hsize_t>(N), 6};
-  hid_t si = H5Screate_simple(4, di, nullptr), sl = H5Screate_simple(2, dl, nullptr);
-  hid_t d1 = H5Dcreate2(f, "images", H5T_NATIVE_UINT8, si, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  hid_t d2 = H5Dcreate2(f, "labels", H5T_NATIVE_DOUBLE, sl, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5Dwrite(d1, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, img.data());
-  H5Dwrite(d2, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab.data());
-  H5Dclose(d1); H5Dclose(d2); H5Sclose(si); H5Sclose(sl); H5Fclose(f);
+  test::write_shapes3d_h5(path, N, kS, img, lab);
 }
 void write_traj(const std::string& path, int64_t seqs, int frames) {
   auto t = make_shapes3d_trajectories(3, seqs, frames, kSmall);

@@ -2,7 +2,6 @@
 // disentanglement score) and --experiment_dir with several runs, on a 3dshapes.h5 written here in
 // the real file's layout: floor_hue is the colour of the lower half, wall_hue the position of a
 // green square, and the other four factors leave no trace in the images.
-#include <hdf5.h>
 
 #include <array>
 #include <cmath>
@@ -18,6 +17,7 @@
 #include "engine/safetensors.h"
 #include "eval_cli.h"
 #include "models/vgg11.h"
+#include "shapes3d_h5.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -57,14 +57,7 @@ void write_h5(const std::string& dir) {
     lab[static_cast<size_t>(i * 6 + 5)] = -30.0 + 60.0 * v[5] / (kSizes[5] - 1);
   }
   const std::string path = dir + "/3dshapes.h5";
-  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  hsize_t di[4] = {static_cast<hsize_t>(N), kS, kS, 3}, dl[2] = {static_cast<hsize_t>(N), 6};
-  hid_t si = H5Screate_simple(4, di, nullptr), sl = H5Screate_simple(2, dl, nullptr);
-  hid_t d1 = H5Dcreate2(f, "images", H5T_NATIVE_UINT8, si, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  hid_t d2 = H5Dcreate2(f, "labels", H5T_NATIVE_DOUBLE, sl, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5Dwrite(d1, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, img.data());
-  H5Dwrite(d2, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab.data());
-  H5Dclose(d1); H5Dclose(d2); H5Sclose(si); H5Sclose(sl); H5Fclose(f);
+  test::write_shapes3d_h5(path, N, kS, img, lab);
   const std::vector<int64_t> t = {0, 1, 2, 3, 4, 5};  // the loader wants one; evaluation does not use it
   data::write_npy(dir + "/3dshapes_trajectories.npy", "i8", {2, 3}, t.data());
 }
