@@ -29,8 +29,9 @@ def read_wmat(path):
 
 
 def indegree(path):
+    """Per target neuron: number of inputs; also the synapse count and the number of input units."""
     rows, cols, pre, post = read_wmat(path)
-    return np.bincount(post, minlength=cols), len(pre)
+    return np.bincount(post, minlength=cols), len(pre), rows
 
 
 def spike_counts(path, n_units, last_step):
@@ -53,7 +54,7 @@ def main():
     last = int(round(a.prime_s * 1e4))
     per_run, ks, rs = [], [], []
     for d in a.runs:
-        k, n = indegree(os.path.join(d, 'input_con.0.wmat'))
+        k, n, _ = indegree(os.path.join(d, 'input_con.0.wmat'))
         c = spike_counts(os.path.join(d, 'exc.0.spk'), len(k), last)
         r = c / a.prime_s
         per_run.append({'run': d, 'n_syn': int(n), 'rate_hz': float(r.mean()), 'max_indegree': int(k.max())})
@@ -93,7 +94,7 @@ def main():
           f"IN->E synapses {nsyn.mean():.0f} +- {nsyn.std(ddof=1) if len(nsyn) > 1 else 0:.0f}; "
           f"corr(rate, n_syn) {summary['corr_rate_nsyn']}")
     if a.ref:
-        k, n = indegree(os.path.join(a.ref[0], 'input_con.0.wmat'))
+        k, n, n_pre = indegree(os.path.join(a.ref[0], 'input_con.0.wmat'))
         rp = a.ref_prime_s or a.prime_s
         c = spike_counts(a.ref[1], len(k), int(round(rp * 1e4)))
         r = c / rp
@@ -102,14 +103,12 @@ def main():
         # Where does the reference draw sit among fresh Bernoulli(p) draws, by the rate the model
         # curve predicts for their in-degrees?
         rng = np.random.default_rng(12345)
-        n_pre = int(round(n / len(k) / a.p)) if n else 500
-        n_pre = 500 if abs(n_pre - 500) < 50 else n_pre
         deg = rng.binomial(n_pre, a.p, size=(a.draws, len(k)))
         pred_draws = predict(deg.ravel()).reshape(deg.shape).mean(axis=1)
         pct = float((pred_draws < pred.mean()).mean())
         summary['bernoulli_draws'] = {'n': a.draws, 'predicted_rate_mean': float(pred_draws.mean()),
                                       'predicted_rate_p05_p50_p95': [float(x) for x in np.percentile(pred_draws, [5, 50, 95])]}
-        summary['reference'] = {'percentile_among_bernoulli_draws': pct,'n_syn': int(n), 'rate_hz': float(r.mean()), 'predicted_hz': float(pred.mean()),
+        summary['reference'] = {'percentile_among_bernoulli_draws': pct, 'n_syn': int(n), 'rate_hz': float(r.mean()), 'predicted_hz': float(pred.mean()),
                                 'fraction_of_own_draws_below': rank,
                                 'corr_per_neuron_rate_vs_prediction': float(np.corrcoef(r, pred)[0, 1])}
         print(f"reference (Auryn's draw): {n} IN->E synapses, E rate {r.mean():.4f} Hz; our model's curve predicts "
