@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/lpl_ops.h"
 #include "test_util.h"
 
@@ -41,6 +43,17 @@ void check_against_fd(const Ref& ref, const std::vector<float>& z, const Objecti
   for (double v : fd) scale = std::max(scale, std::abs(v));
   REQUIRE(scale > 0);
   check_close(r.dz, fd, 2e-3, 2e-4 * scale, what + " dL/dz vs finite differences");
+}
+
+// dL/dz against a golden case's "grad_z1" and "grad_z2" (float64 from PyTorch autograd), view 1 rows
+// first, relative to the largest golden entry.
+inline void check_golden_gradient(const ObjectiveRun& r, const nlohmann::json& c, const std::string& what) {
+  auto g = c["grad_z1"].get<std::vector<double>>();
+  auto g2 = c["grad_z2"].get<std::vector<double>>();
+  g.insert(g.end(), g2.begin(), g2.end());
+  double scale = 0;
+  for (double v : g) scale = std::max(scale, std::abs(v));
+  check_close(r.dz, g, 1e-4, 1e-5 * scale, what + " gradient");
 }
 
 }  // namespace lpl::test

@@ -45,12 +45,7 @@ static void golden(Device d) {
     CHECK_MESSAGE(r.terms.push == doctest::Approx(c["push"].get<double>()).epsilon(1e-5), what);
     CHECK_MESSAGE(r.terms.decorr == doctest::Approx(c["decorr"].get<double>()).epsilon(1e-4), what);
     CHECK_MESSAGE(r.terms.weighted(args.coeffs) == doctest::Approx(c["total"].get<double>()).epsilon(1e-5), what);
-    auto g = c["grad_z1"].get<std::vector<double>>();
-    auto g2 = c["grad_z2"].get<std::vector<double>>();
-    g.insert(g.end(), g2.begin(), g2.end());
-    double scale = 0;
-    for (double v : g) scale = std::max(scale, std::abs(v));
-    test::check_close(r.dz, g, 1e-4, 1e-5 * scale, what + " gradient");
+    test::check_golden_gradient(r, c, what);
   }
 }
 LPL_TEST_ON_DEVICES("lpl objective matches the authors' golden loss terms and gradients", golden)

@@ -51,12 +51,7 @@ static void negative_golden(Device d) {
     CHECK_MESSAGE(r.terms.pull == doctest::Approx(c["pull"].get<double>()).epsilon(1e-5), what);
     CHECK_MESSAGE(r.terms.push == doctest::Approx(c["push"].get<double>()).epsilon(1e-5), what);
     CHECK_MESSAGE(r.terms.weighted(coeffs) == doctest::Approx(c["total"].get<double>()).epsilon(1e-5), what);
-    auto g = c["grad_z1"].get<std::vector<double>>();
-    auto g2 = c["grad_z2"].get<std::vector<double>>();
-    g.insert(g.end(), g2.begin(), g2.end());
-    double scale = 0;
-    for (double v : g) scale = std::max(scale, std::abs(v));
-    test::check_close(r.dz, g, 1e-4, 1e-5 * scale, what + " gradient");
+    test::check_golden_gradient(r, c, what);
   }
 }
 LPL_TEST_ON_DEVICES("negative-sample objective matches PyTorch autograd golden terms and gradients", negative_golden)
