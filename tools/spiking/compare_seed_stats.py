@@ -45,6 +45,9 @@ def main():
     # Two-sided prediction interval for one new draw, Bonferroni over the statistics compared.
     tq = stats.t.ppf(1 - a.alpha / (2 * len(keys)), n - 1) * np.sqrt(1 + 1 / n) if n > 1 else float('inf')
     print(f"{a.label}: {n} runs; prediction interval mean +- {tq:.2f} sd (family-wise alpha {a.alpha} over {len(keys)} statistics)")
+    if n < 5:
+        print(f"note: with {n} runs the prediction interval is too wide to reject anything; judge by 'close' "
+              f"(the runs' mean within {100 * a.tol:.0f} % of the reference)")
     print(f"{'statistic':26s} {'mean':>8s} {'sd':>8s} {'min':>8s} {'max':>8s} {'reference':>9s} {'ref-mean':>9s} {'in sd':>6s}  verdict")
     for key in keys:
         ref = REFERENCE[key]
