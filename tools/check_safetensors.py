@@ -5,7 +5,7 @@ our C++ reader: 8-byte little-endian header length; a UTF-8 JSON object header o
 relative to the data region, contiguous from 0, non-overlapping, each span = prod(shape) x dtype
 size, the last one ending exactly at the end of the file. With --lpl-weights, also checks the weight
 names and shapes of spec §6b (float32 VGG-11 blocks, projectors, classifier heads). With
---official, loads the file with the `safetensors` package too (pip install safetensors numpy).
+--official, loads the file with the `safetensors` package too (`scripts/setup.sh --tools` puts it in tools/.venv).
 
     python3 tools/check_safetensors.py run/checkpoints/last.safetensors --lpl-weights
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/data/tb/golden.tfevents with the real `tensorboard` package (pip install tensorboard):
+"""Writes tests/data/tb/golden.tfevents with the real `tensorboard` package (`scripts/setup.sh --tools` puts it in tools/.venv):
 the file-version event, scalars under the spec's tag names, one histogram and a SessionLog START, all with fixed wall
 times, so tests can compare our native writer byte for byte (records, CRCs, tags, values).
 Usage: python3 tools/make_tb_golden.py [OUT]"""
