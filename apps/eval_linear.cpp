@@ -62,15 +62,6 @@ ProbeResult run_probe(const FeatureMatrix& train, const std::vector<int32_t>& yt
   return r;
 }
 
-// The first n images of a split (n = 0: all).
-void truncate(data::ImageSet& s, int64_t n) {
-  if (n <= 0 || n >= s.n) return;
-  s.pixels.resize(static_cast<size_t>(n * s.c * s.h * s.w));
-  if (!s.labels.empty()) s.labels.resize(static_cast<size_t>(n));
-  if (!s.factor_labels.empty()) s.factor_labels.resize(s.factor_labels.size() / static_cast<size_t>(s.n) * static_cast<size_t>(n));
-  s.n = n;
-}
-
 int embed(const EvalArgs& a, const Locations& loc, Device dev) {
   const auto t0 = std::chrono::steady_clock::now();
   const data::NpyArray img = data::load_npy_f32(a.embed);
@@ -331,8 +322,8 @@ int run(int argc, char** argv) {
   dopt.split_seed = a.split_seed;
   dopt.downsample_images = a.downsample_images;
   data::DatasetSplits splits = data::load_dataset(dopt);
-  truncate(splits.probe_train, a.limit_probe_train);
-  truncate(splits.test, a.limit_test);
+  splits.probe_train = data::first_images(splits.probe_train, a.limit_probe_train);
+  splits.test = data::first_images(splits.test, a.limit_test);
   std::printf("%s: probe-train %lld, test %lld images of %d px; device %s\n", splits.name.c_str(),
               static_cast<long long>(splits.probe_train.n), static_cast<long long>(splits.test.n), splits.image_size,
               a.device.empty() ? (dev == cpu() ? "cpu" : "cuda") : a.device.c_str());

@@ -149,6 +149,21 @@ ImageSet replicate_to_rgb(const ImageSet& set) {
 
 }  // namespace detail
 
+ImageSet first_images(const ImageSet& set, int64_t n) {
+  if (n <= 0 || n >= set.n) return set;
+  ImageSet out = set;
+  out.n = n;
+  // Every per-image array (whichever this dataset fills) keeps its first n images' entries.
+  auto cut = [&](auto& v) { v.resize(v.size() / static_cast<size_t>(set.n) * static_cast<size_t>(n)); };
+  cut(out.pixels);
+  cut(out.pixels2);
+  cut(out.fpixels);
+  cut(out.fpixels2);
+  cut(out.labels);
+  cut(out.factor_labels);
+  return out;
+}
+
 DatasetSplits load_dataset(const DataOptions& opt) {
 #if LPL_HAVE_ZLIB
   if (opt.dataset == "fashion-mnist" || opt.dataset == "fashion_mnist") return detail::load_fashion_mnist(opt);

@@ -42,5 +42,7 @@ struct DataOptions {
   int label_factor = -1;          // shapes3d
 };
 DatasetSplits load_dataset(const DataOptions& opt);   // throws lpl::Error with a clear message
+// The first n images of a split, every per-image array cut alike (n <= 0 or >= set.n: all of it).
+ImageSet first_images(const ImageSet& set, int64_t n);
 
 }  // namespace lpl::data

@@ -6,23 +6,12 @@
 
 namespace lpl {
 
-namespace {
-// The first n images of `full` as a split of their own.
-data::ImageSet head(const data::ImageSet& full, int64_t n) {
-  data::ImageSet set = full;
-  set.n = n;
-  set.pixels.resize(static_cast<size_t>(n * full.c * full.h * full.w));
-  if (!set.labels.empty()) set.labels.resize(static_cast<size_t>(n));
-  return set;
-}
-}  // namespace
-
 FeatureMatrix final_layer_features(Vgg11& net, const data::DatasetSplits& splits, const data::ImageSet& set,
                                    int64_t limit, std::vector<int32_t>* labels) {
   FeatureMatrix x;
   const int64_t n = limit > 0 ? std::min(limit, set.n) : set.n;
   if (n == 0) return x;
-  const data::ImageSet part = n == set.n ? set : head(set, n);
+  const data::ImageSet part = data::first_images(set, n);
   data::LoaderOptions lo;
   lo.batch_size = std::min<int64_t>(256, n);
   lo.shuffle = false;

@@ -217,3 +217,40 @@ TEST_CASE("loader: bad options and splits are refused clearly") {
   REQUIRE(lu.next(b));
   CHECK_FALSE(b.labels.defined());
 }
+
+TEST_CASE("first_images keeps every per-image array consistent (uint8, float32 views, labels, factors)") {
+  ImageSet s = make_set(5, 32, 32);
+  const size_t img = 3 * 32 * 32;
+  s.fpixels.assign(5 * img, 0.f);
+  for (size_t k = 0; k < s.fpixels.size(); ++k) s.fpixels[k] = static_cast<float>(k);
+  s.fpixels2 = s.fpixels;
+  s.pixels2 = s.pixels;
+  s.factor_labels.assign(5 * 6, 0);
+  for (size_t k = 0; k < s.factor_labels.size(); ++k) s.factor_labels[k] = static_cast<int32_t>(k);
+  const ImageSet h = first_images(s, 2);
+  CHECK(h.n == 2);
+  CHECK(h.pixels.size() == 2 * img);
+  CHECK(h.pixels2.size() == 2 * img);
+  CHECK(h.fpixels.size() == 2 * img);
+  CHECK(h.fpixels2.size() == 2 * img);
+  CHECK(h.fpixels.back() == static_cast<float>(2 * img - 1));
+  CHECK(h.labels == std::vector<int32_t>{0, 1});
+  CHECK(h.factor_labels.size() == 12);
+  CHECK(h.factor_labels.back() == 11);
+  // Float-only data (pairs of float32 .npy files): the loader accepts the head split.
+  ImageSet f = s;
+  f.pixels.clear();
+  f.pixels2.clear();
+  const ImageSet fh = first_images(f, 3);
+  CHECK(fh.pixels.empty());
+  CHECK(fh.fpixels.size() == 3 * img);
+  LoaderOptions lo;
+  lo.batch_size = 3;
+  lo.shuffle = false;
+  lo.augment = false;
+  DatasetSplits meta = meta_for();
+  meta.augment = false;
+  CHECK_NOTHROW(Loader(fh, meta, lo));
+  CHECK(first_images(s, 0).n == 5);   // 0: all
+  CHECK(first_images(s, 99).n == 5);  // more than there are: all
+}
