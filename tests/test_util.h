@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,17 +43,53 @@ inline Tensor random_tensor(const Shape& s, uint32_t seed, Device d = cpu(), flo
   return Tensor::from_vector(random_vec(static_cast<size_t>(s.numel()), seed, lo, hi), s, d);
 }
 
-// Max |a - b| / (atol + rtol |b|) <= 1 elementwise; reports the worst element on failure.
+struct CloseResult {
+  bool ok;
+  std::string msg;
+};
+
+// Elementwise |a - b| <= atol + rtol |b| over all elements. A NaN on either side, or an infinity not
+// matched by the same infinity, fails wherever it is (reported with its index and count); otherwise
+// the message names the worst element and how many are out of tolerance.
+inline CloseResult compare_close(const std::vector<float>& a, const std::vector<double>& b, double rtol, double atol) {
+  std::ostringstream m;
+  m.precision(9);
+  if (a.size() != b.size()) {
+    m << "size " << a.size() << " vs " << b.size();
+    return {false, m.str()};
+  }
+  size_t n_nonfinite = 0, first_nonfinite = 0, n_out = 0, wi = 0;
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double x = a[i], y = b[i];
+    if (!std::isfinite(x) || !std::isfinite(y)) {
+      if (x == y) continue;  // the same infinity (NaN equals nothing)
+      if (n_nonfinite++ == 0) first_nonfinite = i;
+      continue;
+    }
+    const double d = std::abs(x - y);
+    double r = d == 0 ? 0 : d / (atol + rtol * std::abs(y));  // d > 0 with zero tolerance: inf
+    if (std::isnan(r)) r = INFINITY;  // a NaN tolerance (e.g. scaled by a NaN maximum) fails
+    n_out += r > 1;
+    if (r > worst) {
+      worst = r;
+      wi = i;
+    }
+  }
+  if (n_nonfinite > 0)
+    m << "element " << first_nonfinite << " got " << a[first_nonfinite] << " expected " << b[first_nonfinite] << " ("
+      << n_nonfinite << " non-finite mismatches); ";
+  if (!a.empty())
+    m << "worst element " << wi << " got " << a[wi] << " expected " << b[wi] << ", error " << worst << " x tolerance ("
+      << n_out << " of " << a.size() << " elements out of tolerance)";
+  return {n_nonfinite == 0 && n_out == 0, m.str()};
+}
+
+// CHECKs compare_close, the message prefixed with `what`.
 inline void check_close(const std::vector<float>& a, const std::vector<double>& b, double rtol, double atol,
                         const std::string& what) {
-  REQUIRE_MESSAGE(a.size() == b.size(), what << ": size " << a.size() << " vs " << b.size());
-  double worst = 0;
-  size_t wi = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    double r = std::abs(a[i] - b[i]) / (atol + rtol * std::abs(b[i]));
-    if (!(r <= worst)) { worst = r; wi = i; }
-  }
-  CHECK_MESSAGE(worst <= 1.0, what << ": element " << wi << " got " << a[wi] << " expected " << b[wi]);
+  const CloseResult r = compare_close(a, b, rtol, atol);
+  CHECK_MESSAGE(r.ok, what << ": " << r.msg);
 }
 inline void check_close(const std::vector<float>& a, const std::vector<float>& b, double rtol, double atol,
                         const std::string& what) {
