@@ -2,10 +2,12 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
@@ -94,6 +96,26 @@ inline void check_close(const std::vector<float>& a, const std::vector<double>& 
 inline void check_close(const std::vector<float>& a, const std::vector<float>& b, double rtol, double atol,
                         const std::string& what) {
   check_close(a, std::vector<double>(b.begin(), b.end()), rtol, atol, what);
+}
+
+// max(a, b) that keeps a NaN: std::max(worst, NaN) returns worst, so a NaN error would pass.
+inline double nan_max(double a, double b) { return std::isnan(a) || a >= b ? a : b; }
+
+// Largest |v[k]| in float64; NaN when any element is NaN.
+template <class V>
+double max_abs(const V& v) {
+  double m = 0;
+  for (const auto& x : v) m = nan_max(m, std::abs(static_cast<double>(x)));
+  return m;
+}
+
+// Largest |a[k] - b[k]| in float64; NaN when any difference is NaN or the sizes differ.
+template <class A, class B>
+double max_abs_diff(const A& a, const B& b) {
+  if (std::size(a) != std::size(b)) return NAN;
+  double m = 0;
+  for (size_t k = 0; k < std::size(a); ++k) m = nan_max(m, std::abs(static_cast<double>(a[k]) - static_cast<double>(b[k])));
+  return m;
 }
 
 // Central finite difference of a scalar function f of the vector x at every coordinate, in float64.

@@ -68,6 +68,17 @@ TEST_CASE("compare_close: a NaN tolerance fails a mismatch") {
   CHECK_FALSE(compare_close({1.5f}, {1.0}, 1e-5, std::numeric_limits<double>::quiet_NaN()).ok);
 }
 
+TEST_CASE("nan_max, max_abs and max_abs_diff keep a NaN wherever it is") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK(std::isnan(lpl::test::nan_max(nan, 1.0)));
+  CHECK(std::isnan(lpl::test::nan_max(1.0, nan)));
+  CHECK(lpl::test::max_abs(std::vector<double>{1, -3, 2}) == 3);
+  CHECK(std::isnan(lpl::test::max_abs(std::vector<double>{nan, 1, 2})));
+  CHECK(lpl::test::max_abs_diff(std::vector<float>{1, 2}, std::vector<double>{1, 4}) == 2);
+  CHECK(std::isnan(lpl::test::max_abs_diff(std::vector<float>{kNaN, 2}, std::vector<double>{1, 4})));
+  CHECK(std::isnan(lpl::test::max_abs_diff(std::vector<float>{1}, std::vector<double>{1, 4})));  // sizes differ
+}
+
 TEST_CASE("compare_close: sizes must match") {
   CHECK_FALSE(compare_close(std::vector<float>{1.f}, std::vector<double>{1.0, 2.0}, 1e-5, 1e-6).ok);
 }
