@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <iterator>
 #include <random>
@@ -23,6 +24,21 @@ inline std::string data_path(const std::string& rel) {
   const char* d = std::getenv("LPL_TEST_DATA");
   return std::string(d ? d : LPL_TEST_DATA_DIR) + "/" + rel;
 }
+
+// Debian's dataset-fashion-mnist (scripts/setup.sh installs it).
+inline bool have_fashion_mnist() {
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                        "t10k-labels-idx1-ubyte.gz"})
+    if (!std::filesystem::exists(dir + f)) return false;
+  return true;
+}
+
+// A test case that reads Debian's Fashion-MNIST. Its doctest suite "needs-data" makes ctest run such
+// cases as their own test "<area>.<file>.data" (tests/CMakeLists.txt), reported "Skipped" (exit 77)
+// when the dataset is missing, never "Passed".
+#define LPL_FASHION_MNIST_TEST_CASE(name) \
+  TEST_CASE(name * doctest::test_suite("needs-data") * doctest::skip(!::lpl::test::have_fashion_mnist()))
 
 // Registers a test body `void fn(Device)` twice: "<name> [cpu]" and "<name> [cuda]". Without a
 // visible GPU the CUDA case is reported by doctest as skipped, never as passed.
