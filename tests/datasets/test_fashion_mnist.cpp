@@ -161,12 +161,7 @@ TEST_CASE("fashion-mnist: missing, truncated and corrupt files give one clear er
   }
 }
 
-TEST_CASE("fashion-mnist: the real files of Debian's package (when installed)") {
-  const std::string dir = "/usr/share/datasets/fashion-mnist";
-  if (!detail::file_exists(dir + "/train-images-idx3-ubyte.gz")) {
-    MESSAGE("dataset-fashion-mnist not installed: skipped");
-    return;
-  }
+LPL_FASHION_MNIST_TEST_CASE("fashion-mnist: the real files of Debian's package (when installed)") {
   DataOptions o;
   o.dataset = "fashion-mnist";
   DatasetSplits s = load_dataset(o);

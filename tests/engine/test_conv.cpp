@@ -123,11 +123,6 @@ std::vector<double> ref_bias_grad(const Shape& s, const std::vector<double>& dy)
 }
 
 std::vector<double> f64(const std::vector<float>& v) { return {v.begin(), v.end()}; }
-double max_abs(const std::vector<double>& v) {
-  double m = 0;
-  for (double a : v) m = std::max(m, std::abs(a));
-  return m;
-}
 double dot(const std::vector<double>& a, const std::vector<double>& b) {
   double s = 0;
   for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
@@ -139,7 +134,7 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
 // or FFT algorithms, whose rounding is larger than a direct sum's.
 void check_ref(Device d, const std::vector<float>& got, const std::vector<double>& want, const std::string& what) {
   const double scale = d.is_cuda() ? 5e-4 : 1e-4;
-  test::check_close(got, want, scale, scale * std::max(1.0, max_abs(want)), what);
+  test::check_close(got, want, scale, scale * std::max(1.0, test::max_abs(want)), what);
 }
 
 struct Inputs {
@@ -349,6 +344,6 @@ LPL_GPU_TEST_CASE("conv2d with TF32 allowed stays close, and fp32 is restored wh
   auto y_tf32 = conv2d_forward(x, w, Tensor(), c.params()).to_vector();
   set_allow_tf32(false);
   // TF32 keeps 10 mantissa bits: about 1e-3 relative per product.
-  test::check_close(y_tf32, want, 1e-2, 1e-2 * max_abs(want), "tf32 forward");
+  test::check_close(y_tf32, want, 1e-2, 1e-2 * test::max_abs(want), "tf32 forward");
   check_ref(cuda(0), conv2d_forward(x, w, Tensor(), c.params()).to_vector(), want, "fp32 forward after tf32");
 }

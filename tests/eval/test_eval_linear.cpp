@@ -38,8 +38,6 @@ void expect_error(const std::string& args, const std::string& message) {
   CHECK_MESSAGE(r.output.find("error: " + message) != std::string::npos, args << " -> " << r.output);
 }
 
-bool have_fashion_mnist() { return fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"); }
-
 }  // namespace
 
 TEST_CASE("eval_linear --help lists the original's flags") {
@@ -141,8 +139,7 @@ TEST_CASE("eval_linear names a weight the file lacks") {
   CHECK(r.output.find("network.encoder.blocks.1.module.0.weight") != std::string::npos);
 }
 
-TEST_CASE("eval_linear on Fashion-MNIST writes the JSON, results.yaml, features and plots" *
-          doctest::skip(!have_fashion_mnist())) {
+LPL_FASHION_MNIST_TEST_CASE("eval_linear on Fashion-MNIST writes the JSON, results.yaml, features and plots") {
   TmpDir t;
   const std::string common = "--random_init --dataset fashion-mnist --device cpu --limit_probe_train 600 --limit_test 300 "
                              "--last_layer_only --evaluate_pixel_acc --yaml --probe_batch_size 64 ";
@@ -185,8 +182,7 @@ TEST_CASE("eval_linear on Fashion-MNIST writes the JSON, results.yaml, features 
   CHECK(read_file(t / "run/results.yaml") == yaml);
 }
 
-TEST_CASE("eval_linear --experiment_dir with two Fashion-MNIST runs keys results.yaml and --out by run name" *
-          doctest::skip(!have_fashion_mnist())) {
+LPL_FASHION_MNIST_TEST_CASE("eval_linear --experiment_dir with two Fashion-MNIST runs keys results.yaml and --out by run name") {
   TmpDir t;
   for (uint64_t seed : {5, 6}) {
     const fs::path run = t.path / "exp" / (seed == 5 ? "lpl" : "lpl_no-pooling") / "checkpoints";

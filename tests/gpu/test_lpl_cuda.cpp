@@ -17,9 +17,7 @@ namespace {
 void compare(const Tensor& a, const Tensor& b, double rtol, double atol_rel, const std::string& what) {
   REQUIRE_MESSAGE(a.shape() == b.shape(), what);
   auto av = a.to_vector(), bv = b.to_vector();
-  double scale = 0;
-  for (float v : av) scale = std::max(scale, static_cast<double>(std::abs(v)));
-  test::check_close(bv, std::vector<double>(av.begin(), av.end()), rtol, atol_rel * scale + 1e-30, what);
+  test::check_close(bv, std::vector<double>(av.begin(), av.end()), rtol, atol_rel * test::max_abs(av) + 1e-30, what);
 }
 
 void objective_both(const Shape& s, LplObjectiveArgs a, const std::string& what, bool stale = false) {
@@ -225,9 +223,7 @@ LPL_GPU_TEST_CASE("cpu vs cuda: LPL training steps on CUDA match a float64 CPU r
       du[i] = got[i] - init_w[i];
       dref[i] = ref.w[k][i] - init_w[i];
     }
-    double scale = 0;
-    for (double v : dref) scale = std::max(scale, std::abs(v));
-    test::check_close(du, dref, 2e-2, 2e-2 * scale + 1e-9, "block " + std::to_string(k + 1) + " weight update");
+    test::check_close(du, dref, 2e-2, 2e-2 * test::max_abs(dref) + 1e-9, "block " + std::to_string(k + 1) + " weight update");
   }
 }
 

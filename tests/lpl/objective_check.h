@@ -39,8 +39,7 @@ void check_against_fd(const Ref& ref, const std::vector<float>& z, const Objecti
   CHECK_MESSAGE(r.terms.push == doctest::Approx(t.push).epsilon(1e-5), what << " push");
   CHECK_MESSAGE(r.terms.decorr == doctest::Approx(t.decorr).epsilon(1e-4), what << " decorr");
   auto fd = finite_diff(zd, [&](const std::vector<double>& x) { return ref.loss(x); }, 1e-4);
-  double scale = 0;
-  for (double v : fd) scale = std::max(scale, std::abs(v));
+  const double scale = max_abs(fd);
   REQUIRE(scale > 0);
   check_close(r.dz, fd, 2e-3, 2e-4 * scale, what + " dL/dz vs finite differences");
 }
@@ -51,9 +50,7 @@ inline void check_golden_gradient(const ObjectiveRun& r, const nlohmann::json& c
   auto g = c["grad_z1"].get<std::vector<double>>();
   auto g2 = c["grad_z2"].get<std::vector<double>>();
   g.insert(g.end(), g2.begin(), g2.end());
-  double scale = 0;
-  for (double v : g) scale = std::max(scale, std::abs(v));
-  check_close(r.dz, g, 1e-4, 1e-5 * scale, what + " gradient");
+  check_close(r.dz, g, 1e-4, 1e-5 * max_abs(g), what + " gradient");
 }
 
 }  // namespace lpl::test

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "engine/lpl_ops.h"
 #include "models/optim.h"
 #include "test_util.h"
 
@@ -66,6 +67,88 @@ static void sgd_values(Device d) {
   for (float v : q.w.value.to_vector()) CHECK(v == doctest::Approx(0.5));
 }
 LPL_TEST_ON_DEVICES("sgd with momentum as torch.optim.SGD (first buffer = gradient)", sgd_values)
+
+namespace {
+// float64 reference of one parameter tensor's optimiser state (torch.optim.Adam with L2 decay /
+// torch.optim.SGD), element by element.
+struct RefParam {
+  std::vector<double> w, m, v;
+  bool decay;
+  void adam(const std::vector<float>& g, double lr, double wd, int64_t t) {
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    for (size_t i = 0; i < w.size(); ++i) {
+      const double gi = g[i] + (decay ? wd * w[i] : 0.0);
+      m[i] = b1 * m[i] + (1 - b1) * gi;
+      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+      const double mh = m[i] / (1 - std::pow(b1, t)), vh = v[i] / (1 - std::pow(b2, t));
+      w[i] -= lr * mh / (std::sqrt(vh) + eps);
+    }
+  }
+  void sgd(const std::vector<float>& g, double lr, double wd, double mu, bool first) {
+    for (size_t i = 0; i < w.size(); ++i) {
+      double gi = g[i] + (decay ? wd * w[i] : 0.0);
+      if (mu != 0) gi = m[i] = first ? gi : mu * m[i] + gi;
+      w[i] -= lr * gi;
+    }
+  }
+};
+
+// Several steps of the optimiser on a weight (decayed, 7 elements) and a bias (5) holding distinct
+// random values, with new random gradients each step, against the float64 reference: a kernel that
+// reads another element's gradient, moment or weight fails (all-equal tensors would hide it).
+void random_steps_match_reference(Device d, const OptimizerOptions& o) {
+  Param w{"w", test::random_tensor({7}, 11, d), Tensor::zeros({7}, d), true};
+  Param b{"b", test::random_tensor({5}, 12, d), Tensor::zeros({5}, d), false};
+  Optimizer opt(o, {&w, &b});
+  std::vector<RefParam> ref;
+  for (Param* p : {&w, &b}) {
+    const auto x = p->value.to_vector();
+    ref.push_back({{x.begin(), x.end()}, std::vector<double>(x.size()), std::vector<double>(x.size()), p->decay});
+  }
+  const double lrs[4] = {0.05, 0.02, 0.1, 0.03};
+  for (int s = 0; s < 4; ++s) {
+    CAPTURE(s);
+    int k = 0;
+    for (Param* p : {&w, &b}) {
+      const auto g = test::random_vec(static_cast<size_t>(p->value.numel()), 100 + 10 * s + k, -2.f, 2.f);
+      p->grad = Tensor::from_vector(g, p->value.shape(), d);
+      if (o.kind == "adam") ref[k].adam(g, lrs[s], o.weight_decay, s + 1);
+      else ref[k].sgd(g, lrs[s], o.weight_decay, o.momentum, s == 0);
+      ++k;
+    }
+    opt.step(lrs[s]);
+    test::check_close(w.value.to_vector(), ref[0].w, 1e-5, 1e-6, o.kind + " weight");
+    test::check_close(b.value.to_vector(), ref[1].w, 1e-5, 1e-6, o.kind + " bias");
+  }
+}
+
+void random_adam(Device d) { random_steps_match_reference(d, {"adam", 0.3, 0.0}); }
+void random_sgd(Device d) { random_steps_match_reference(d, {"sgd", 0.3, 0.9}); }
+void random_sgd_plain(Device d) { random_steps_match_reference(d, {"sgd", 0.3, 0.0}); }
+
+// One Adam update at step 3 from distinct random moments (the optimiser's own start at zero).
+void adam_update_random_moments(Device d) {
+  const auto w0 = test::random_vec(9, 21), g = test::random_vec(9, 22), m0 = test::random_vec(9, 23, -0.5f, 0.5f),
+             v0 = test::random_vec(9, 24, 0.01f, 0.5f);
+  Tensor w = Tensor::from_vector(w0, {9}, d), m = Tensor::from_vector(m0, {9}, d), v = Tensor::from_vector(v0, {9}, d);
+  AdamHyper h;
+  h.lr = 0.01f;
+  h.weight_decay = 0.2f;
+  h.step = 3;
+  adam_update(w, Tensor::from_vector(g, {9}, d), m, v, h);
+  RefParam r{{w0.begin(), w0.end()}, {m0.begin(), m0.end()}, {v0.begin(), v0.end()}, true};
+  r.adam(g, 0.01, static_cast<double>(0.2f), 3);
+  test::check_close(w.to_vector(), r.w, 1e-5, 1e-7, "adam_update weight");
+  test::check_close(m.to_vector(), r.m, 1e-5, 1e-7, "adam_update m");
+  test::check_close(v.to_vector(), r.v, 1e-5, 1e-7, "adam_update v");
+}
+}  // namespace
+LPL_TEST_ON_DEVICES("adam: distinct random weights and gradients over 4 steps match a float64 reference", random_adam)
+LPL_TEST_ON_DEVICES("sgd momentum: distinct random weights and gradients over 4 steps match a float64 reference",
+                    random_sgd)
+LPL_TEST_ON_DEVICES("sgd without momentum: distinct random values over 4 steps match a float64 reference",
+                    random_sgd_plain)
+LPL_TEST_ON_DEVICES("adam_update from distinct random moments matches a float64 reference", adam_update_random_moments)
 
 TEST_CASE("optimizer refuses unknown kinds and bad momentum") {
   CHECK_THROWS_WITH_AS(Optimizer({"lamb", 0, 0}, {}), doctest::Contains("unknown kind 'lamb'"), Error);

@@ -137,11 +137,7 @@ TEST_CASE("train options: unknown flags, bad values and invalid combinations are
   refused({"--num_nodes", "2"}, "--num_nodes 2 (one machine per run): not implemented yet");
 }
 
-TEST_CASE("train_vgg11 end to end on Fashion-MNIST: files, no overwrite, init_from, benchmark") {
-  if (!file_exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    MESSAGE("Fashion-MNIST not installed (scripts/setup.sh installs it): skipped");
-    return;
-  }
+LPL_FASHION_MNIST_TEST_CASE("train_vgg11 end to end on Fashion-MNIST: files, no overwrite, init_from, benchmark") {
   const std::string root = tmp_dir();
   const std::string common = "--dataset fashion-mnist --batch_size 4 --max_epochs 3 --warmup_epochs 0 --threads 1 --log_dir " + root;
   Result r = run(common + " --max_steps 2 --experiment_name e1");
@@ -208,11 +204,7 @@ TEST_CASE("train_vgg11 end to end on Fashion-MNIST: files, no overwrite, init_fr
   std::system(("rm -rf " + root).c_str());
 }
 
-TEST_CASE("train_vgg11 online evaluation: validation losses, final-layer probe and metrics under the spec names") {
-  if (!file_exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    MESSAGE("Fashion-MNIST not installed (scripts/setup.sh installs it): skipped");
-    return;
-  }
+LPL_FASHION_MNIST_TEST_CASE("train_vgg11 online evaluation: validation losses, final-layer probe and metrics under the spec names") {
   const std::string root = tmp_dir();
   Result r = run("--dataset fashion-mnist --batch_size 8 --max_epochs 2 --limit_train_batches 2 --warmup_epochs 0 "
                  "--threads 1 --eval_every 2 --eval_samples 200 --val_batches 2 --histogram_samples 0 "

@@ -171,12 +171,6 @@ std::vector<int64_t> pick(const std::vector<float>& g, int n_random, uint32_t se
   return idx;
 }
 
-double max_abs(const std::vector<float>& g) {
-  double m = 0;
-  for (float v : g) m = std::max(m, static_cast<double>(std::abs(v)));
-  return m;
-}
-
 // Tolerance: 1% of the finite difference plus `atol` x `scale`, the largest gradient of the layer's
 // weights. (A bias gradient may be a float32 sum that cancels to ~0 — the objective is invariant to
 // shifting a unit in every sample — so it is compared on the scale of the weights' gradient.)
@@ -278,8 +272,8 @@ void layer_gradients_match_fd(bool projector, bool no_pooling, bool bias, StepOb
       ref.conv_all();
       const std::string hname = "head " + std::to_string(k);
       const auto gh = net.head_weight(k).grad.to_vector();
-      check_fd(gh, ref.wh, ref, 0, false, hname + " weight", 60 + k, max_abs(gh));
-      check_fd(net.head_bias(k).grad.to_vector(), ref.bh, ref, 0, false, hname + " bias", 65 + k, max_abs(gh), 5e-2);
+      check_fd(gh, ref.wh, ref, 0, false, hname + " weight", 60 + k, test::max_abs(gh));
+      check_fd(net.head_bias(k).grad.to_vector(), ref.bh, ref, 0, false, hname + " bias", 65 + k, test::max_abs(gh), 5e-2);
     }
     if (projector) {
       ref.hidden = vo.mlp_hidden;
@@ -301,18 +295,18 @@ void layer_gradients_match_fd(bool projector, bool no_pooling, bool bias, StepOb
       ref.conv_all();
       const std::string pname = "projector " + std::to_string(k + 1);
       const auto gw1 = find(base + "0.weight").grad.to_vector(), gw2 = find(base + "2.weight").grad.to_vector();
-      check_fd(gw1, ref.w1, ref, 0, false, pname + " w1", 70 + k, max_abs(gw1));
-      check_fd(gw2, ref.w2, ref, 0, false, pname + " w2", 80 + k, max_abs(gw2));
+      check_fd(gw1, ref.w1, ref, 0, false, pname + " w1", 70 + k, test::max_abs(gw1));
+      check_fd(gw2, ref.w2, ref, 0, false, pname + " w2", 80 + k, test::max_abs(gw2));
       if (bias) {
-        check_fd(find(base + "0.bias").grad.to_vector(), ref.b1, ref, 0, false, pname + " b1", 90 + k, max_abs(gw1), 5e-2);
-        check_fd(find(base + "2.bias").grad.to_vector(), ref.b2, ref, 0, false, pname + " b2", 95 + k, max_abs(gw2), 5e-2);
+        check_fd(find(base + "0.bias").grad.to_vector(), ref.b1, ref, 0, false, pname + " b1", 90 + k, test::max_abs(gw1), 5e-2);
+        check_fd(find(base + "2.bias").grad.to_vector(), ref.b2, ref, 0, false, pname + " b2", 95 + k, test::max_abs(gw2), 5e-2);
       }
     }
     ref.conv_all();
     const std::string name = "block " + std::to_string(k + 1);
     const auto gw = net.conv_weight(k).grad.to_vector();
-    check_fd(gw, ref.w, ref, ref.Ci * 9, true, name + " weight", 10 + k, max_abs(gw));
-    if (bias) check_fd(net.conv_bias(k).grad.to_vector(), ref.b, ref, 1, true, name + " bias", 20 + k, max_abs(gw), 5e-2);
+    check_fd(gw, ref.w, ref, ref.Ci * 9, true, name + " weight", 10 + k, test::max_abs(gw));
+    if (bias) check_fd(net.conv_bias(k).grad.to_vector(), ref.b, ref, 1, true, name + " bias", 20 + k, test::max_abs(gw), 5e-2);
   }
 }
 
@@ -338,8 +332,9 @@ TEST_CASE("VGG-11 supervised baseline: head and block gradients match finite dif
 }
 
 namespace {
-// End-to-end: the final objective as a function of block 1's weights (float64 forward through all
-// 8 blocks), against the engine's backprop (conv backward-data, max-pool, ReLU through every block).
+// End-to-end: the final objective as a function of every block's weights and biases (float64 forward
+// through all 8 blocks), against the engine's backprop (conv backward-data, max-pool, ReLU through
+// every block).
 void end_to_end_fd(StepObjective obj, bool projector) {
   const int64_t B = 2, S = 32, classes = 4;
   Vgg11Options vo;
@@ -361,7 +356,7 @@ void end_to_end_fd(StepObjective obj, bool projector) {
     CHECK(t[k].pull == 0.0);
   // Unused projectors (layers 1..7) get no gradient and are not trained.
   if (projector) {
-    CHECK(max_abs(find_param(net, "network.encoder.projectors.0.net.0.weight").grad.to_vector()) == 0.0);
+    CHECK(test::max_abs(find_param(net, "network.encoder.projectors.0.net.0.weight").grad.to_vector()) == 0.0);
     CHECK(net.trained_params().size() == net.params().size() - 7 * 4);
   }
 
@@ -418,37 +413,53 @@ void end_to_end_fd(StepObjective obj, bool projector) {
 
   // The final block's gradient: its input is fixed, as in the layer-local check.
   const auto g8 = net.conv_weight(7).grad.to_vector();
-  check_fd(g8, last.w, last, last.Ci * 9, true, "end-to-end block 8 weight", 31, max_abs(g8));
-  // Block 1: the whole network in between.
-  const auto g1 = net.conv_weight(0).grad.to_vector();
-  const double scale = max_abs(g1);
-  REQUIRE_MESSAGE(scale > 0, "block 1 gradient is all zeros");
+  check_fd(g8, last.w, last, last.Ci * 9, true, "end-to-end block 8 weight", 31, test::max_abs(g8));
+
+  // Every block's weight and bias through the rest of the network: per block one weight and one bias
+  // entry at the first, middle or last index (rotating over the blocks), plus block 1's largest
+  // weight entry. Blocks go last to first, so a block's own input is never left perturbed by an
+  // earlier check (forward_from recomputes everything after it).
   const double h = 1e-5;
-  const int64_t per = refs[0].Ci * 9;
-  for (int64_t i : pick(g1, 1, 41)) {
-    const double keep = refs[0].w[i];
-    auto eval = [&](double v) {
-      refs[0].w[i] = v;
-      refs[0].conv_channel(i / per);
-      return forward_from(0, true);
-    };
-    const double fd = (eval(keep + h) - eval(keep - h)) / (2 * h);
-    refs[0].w[i] = keep;
-    refs[0].conv_channel(i / per);
-    CHECK_MESSAGE(std::abs(g1[i] - fd) <= 1e-2 * std::abs(fd) + 2e-3 * scale,
-                  "end-to-end block 1 weight entry " << i << ": engine " << g1[i] << " finite difference " << fd
-                                                     << " (max |g| " << scale << ")");
+  int checked = 0;
+  auto check_entries = [&](int k, const std::vector<float>& g, std::vector<double>& param, int64_t per_channel,
+                           const std::vector<int64_t>& idx, double atol, const std::string& what) {
+    for (int64_t i : idx) {
+      const double keep = param[i];
+      auto eval = [&](double v) {
+        param[i] = v;
+        refs[k].conv_channel(i / per_channel);
+        return forward_from(k, true);
+      };
+      const double fd = (eval(keep + h) - eval(keep - h)) / (2 * h);
+      param[i] = keep;
+      refs[k].conv_channel(i / per_channel);
+      CHECK_MESSAGE(std::abs(g[i] - fd) <= 1e-2 * std::abs(fd) + atol,  // NaN on either side fails
+                    "end-to-end block " << k + 1 << " " << what << " entry " << i << ": engine " << g[i]
+                                        << " finite difference " << fd);
+      ++checked;
+    }
+  };
+  auto spread = [](size_t n, int which) { return static_cast<int64_t>(which == 0 ? 0 : which == 1 ? n / 2 : n - 1); };
+  for (int k = Vgg11::kBlocks - 1; k >= 0; --k) {
+    const auto gw = net.conv_weight(k).grad.to_vector(), gb = net.conv_bias(k).grad.to_vector();
+    const double scale = test::max_abs(gw);  // bias tolerance on the weights' scale, as in check_fd
+    REQUIRE_MESSAGE(scale > 0, "block " << k + 1 << " weight gradient is all zeros (or NaN)");
+    std::vector<int64_t> wi{spread(gw.size(), k % 3)};
+    if (k == 0) wi.push_back(pick(gw, 0, 0)[0]);
+    check_entries(k, gw, refs[k].w, refs[k].Ci * 9, wi, 2e-3 * scale, "weight");
+    check_entries(k, gb, refs[k].b, 1, {spread(gb.size(), (k + 1) % 3)}, 5e-2 * scale, "bias");
   }
+  CHECK(checked >= 16);
 }
 }  // namespace
 
-TEST_CASE("VGG-11 end-to-end LPL: block 1's weight gradient of the final objective matches finite differences") {
+TEST_CASE("VGG-11 end-to-end LPL: every block's weight and bias gradients of the final objective match finite differences") {
   end_to_end_fd(StepObjective::lpl, false);
 }
-TEST_CASE("VGG-11 end-to-end supervised: block 1's weight gradient of the final CE matches finite differences") {
+TEST_CASE("VGG-11 end-to-end supervised: every block's weight and bias gradients of the final CE match finite differences") {
   end_to_end_fd(StepObjective::supervised, false);
 }
-TEST_CASE("VGG-11 end-to-end negative samples through projector 8: block 1's weight gradient matches finite differences") {
+TEST_CASE("VGG-11 end-to-end negative samples through projector 8: every block's gradients match finite differences") {
   end_to_end_fd(StepObjective::negative_samples, true);
 }
 
@@ -484,8 +495,9 @@ TEST_CASE("VGG-11 init is PyTorch's default and names are the original's") {
   // Block 2: fan_in = 64 * 9, bound 1/24; uniform: variance bound^2 / 3.
   auto w = named[2].second.to_vector();
   const double bound = 1.0 / 24.0;
-  double mean = 0, var = 0, mx = 0;
-  for (float v : w) { mean += v; mx = std::max(mx, std::abs(static_cast<double>(v))); }
+  double mean = 0, var = 0;
+  const double mx = test::max_abs(w);  // NaN-propagating
+  for (float v : w) mean += v;
   mean /= w.size();
   for (float v : w) var += (v - mean) * (v - mean);
   var /= w.size();

@@ -11,6 +11,7 @@
 #include "models/spiking/network.h"
 #include "models/spiking/spike_io.h"
 #include "spiking_test_util.h"
+#include "test_util.h"
 
 using namespace lpl::spiking;
 
@@ -90,16 +91,15 @@ TEST_CASE("network replay 50 s matches the original run (SPIKING.md 12.2)") {
     REQUIRE(w_ref.pre[k] == r.w_in.pre[k]);
     REQUIRE(w_ref.post[k] == r.w_in.post[k]);
     const double d = std::abs(static_cast<double>(w_ref.w[k]) - r.w_in.w[k]);
-    (shifted.count(w_ref.post[k]) ? worst_shifted : worst_exact) = std::max(shifted.count(w_ref.post[k]) ? worst_shifted : worst_exact, d);
+    double& worst = shifted.count(w_ref.post[k]) ? worst_shifted : worst_exact;
+    worst = lpl::test::nan_max(worst, d);
   }
   MESSAGE("LPL weights: max |dw| " << worst_exact << " (spike-exact neurons), " << worst_shifted << " (others)");
   CHECK(worst_exact <= 1e-4);
   CHECK(worst_shifted <= 1e-2);
   const Synapses ie_ref = read_wmat(X + "con_ie.0.wmat");
   REQUIRE(ie_ref.size() == r.w_ie.size());
-  double worst_ie = 0;
-  for (size_t k = 0; k < ie_ref.size(); ++k) worst_ie = std::max(worst_ie, std::abs(static_cast<double>(ie_ref.w[k]) - r.w_ie.w[k]));
-  CHECK(worst_ie <= 1e-5);
+  CHECK(lpl::test::max_abs_diff(ie_ref.w, r.w_ie.w) <= 1e-5);
 
   // Output files: population rate, the replayed input train, weights as written.
   std::ifstream pr(out + "/exc.0.prate");
@@ -159,12 +159,9 @@ TEST_CASE("network replay 50 s with --double: spikes vs the original run") {
   CHECK(same >= 0.98 * exc_ref.size());
   const Synapses w_ref = read_wmat(X + "input_con.0.wmat");
   REQUIRE(w_ref.size() == r.w_in.size());
-  double worst = 0;
-  for (size_t k = 0; k < w_ref.size(); ++k) worst = std::max(worst, std::abs(static_cast<double>(w_ref.w[k]) - r.w_in.w[k]));
+  const double worst = lpl::test::max_abs_diff(w_ref.w, r.w_in.w);
   MESSAGE("--double: LPL weights max |dw| " << worst);
   CHECK(worst <= 1e-3);
   const Synapses ie_ref = read_wmat(X + "con_ie.0.wmat");
-  double worst_ie = 0;
-  for (size_t k = 0; k < ie_ref.size(); ++k) worst_ie = std::max(worst_ie, std::abs(static_cast<double>(ie_ref.w[k]) - r.w_ie.w[k]));
-  CHECK(worst_ie <= 1e-5);
+  CHECK(lpl::test::max_abs_diff(ie_ref.w, r.w_ie.w) <= 1e-5);
 }

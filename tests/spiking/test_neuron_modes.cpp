@@ -10,6 +10,7 @@
 
 #include "models/spiking/constants.h"
 #include "models/spiking/if_group.h"
+#include "test_util.h"
 
 using namespace lpl::spiking;
 
@@ -108,12 +109,6 @@ Trace reference_aif(const Drive& d, double v, double dg) {
   return t;
 }
 
-double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  double w = 0;
-  for (size_t k = 0; k < std::min(a.size(), b.size()); ++k) w = std::max(w, std::abs(a[k] - b[k]));
-  return w;
-}
-
 IFParams adaptive() {
   IFParams p;
   p.adapt = true;
@@ -129,7 +124,7 @@ TEST_CASE("IF neuron with float64 state (--double) follows the float64 equations
   REQUIRE(ref.spikes.empty());
   CHECK(f64.spikes.empty());
   CHECK(f32.spikes.empty());
-  const double d64 = max_abs_diff(f64.v, ref.v), d32 = max_abs_diff(f32.v, ref.v);
+  const double d64 = lpl::test::max_abs_diff(f64.v, ref.v), d32 = lpl::test::max_abs_diff(f32.v, ref.v);
   MESSAGE("subthreshold |V - V_ref| max: float64 state " << d64 << " V, float32 state " << d32 << " V");
   CHECK(d64 <= 0.07 * 1e-12);
   CHECK(d32 <= 0.07 * 1e-5);
@@ -139,7 +134,7 @@ TEST_CASE("IF neuron with float64 state (--double) follows the float64 equations
   const Trace sref = reference_if(supra, -0.065), s64 = run_group<double>(IFParams{}, supra, -0.065);
   REQUIRE(sref.spikes.size() > 20);
   CHECK(s64.spikes == sref.spikes);
-  CHECK(max_abs_diff(s64.v, sref.v) <= 0.07 * 1e-12);
+  CHECK(lpl::test::max_abs_diff(s64.v, sref.v) <= 0.07 * 1e-12);
 }
 
 TEST_CASE("adaptive neuron (--adapt) follows Auryn's AIFGroup equations in float64 and float32") {
@@ -148,10 +143,10 @@ TEST_CASE("adaptive neuron (--adapt) follows Auryn's AIFGroup equations in float
   const Trace a64 = run_group<double>(adaptive(), d, -0.065), a32 = run_group<float>(adaptive(), d, -0.065);
   REQUIRE(ref.spikes.size() > 10);
   CHECK(a64.spikes == ref.spikes);
-  CHECK(max_abs_diff(a64.v, ref.v) <= 0.07 * 1e-12);
+  CHECK(lpl::test::max_abs_diff(a64.v, ref.v) <= 0.07 * 1e-12);
   // float32: same spikes; the voltages agree to float32 resolution of the trajectory.
   CHECK(a32.spikes == ref.spikes);
-  CHECK(max_abs_diff(a32.v, ref.v) <= 0.07 * 1e-5);
+  CHECK(lpl::test::max_abs_diff(a32.v, ref.v) <= 0.07 * 1e-5);
   // Not the IF group: the adaptation conductance and the AIF order change the trajectory.
   const Trace plain = run_group<double>(IFParams{}, d, -0.065);
   CHECK(plain.spikes.size() > ref.spikes.size());
@@ -160,7 +155,7 @@ TEST_CASE("adaptive neuron (--adapt) follows Auryn's AIFGroup equations in float
   IFParams p0 = adaptive();
   p0.dg_adapt = 0.0;
   CHECK(run_group<double>(p0, d, -0.065).spikes == ref0.spikes);
-  CHECK(max_abs_diff(ref0.v, reference_if(d, -0.065).v) > 1e-4);
+  CHECK(lpl::test::max_abs_diff(ref0.v, reference_if(d, -0.065).v) > 1e-4);
 }
 
 TEST_CASE("adaptive neuron: spike-frequency adaptation under a constant drive") {
