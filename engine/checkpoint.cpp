@@ -256,7 +256,12 @@ std::vector<CheckpointEntry> list_checkpoints(const std::string& run_dir) {
     std::smatch mm;
     std::string name = e.path().filename().string();
     if (!std::regex_match(name, mm, re)) continue;
-    int64_t ep = std::stoll(mm[1]), st = std::stoll(mm[2]);
+    int64_t ep = 0, st = 0;
+    const std::string e_s = mm[1], s_s = mm[2];
+    // Numbers beyond int64 cannot be ours: such a file is left alone rather than failing with "stoll".
+    if (std::from_chars(e_s.data(), e_s.data() + e_s.size(), ep).ec != std::errc() ||
+        std::from_chars(s_s.data(), s_s.data() + s_s.size(), st).ec != std::errc())
+      continue;
     auto& c = found[{st, ep}];
     c.epoch = ep;
     c.step = st;

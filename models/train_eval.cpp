@@ -11,7 +11,12 @@ namespace {
 data::ImageSet head(const data::ImageSet& full, int64_t n) {
   data::ImageSet set = full;
   set.n = n;
-  set.pixels.resize(static_cast<size_t>(n * full.c * full.h * full.w));
+  const auto values = static_cast<size_t>(n * full.c * full.h * full.w);
+  // Each non-empty pixel store (float32 pairs use fpixels, pairs the second views too) keeps n images.
+  for (auto* p : {&set.pixels, &set.pixels2})
+    if (!p->empty()) p->resize(values);
+  for (auto* p : {&set.fpixels, &set.fpixels2})
+    if (!p->empty()) p->resize(values);
   if (!set.labels.empty()) set.labels.resize(static_cast<size_t>(n));
   return set;
 }
