@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +99,12 @@ TEST_CASE("eval_linear refuses bad command lines with one clear message") {
   expect_error("--random_init --embed " + (t / "gray.npy") + " --save_features " + (t / "g"),
                "eval_linear --embed: images must be N x 3 x H x W float32, got shape (2, 1, 32, 32)");
   CHECK_FALSE(fs::exists(t.path / "g"));
+  // A NaN pixel is named at load (it would otherwise give NaN features without a word).
+  auto nan_img = test::random_vec(2 * 3 * 32 * 32, 3);
+  nan_img[3 * 32 * 32 + 7] = std::numeric_limits<float>::quiet_NaN();
+  data::save_npy_f32(t / "nan.npy", nan_img.data(), {2, 3, 32, 32});
+  expect_error("--random_init --embed " + (t / "nan.npy") + " --save_features " + (t / "n"),
+               "eval_linear --embed " + (t / "nan.npy") + ": image 1 holds a non-finite value (nan)");
   const Result notnpy = run("--random_init --embed " + (t / "lpl/checkpoints/last.safetensors") + " --save_features " + (t / "h"));
   CHECK(notnpy.status == 1);
   CHECK(notnpy.output.find("is not a NumPy .npy file") != std::string::npos);

@@ -288,3 +288,13 @@ TEST_CASE("a new run refuses an existing run directory; --resume_from_checkpoint
   make_dirs(run_dir_path(root, "cifar10", "exp1", "lpl_no-pooling") + "/checkpoints");
   CHECK_THROWS_WITH_AS(resolve_resume(root + "/cifar10/exp1"), doctest::Contains("holds 2 runs"), Error);
 }
+
+TEST_CASE("a file whose epoch or step number exceeds int64 is not a checkpoint of ours, and does not stop the listing") {
+  std::string run = fresh_dir("huge_name");
+  CheckpointPaths a = save_checkpoint(run, 0, 10, weights(1), state(1), 0);
+  std::ofstream(run + "/checkpoints/epoch=99999999999999999999-step=1.safetensors") << "x";
+  std::vector<CheckpointEntry> all;
+  CHECK_NOTHROW(all = list_checkpoints(run));
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].paths.weights == a.weights);
+}
