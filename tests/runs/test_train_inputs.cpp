@@ -90,6 +90,17 @@ TEST_CASE("a failure after an epoch's training leaves that epoch's checkpoint wr
   CHECK(load_checkpoint(ck).state.epoch == 1);        // the epoch is complete: a resume starts the next one
 }
 
+TEST_CASE("float32 pairs: the online probe and the histograms on fewer images than the split") {
+  std::vector<int64_t> two(20);
+  for (size_t i = 0; i < two.size(); ++i) two[i] = static_cast<int64_t>(i % 2);
+  const std::string log = logs() + "/pairs_head.log";
+  // 16 probe-training images; the first 8 (eval) and 4 (histograms) of them, as float32 views.
+  CHECK(run_to_end(with(pairs_args("pairs_head", pairs_dir("pairs_head", two)),
+                        {"--eval_samples", "8", "--histogram_samples", "4"}), log) == 0);
+  INFO(slurp(log));
+  CHECK(load_checkpoint(pairs_run_dir("pairs_head") + "/checkpoints/epoch=0-step=4.safetensors").state.epoch == 1);
+}
+
 TEST_CASE("non-finite pixels and initial weights, a directory or foreign tensors as --init_from are refused by name") {
   std::vector<int64_t> two(20);
   for (size_t i = 0; i < two.size(); ++i) two[i] = static_cast<int64_t>(i % 2);
