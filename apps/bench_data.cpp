@@ -13,6 +13,7 @@
 #include "data/augment_batch.h"
 #include "data/loader.h"
 #include "engine/common.h"
+#include "engine/flags.h"
 
 using namespace lpl;
 using namespace lpl::data;
@@ -92,11 +93,12 @@ int main(int argc, char** argv) {
         return argv[++i];
       };
       if (a == "--json") json = true;
-      else if (a == "--threads") threads = std::stoi(value());
-      else if (a == "--seconds") seconds = std::stod(value());
+      else if (a == "--threads") threads = static_cast<int>(parse_int_flag(a, value()));
+      else if (a == "--seconds") seconds = parse_float_flag(a, value());
       else fail("bench_data: unknown argument " + a + " (use --json, --threads N, --seconds S)");
     }
     LPL_CHECK(threads >= 1, "bench_data: --threads must be at least 1");
+    check_threads_flag("--threads", threads);
     double r32 = core_rate(32, seconds), r96 = core_rate(96, seconds);
     double l32 = loader_rate(32, threads, seconds);
     if (json) {

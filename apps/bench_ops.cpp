@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/flags.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/rng.h"
@@ -50,10 +51,8 @@ const char* const kOps[] = {"conv_fwd", "conv_bwd_filter", "conv_bwd_data", "bia
                             "linear_fwd", "linear_bwd", "softmax_ce", "column_mean_var", "gram"};
 
 int64_t parse_int(const std::string& flag, const char* v, int64_t lo) {
-  char* end = nullptr;
-  long long x = std::strtoll(v, &end, 10);
-  LPL_CHECK(end != v && *end == '\0' && x >= lo,
-            fmt::format("bench_ops: {} needs an integer >= {}, got '{}'", flag, lo, v));
+  const int64_t x = parse_int_flag(flag, v);
+  LPL_CHECK(x >= lo, fmt::format("bench_ops: {} needs an integer >= {}, got '{}'", flag, lo, v));
   return x;
 }
 
@@ -74,7 +73,11 @@ Options parse(int argc, char** argv) {
     LPL_CHECK(i + 1 < argc, fmt::format("bench_ops: {} needs a value", a));
     const char* v = argv[++i];
     if (a == "--device") o.device = parse_device(v);
-    if (a == "--threads") o.threads = static_cast<int>(parse_int(a, v, 0));
+    if (a == "--threads") {
+      const int64_t t = parse_int(a, v, 0);
+      check_threads_flag(a, t);
+      o.threads = static_cast<int>(t);
+    }
     if (a == "--batch") o.batch = parse_int(a, v, 2);
     if (a == "--reps") o.reps = static_cast<int>(parse_int(a, v, 1));
     if (a == "--only") {

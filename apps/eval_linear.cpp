@@ -6,6 +6,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "apps/eval_linear/args.h"
@@ -16,6 +17,7 @@
 #include "data/dataset.h"
 #include "data/npy.h"
 #include "data/shapes3d.h"
+#include "engine/app_phase.h"
 #include "engine/common.h"
 #include "engine/device.h"
 #include "engine/file_util.h"
@@ -65,6 +67,9 @@ ProbeResult run_probe(const FeatureMatrix& train, const std::vector<int32_t>& yt
 int embed(const EvalArgs& a, const Locations& loc, Device dev) {
   const auto t0 = std::chrono::steady_clock::now();
   const data::NpyArray img = data::load_npy_f32(a.embed);
+  int64_t per_image = 1;
+  for (size_t i = 1; i < img.shape.size(); ++i) per_image *= img.shape[i];
+  if (!img.shape.empty()) data::check_finite_images(img.data.data(), img.shape[0], per_image, "eval_linear --embed " + a.embed);
   auto net = load_network(loc.weights, a.random_init, a.random_seed, dev);
   const auto feats = embed_images(*net, img.data, img.shape, a.batch_size, a.last_layer_only, dev);
   make_dirs(a.save_features);
@@ -305,22 +310,37 @@ int run(int argc, char** argv) {
   if (runs.several)
     std::printf("%s: %zu runs, %zu to evaluate\n", a.experiment_dir.c_str(), runs.runs.size(), todo.size());
   if (todo.empty()) return 0;
-  // Every network before the data, so that a bad checkpoint fails fast (naming its run).
-  std::vector<std::unique_ptr<Vgg11>> nets;
-  for (const Locations* loc : todo) {
+  // One failing run of an experiment does not stop the others: each failure is reported as it
+  // happens and again at the end, and the status is 1.
+  std::vector<std::string> failures;
+  const auto failed = [&](const Locations* loc, const std::exception& e) {
+    failures.push_back(fmt::format("run '{}': {}", loc->yaml_key, describe_failure(e)));
+    std::fprintf(stderr, "error: %s\n", failures.back().c_str());
+  };
+  const auto all_done = [&] {
+    if (!failures.empty())
+      fail(fmt::format("{} of {} runs failed: {}", failures.size(), todo.size(), fmt::join(failures, "; ")));
+    return 0;
+  };
+  // Every network before the data, so that a bad checkpoint is reported at once (naming its run).
+  std::vector<std::unique_ptr<Vgg11>> nets(todo.size());
+  for (size_t i = 0; i < todo.size(); ++i) {
     try {
-      nets.push_back(load_network(loc->weights, a.random_init, a.random_seed, dev));
-    } catch (const Error& e) {
+      set_app_phase(fmt::format("loading the weights {}", todo[i]->weights));
+      nets[i] = load_network(todo[i]->weights, a.random_init, a.random_seed, dev);
+    } catch (const std::exception& e) {
       if (!runs.several) throw;
-      fail(fmt::format("run '{}': {}", loc->yaml_key, e.what()));
+      failed(todo[i], e);
     }
   }
+  if (failures.size() == todo.size()) return all_done();
 
   data::DataOptions dopt;
   dopt.dataset = a.dataset;
   dopt.data_dir = a.data_dir;
   dopt.split_seed = a.split_seed;
   dopt.downsample_images = a.downsample_images;
+  set_app_phase(fmt::format("loading the {} data", a.dataset));
   data::DatasetSplits splits = data::load_dataset(dopt);
   splits.probe_train = data::first_images(splits.probe_train, a.limit_probe_train);
   splits.test = data::first_images(splits.test, a.limit_test);
@@ -329,13 +349,16 @@ int run(int argc, char** argv) {
               a.device.empty() ? (dev == cpu() ? "cpu" : "cuda") : a.device.c_str());
   for (size_t i = 0; i < todo.size(); ++i) {
     const Locations* loc = todo[i];
+    if (!nets[i]) continue;  // its failure is reported already
     if (runs.several) std::printf("\n== run '%s' (%s)\n", loc->yaml_key.c_str(), loc->weights.c_str());
     std::string json;
     try {
+      set_app_phase(fmt::format("evaluating {}", loc->weights));
       json = evaluate_run(a, *loc, std::move(nets[i]), splits, dev);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       if (!runs.several) throw;
-      fail(fmt::format("run '{}': {}", loc->yaml_key, e.what()));
+      failed(loc, e);
+      continue;
     }
     if (runs.several) {
       write_combined(runs.combined_json, fs::absolute(a.experiment_dir).lexically_normal().string(), loc->yaml_key, json);
@@ -343,7 +366,7 @@ int run(int argc, char** argv) {
     }
   }
   if (runs.several) std::printf("all runs done in %.1f s\n", seconds_since(t0));
-  return 0;
+  return all_done();
 }
 
 }  // namespace
@@ -353,7 +376,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", describe_failure(e).c_str());
     return 1;
   }
 }

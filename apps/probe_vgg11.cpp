@@ -13,6 +13,7 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "engine/flags.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/safetensors.h"
@@ -41,20 +42,18 @@ Args parse(int argc, char** argv) {
     };
     auto num = [&]() -> int64_t {
       const std::string v = val();
-      try {
-        size_t pos = 0;
-        long long x = std::stoll(v, &pos);
-        LPL_CHECK(pos == v.size() && x >= 0, "");
-        return x;
-      } catch (...) {
-        fail(fmt::format("{}: expected a non-negative integer, got '{}'", f, v));
-      }
+      const int64_t x = parse_int_flag(f, v);
+      LPL_CHECK(x >= 0, fmt::format("{}: expected a non-negative integer, got '{}'", f, v));
+      return x;
     };
     if (f == "--dataset") a.dataset = val();
     else if (f == "--data_dir") a.data_dir = val();
     else if (f == "--weights") a.weights = val();
     else if (f == "--device") a.device = val();
-    else if (f == "--threads") a.threads = num();
+    else if (f == "--threads") {
+      a.threads = num();
+      check_threads_flag(f, a.threads);
+    }
     else if (f == "--train_images") a.train_images = num();
     else if (f == "--test_images") a.test_images = num();
     else if (f == "--epochs") a.epochs = num();

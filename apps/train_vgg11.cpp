@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "engine/app_phase.h"
 #include "engine/checkpoint.h"
 #include "engine/divergence.h"
 #include "engine/file_util.h"
@@ -34,10 +36,12 @@
 #include "models/lpl_step.h"
 #include "models/optim.h"
 #include "models/online_eval.h"
+#include "models/train_checks.h"
 #include "models/train_eval.h"
 #include "models/train_histograms.h"
 #include "models/train_options.h"
 #include "models/vgg11.h"
+#include "models/weights_file.h"
 #include "train_vgg11/progress.h"
 
 using namespace lpl;
@@ -112,8 +116,8 @@ int dataset_classes(const data::DatasetSplits& splits, const data::ImageSet& tra
 }
 
 void load_init(Vgg11& net, const std::string& path) {
-  SafetensorsFile f = load_safetensors(path);
-  net.load_weights(f, path);
+  set_app_phase(fmt::format("reading --init_from {}", path));
+  load_checked_weights(net, read_weights_file(path, "--init_from"), path, "--init_from");
 }
 
 // Sum over layers of the coefficient-weighted terms (the original's Loss/train_loss).
@@ -338,6 +342,7 @@ int train(const TrainOptions& o, Device dev) {
   dopt.data_dir = o.data_dir;
   dopt.downsample_images = o.downsample_images;
   std::fprintf(stderr, "loading %s ...\n", o.dataset.c_str());
+  set_app_phase(fmt::format("loading the {} data", o.dataset));
   const data::DatasetSplits splits = data::load_dataset(dopt);
   data::LoaderOptions lopt;
   lopt.batch_size = o.batch_size;
@@ -346,10 +351,12 @@ int train(const TrainOptions& o, Device dev) {
   lopt.augment = splits.augment;
   lopt.device = dev;
   const data::ImageSet& train_set = training_split(o, splits);
+  check_training_inputs(o, splits, train_set);
   data::Loader loader(train_set, splits, lopt);
   int64_t steps_per_epoch = loader.batches_per_epoch();
   if (o.limit_train_batches > 0) steps_per_epoch = std::min(steps_per_epoch, o.limit_train_batches);
 
+  set_app_phase("building the network");
   Vgg11 net(net_options(o, dataset_classes(splits, train_set)), o.random_seed, dev);
   if (!o.init_from.empty()) load_init(net, o.init_from);
   prof::PhaseTimer timer;
@@ -424,6 +431,7 @@ int train(const TrainOptions& o, Device dev) {
     const int64_t bar_steps = step_limit > 0 ? std::min(steps_per_epoch, step_limit - global_step + first_batch)
                                              : steps_per_epoch;
     ProgressBar bar(epoch, o.max_epochs, bar_steps);
+    set_app_phase(fmt::format("training epoch {}", epoch));
     const auto t_epoch = Clock::now();
     int64_t n_here = 0, batch_in_epoch = first_batch;
     data::Batch batch;
@@ -532,9 +540,26 @@ int train(const TrainOptions& o, Device dev) {
           std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f supervised %.5f\n", k + 1, mean[k].pull,
                        mean[k].push, mean[k].decorr, mean[k].supervised);
     }
+    // A failure of the evaluation or the histograms must not lose the epoch: it is caught, the
+    // epoch's checkpoint is written as usual (in the usual order, so a resumed run logs exactly as an
+    // uninterrupted one), and the run stops with the failure.
+    std::string failed;
+    const auto attempt = [&](const char* what, const std::function<void()>& f) {
+      if (!failed.empty()) return;
+      try {
+        set_app_phase(fmt::format("{} after epoch {}", what, epoch));
+        f();
+      } catch (const std::exception& e) {
+        if (!files) throw;
+        failed = fmt::format("{} after epoch {} failed: {}", what, epoch, describe_failure(e));
+      }
+    };
     if (complete && o.eval_every > 0 && (epoch + 1) % o.eval_every == 0) {
       prof::Scope ph("evaluation", &timer);
-      evaluate_epoch(o, net, so, splits, epoch, m);
+      attempt("online evaluation", [&] {
+        if (std::getenv("LPL_INJECT_EVAL_ERROR")) fail("injected failure (LPL_INJECT_EVAL_ERROR)");  // test hook
+        evaluate_epoch(o, net, so, splits, epoch, m);
+      });
     }
     if (files) {
       files->metrics << m.dump() << "\n";
@@ -544,7 +569,7 @@ int train(const TrainOptions& o, Device dev) {
         if (it.value().is_number() && it.key() != "step") files->tb->add_scalar(it.key(), it.value().get<double>(), global_step);
       if (complete && is_histogram_epoch(static_cast<int>(epoch + 1)) && o.histogram_samples > 0) {
         prof::Scope ph("histograms", &timer);
-        log_feature_histograms(*files->tb, net, splits, o.histogram_samples, epoch + 1);
+        attempt("the feature histograms", [&] { log_feature_histograms(*files->tb, net, splits, o.histogram_samples, epoch + 1); });
       }
       prof::Scope ph("checkpoint", &timer);
       if (complete) {
@@ -553,6 +578,9 @@ int train(const TrainOptions& o, Device dev) {
       } else if (files->last_checkpoint_step != global_step) {
         files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
       }
+      if (!failed.empty())
+        fail(fmt::format("{}; the epoch's checkpoint '{}' is written and intact: continue with --resume_from_checkpoint "
+                         "{} (--eval_every 0 skips the online evaluation)", failed, files->last_checkpoint, files->dir));
     }
     if (!dev.is_cuda())
       std::fprintf(stderr, "%s", timer.table(fmt::format("epoch {} time per phase (CPU wall clock)", epoch)).c_str());
@@ -621,7 +649,7 @@ int main(int argc, char** argv) {
     if (o.benchmark > 0) return benchmark(o, dev);
     return train(o, dev);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", describe_failure(e).c_str());
     return 1;
   }
 }

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/flags.h"
 #include "engine/file_util.h"
 #include "engine/safetensors.h"
 #include "models/vgg11.h"
@@ -51,6 +52,7 @@ int run(int argc, char** argv) {
   LPL_CHECK(a.count("weights") != a.count("seed"), fmt::format("give exactly one of --weights and --seed\n{}", kUsage));
   for (const char* o : {"out", "save_weights"})
     if (a.count(o)) LPL_CHECK(!file_exists(a[o]), fmt::format("--{} '{}' exists; not overwriting it", o, a[o]));
+  const uint64_t seed = a.count("seed") ? static_cast<uint64_t>(parse_int_flag("--seed", a["seed"])) : 0;
   Device dev = a.count("device") && a["device"] == "cuda" ? cuda(0) : cpu();
 
   SafetensorsFile in = load_safetensors(a["input"]);
@@ -69,7 +71,7 @@ int run(int argc, char** argv) {
     net->load_weights(w, a["weights"]);
   } else {
     opt.bias = !a.count("no_biases");
-    net = std::make_unique<Vgg11>(opt, std::stoull(a["seed"]), dev);
+    net = std::make_unique<Vgg11>(opt, seed, dev);
   }
   NamedTensors out;
   Tensor h = x.to(dev);

@@ -9,6 +9,10 @@
 
 namespace lpl::data {
 
+// The largest class label accepted: the probes and the supervised heads hold one row per class, so a
+// stray large label would make them allocate gigabytes long after training started.
+constexpr int64_t kMaxClassLabel = 100000;
+
 struct ImageSet {                 // one split, uint8 NCHW in memory
   int64_t n = 0, c = 3, h = 0, w = 0;
   std::vector<uint8_t> pixels;    // n*c*h*w

@@ -1,5 +1,6 @@
 #include "data/npy.h"
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -211,6 +212,13 @@ void write_npy(const std::string& path, const std::string& dtype, const std::vec
   f.write(h.data(), static_cast<std::streamsize>(h.size()));
   f.write(static_cast<const char*>(data), static_cast<std::streamsize>(static_cast<size_t>(n) * raw_itemsize(dtype)));
   if (!f) fail("npy: cannot write " + path);
+}
+
+void check_finite_images(const float* x, int64_t n_images, int64_t per_image, const std::string& what) {
+  for (int64_t i = 0; i < n_images * per_image; ++i)
+    if (!std::isfinite(x[i]))
+      fail(strf("%s: image %lld holds a non-finite value (%s)", what.c_str(), static_cast<long long>(i / per_image),
+                std::isnan(x[i]) ? "nan" : "inf"));
 }
 
 }  // namespace lpl::data

@@ -14,6 +14,9 @@ struct NpyArray {
 // Reads a '<f4' or '<f8' array; fails with lpl::Error naming the file and the problem (not an .npy,
 // unsupported dtype, Fortran order, truncated data).
 NpyArray load_npy_f32(const std::string& path);
+// Refuses a non-finite value in n_images images of per_image floats, naming `what` (the file) and
+// the image: a NaN pixel would otherwise surface as a diverged loss.
+void check_finite_images(const float* x, int64_t n_images, int64_t per_image, const std::string& what);
 
 // Writes atomically (tmp + rename).
 void save_npy_f32(const std::string& path, const float* data, const std::vector<int64_t>& shape);

@@ -41,6 +41,10 @@ DatasetSplits load_pairs(const DataOptions& opt) {
   if (C != 1 && C != 3) fail(strf("pairs: view1.npy has %lld channels, want 1 or 3", static_cast<long long>(C)));
   if (H < 32 || W < 32) fail(strf("pairs: images are %lld x %lld, want H, W >= 32", static_cast<long long>(H), static_cast<long long>(W)));
   if (N < 1) fail("pairs: view1.npy holds no images");
+  if (v1.dtype == "f4") {
+    check_finite_images(v1.as<float>(), N, C * H * W, "pairs: " + dir + "/view1.npy");
+    check_finite_images(v2.as<float>(), N, C * H * W, "pairs: " + dir + "/view2.npy");
+  }
   DatasetSplits d;
   d.name = "pairs";
   d.image_size = static_cast<int>(H);
@@ -54,7 +58,11 @@ DatasetSplits load_pairs(const DataOptions& opt) {
     if (l.dtype != "i8" && l.dtype != "i4") fail("pairs: labels.npy has dtype " + l.dtype + ", want int64 or int32");
     for (int64_t i = 0; i < N; ++i) {
       int64_t v = l.dtype == "i8" ? l.as<int64_t>()[i] : l.as<int32_t>()[i];
-      if (v < 0 || v > 1000000) fail(strf("pairs: labels.npy: label %lld of image %lld is not a class index", static_cast<long long>(v), static_cast<long long>(i)));
+      if (v < 0) fail(strf("pairs: labels.npy: label %lld of image %lld is not a class index (labels are 0, 1, ...)", static_cast<long long>(v), static_cast<long long>(i)));
+      if (v > kMaxClassLabel)
+        fail(strf("pairs: labels.npy: label %lld of image %lld is above the bound of %lld (labels are class indices "
+                  "0..C-1, and the probe holds one row per class)", static_cast<long long>(v), static_cast<long long>(i),
+                  static_cast<long long>(kMaxClassLabel)));
       labels.push_back(static_cast<int32_t>(v));
     }
   }

@@ -24,7 +24,10 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFormat = "lpl-train-state";
-constexpr const char* kVersion = "1";
+// Version 2 adds state_digest (every header field and tensor of the state file); version 1 files
+// are still read, with only their weights verified.
+constexpr const char* kVersion = "2";
+constexpr const char* kVersionNoStateDigest = "1";
 // Metadata keys of the state file (scalars use "v." + key, fingerprint flags "flag." + name).
 constexpr const char* kValuePrefix = "v.";
 constexpr const char* kFlagPrefix = "flag.";
@@ -130,6 +133,14 @@ std::string digest_of(std::vector<std::pair<std::string, const Tensor*>> items) 
 }
 }  // namespace
 
+std::string state_digest(const std::map<std::string, std::string>& metadata, const NamedTensors& tensors) {
+  std::string summary;
+  for (const auto& [k, v] : metadata)  // sorted by key; lengths keep "a=b" + "c" apart from "a=bc"
+    if (k != "state_digest") summary += fmt::format("{}:{}={}:{};", k.size(), k, v.size(), v);
+  summary += tensors_digest(tensors);
+  return fmt::format("crc32c:{:08x}", tb::crc32c(summary.data(), summary.size()));
+}
+
 std::string tensors_digest(const NamedTensors& tensors) {
   std::vector<std::pair<std::string, const Tensor*>> items;
   for (const auto& [n, t] : tensors) items.emplace_back(n, &t);
@@ -174,6 +185,7 @@ CheckpointPaths save_checkpoint(const std::string& run_dir, int64_t epoch, int64
   smeta["global_step"] = std::to_string(state.global_step);
   for (const auto& [k, v] : state.values) smeta[fmt::format("{}{}", kValuePrefix, k)] = v;
   for (const auto& [k, v] : state.fingerprint) smeta[fmt::format("{}{}", kFlagPrefix, k)] = v;
+  smeta["state_digest"] = state_digest(smeta, state.tensors);
   crash_point("state_partial", paths.state);
   save_safetensors(paths.state, state.tensors, smeta);
   crash_point("after_state", paths.state);
@@ -198,9 +210,21 @@ LoadedCheckpoint load_checkpoint(const std::string& weights_path) {
   auto fmt_it = m.find("lpl_format");
   if (fmt_it == m.end() || fmt_it->second != kFormat)
     fail(fmt::format("'{}' is not an lpl training-state file (no lpl_format = {} in its metadata)", sp, kFormat));
-  if (value_of(m, "lpl_version", sp) != kVersion)
+  const std::string& version = value_of(m, "lpl_version", sp);
+  for (auto& [n, t] : sf.tensors) out.state.tensors.emplace_back(n, t);
+  if (version == kVersion) {
+    const std::string want = value_of(m, "state_digest", sp), got = state_digest(m, out.state.tensors);
+    if (got != want)
+      fail(fmt::format("training-state file '{}' is corrupt: its contents (header fields or tensors) do not match "
+                       "the digest it was saved with (digest {} vs {}); resume from an earlier checkpoint",
+                       sp, got, want));
+  } else if (version == kVersionNoStateDigest) {
+    std::fprintf(stderr, "warning: training-state file '%s' (version 1) has no digest of its own contents: only its "
+                 "weights can be verified\n", sp.c_str());
+  } else {
     fail(fmt::format("training-state file '{}' has version {}, this build reads version {}", sp,
-                     m.at("lpl_version"), kVersion));
+                     version, kVersion));
+  }
   out.state.epoch = parse_int<int64_t>(value_of(m, "epoch", sp), "epoch", sp);
   out.state.batch_in_epoch = parse_int<int64_t>(value_of(m, "batch_in_epoch", sp), "batch_in_epoch", sp);
   out.state.global_step = parse_int<int64_t>(value_of(m, "global_step", sp), "global_step", sp);
@@ -208,7 +232,6 @@ LoadedCheckpoint load_checkpoint(const std::string& weights_path) {
     if (k.rfind(kValuePrefix, 0) == 0) out.state.values[k.substr(std::strlen(kValuePrefix))] = v;
     if (k.rfind(kFlagPrefix, 0) == 0) out.state.fingerprint[k.substr(std::strlen(kFlagPrefix))] = v;
   }
-  for (auto& [n, t] : sf.tensors) out.state.tensors.emplace_back(n, t);
 
   out.weights = load_safetensors(weights_path);
   std::string want = value_of(m, "weights_digest", sp);
@@ -233,7 +256,12 @@ std::vector<CheckpointEntry> list_checkpoints(const std::string& run_dir) {
     std::smatch mm;
     std::string name = e.path().filename().string();
     if (!std::regex_match(name, mm, re)) continue;
-    int64_t ep = std::stoll(mm[1]), st = std::stoll(mm[2]);
+    int64_t ep = 0, st = 0;
+    const std::string e_s = mm[1], s_s = mm[2];
+    // Numbers beyond int64 cannot be ours: such a file is left alone rather than failing with "stoll".
+    if (std::from_chars(e_s.data(), e_s.data() + e_s.size(), ep).ec != std::errc() ||
+        std::from_chars(s_s.data(), s_s.data() + s_s.size(), st).ec != std::errc())
+      continue;
     auto& c = found[{st, ep}];
     c.epoch = ep;
     c.step = st;

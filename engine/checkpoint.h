@@ -4,7 +4,8 @@
 // step / epoch / position in the data order, schedule and RNG counters (exact text), and the
 // fingerprint of the flags that must match on resume. Each file is written atomically (tmp + fsync +
 // rename); the state file is written second and names a digest of the weights, so a kill at any
-// instant leaves either a complete new checkpoint or none, and the previous one stays intact.
+// instant leaves either a complete new checkpoint or none, and the previous one stays intact; it also
+// holds a digest of its own contents, so a corrupt state file is refused rather than resumed.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -51,6 +52,9 @@ std::string state_path_for(const std::string& weights_path);
 // the exact weights it was saved with.
 std::string tensors_digest(const NamedTensors& tensors);
 std::string tensors_digest(const std::map<std::string, Tensor>& tensors);
+// Digest of a state file's contents: every metadata field (but state_digest itself) and every tensor,
+// so that a flipped byte in the moments or an edited counter is refused on resume.
+std::string state_digest(const std::map<std::string, std::string>& metadata, const NamedTensors& tensors);
 
 // Writes weights then state (each atomic), then checkpoints/last.safetensors, then removes the
 // oldest checkpoints beyond keep_last (0 keeps all) and temporary files left by killed runs.

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
@@ -11,6 +10,7 @@
 #include <map>
 
 #include "engine/common.h"
+#include "engine/flags.h"
 
 namespace lpl {
 
@@ -98,24 +98,6 @@ std::string time_stamp() {
   return buf;
 }
 
-int64_t parse_int(const std::string& flag, const std::string& v) {
-  errno = 0;
-  char* end = nullptr;
-  long long x = std::strtoll(v.c_str(), &end, 10);
-  LPL_CHECK(!v.empty() && end && *end == '\0' && errno == 0,
-            fmt::format("--{}: expected an integer, got '{}'", flag, v));
-  return x;
-}
-
-double parse_float(const std::string& flag, const std::string& v) {
-  errno = 0;
-  char* end = nullptr;
-  double x = std::strtod(v.c_str(), &end);
-  LPL_CHECK(!v.empty() && end && *end == '\0' && errno == 0 && std::isfinite(x),
-            fmt::format("--{}: expected a finite number, got '{}'", flag, v));
-  return x;
-}
-
 void validate(const TrainOptions& o) {
   auto need = [](bool ok, const std::string& msg) { LPL_CHECK(ok, msg); };
   // The original's own assertions (models/module.py): invalid combinations.
@@ -143,9 +125,14 @@ void validate(const TrainOptions& o) {
   need(o.pull_coeff >= 0 && o.push_coeff >= 0 && o.decorr_coeff >= 0,
        "--pull_coeff, --push_coeff and --decorr_coeff must be >= 0");
   need(o.projection_size >= 1 && o.mlp_hidden_size >= 1, "--projection_size and --mlp_hidden_size must be positive");
+  // The projector's weights are hidden x 512 and projection x hidden floats: beyond this, memory runs out.
+  constexpr int64_t kMaxWidth = 65536;
+  for (const auto& [flag, v] : {std::pair{"projection_size", o.projection_size}, std::pair{"mlp_hidden_size", o.mlp_hidden_size}})
+    need(v <= kMaxWidth, fmt::format("--{} {} is too large: at most {}", flag, v, kMaxWidth));
   need(o.optimizer == "adam" || o.optimizer == "sgd", fmt::format("--optimizer must be adam or sgd, got '{}'", o.optimizer));
   need(o.momentum >= 0 && o.momentum < 1, fmt::format("--momentum must be in [0, 1), got {}", o.momentum));
-  need(o.threads >= 0 && o.num_workers >= 0, "--threads and --num_workers must be >= 0");
+  check_threads_flag("threads", o.threads);
+  check_num_workers_flag("num_workers", o.num_workers);
   need(o.fast_dev_run >= 0, "--fast_dev_run must be >= 0");
   need(o.benchmark >= 0, "--benchmark must be >= 0");
   need(o.checkpoint_every_steps >= 0, "--checkpoint_every_steps must be >= 0");
@@ -178,6 +165,7 @@ TrainOptions parse_train_options(const std::vector<std::string>& args) {
   auto table = specs(o);
   std::map<std::string, const Spec*> by_name;
   for (const auto& s : table) by_name[s.name] = &s;
+  FlagsSeen seen;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     LPL_CHECK(a.rfind("--", 0) == 0 && a.size() > 2,
@@ -192,6 +180,7 @@ TrainOptions parse_train_options(const std::vector<std::string>& args) {
     std::replace(name.begin(), name.end(), '-', '_');
     auto it = by_name.find(name);
     LPL_CHECK(it != by_name.end(), fmt::format("unknown flag --{} (see --help)", name));
+    seen.add(name);
     const Spec& s = *it->second;
     if (s.target == &o.resume_from_checkpoint) {  // a switch (as the original) with an optional path
       o.resume_from_checkpoint = true;
@@ -210,7 +199,7 @@ TrainOptions parse_train_options(const std::vector<std::string>& args) {
     }
     switch (s.kind) {
       case Kind::Int: {
-        int64_t v = parse_int(name, value);
+        int64_t v = parse_int_flag(name, value);
         if (s.target == &o.random_seed) {
           LPL_CHECK(v >= 0, fmt::format("--random_seed must be >= 0, got {}", v));
           o.random_seed = static_cast<uint64_t>(v);
@@ -219,7 +208,7 @@ TrainOptions parse_train_options(const std::vector<std::string>& args) {
         }
         break;
       }
-      case Kind::Float: *static_cast<double*>(s.target) = parse_float(name, value); break;
+      case Kind::Float: *static_cast<double*>(s.target) = parse_float_flag(name, value); break;
       case Kind::String: *static_cast<std::string*>(s.target) = value; break;
       case Kind::Flag: break;
     }

@@ -1,33 +1,37 @@
 #include "apps/eval_linear/args.h"
 
-#include <charconv>
-#include <cmath>
+#include <cstdint>
 #include <functional>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "engine/common.h"
+#include "engine/flags.h"
 
 namespace lpl::eval {
 namespace {
 
-int64_t to_int(const std::string& flag, const std::string& v) {
-  int64_t x = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-  if (ec != std::errc() || p != v.data() + v.size())
-    fail(fmt::format("eval_linear: {} expects an integer, got '{}'", flag, v));
-  return x;
+// The shared parsers (engine/flags.h) name the flag and the value; this app prefixes its name.
+int64_t to_int(const std::string& flag, const std::string& v) { return parse_int_flag(flag, v); }
+double to_double(const std::string& flag, const std::string& v) { return parse_float_flag(flag, v); }
+
+// Runs f, giving the errors of the shared checks this app's prefix.
+template <class F>
+void prefixed(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.rfind("eval_linear: ", 0) == 0) throw;
+    fail("eval_linear: " + what);
+  }
 }
 
-double to_double(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    double x = std::stod(v, &used);
-    if (used == v.size() && std::isfinite(x)) return x;
-  } catch (const std::exception&) {
-  }
-  fail(fmt::format("eval_linear: {} expects a number, got '{}'", flag, v));
+int to_i32(const std::string& flag, const std::string& v) {
+  const int64_t x = to_int(flag, v);
+  if (x < INT32_MIN || x > INT32_MAX) fail(fmt::format("{}: {} is out of range", flag, v));
+  return static_cast<int>(x);
 }
 
 void check_choice(const std::string& flag, const std::string& v, const std::vector<std::string>& choices) {
@@ -94,7 +98,7 @@ EvalArgs parse_eval_args(int argc, char** argv) {
   auto str = [](std::string& dst) -> Setter { return [&dst](const std::string&, const std::string& v) { dst = v; }; };
   auto i64 = [](int64_t& dst) -> Setter { return [&dst](const std::string& f, const std::string& v) { dst = to_int(f, v); }; };
   auto i32 = [](int& dst) -> Setter {
-    return [&dst](const std::string& f, const std::string& v) { dst = static_cast<int>(to_int(f, v)); };
+    return [&dst](const std::string& f, const std::string& v) { dst = to_i32(f, v); };
   };
   auto u64 = [](uint64_t& dst) -> Setter {
     return [&dst](const std::string& f, const std::string& v) {
@@ -125,6 +129,7 @@ EvalArgs parse_eval_args(int argc, char** argv) {
       {"--no_metrics", &a.no_metrics},               {"--no_plot", &a.no_plot},
       {"--help", &a.help},                           {"-h", &a.help},
   };
+  FlagsSeen seen;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
     bool has_value = false;
@@ -133,6 +138,7 @@ EvalArgs parse_eval_args(int argc, char** argv) {
       arg = arg.substr(0, eq);
       has_value = true;
     }
+    if (flags.count(arg) || valued.count(arg)) prefixed([&] { seen.add(arg == "-h" ? "--help" : arg); });
     if (auto f = flags.find(arg); f != flags.end()) {
       if (has_value) fail(fmt::format("eval_linear: {} takes no value", arg));
       *f->second = true;
@@ -144,7 +150,7 @@ EvalArgs parse_eval_args(int argc, char** argv) {
       if (i + 1 >= argc) fail(fmt::format("eval_linear: {} needs a value", arg));
       value = argv[++i];
     }
-    s->second(arg, value);
+    prefixed([&] { s->second(arg, value); });
   }
   if (a.help) return a;
 
@@ -165,9 +171,12 @@ EvalArgs parse_eval_args(int argc, char** argv) {
     fail(fmt::format("eval_linear: --probe_batch_size must be >= 1, got {}", a.probe_batch_size));
   if (!(a.probe_lr > 0)) fail(fmt::format("eval_linear: --probe_lr must be > 0, got {}", a.probe_lr));
   if (a.folds < 2) fail(fmt::format("eval_linear: --folds must be >= 2, got {}", a.folds));
-  if (a.num_workers < 0) fail(fmt::format("eval_linear: --num_workers must be >= 0, got {}", a.num_workers));
+
   if (a.limit_probe_train < 0 || a.limit_test < 0) fail("eval_linear: --limit_probe_train / --limit_test must be >= 0");
-  if (a.threads < 0) fail(fmt::format("eval_linear: --threads must be >= 0, got {}", a.threads));
+  prefixed([&] {
+    check_threads_flag("--threads", a.threads);
+    check_num_workers_flag("--num_workers", a.num_workers);
+  });
   if (a.gpus < 0) fail(fmt::format("eval_linear: --gpus must be >= 0, got {}", a.gpus));
   if (a.gpus > 1) fail(fmt::format("eval_linear: --gpus {}: multi-GPU evaluation is not implemented yet", a.gpus));
   if (a.gpus == 0) {

@@ -10,6 +10,7 @@
 #include "data/loader.h"
 #include "engine/common.h"
 #include "engine/safetensors.h"
+#include "models/weights_file.h"
 
 namespace lpl::eval {
 namespace {
@@ -31,10 +32,11 @@ void forward_pooled(Vgg11& net, Tensor x, bool last_layer_only, std::vector<Feat
 std::unique_ptr<Vgg11> load_network(const std::string& file, bool random_init, uint64_t random_seed, Device dev) {
   Vgg11Options o;
   if (random_init) return std::make_unique<Vgg11>(o, random_seed, dev);
-  const SafetensorsFile f = load_safetensors(file);
+  const SafetensorsFile f = read_weights_file(file, "weights file");
   o.bias = f.tensors.count("network.encoder.blocks.0.module.0.bias") > 0;
   auto net = std::make_unique<Vgg11>(o, random_seed, dev);
-  net->load_weights(f, file);
+  // A training run's projectors and classifier heads are not probed; anything else is foreign.
+  load_checked_weights(*net, f, file, "weights file", {"network.encoder.projectors.", "classifier_heads."});
   return net;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -59,8 +60,11 @@ TEST_CASE("eval_linear refuses bad command lines with one clear message") {
   expect_error("--random_init --encoder resnet", "eval_linear: --encoder resnet is not implemented yet (only vgg)");
   expect_error("--random_init --encoder foo", "eval_linear: --encoder must be one of vgg, resnet, alexnet, got 'foo'");
   expect_error("--random_init --gpus 2", "eval_linear: --gpus 2: multi-GPU evaluation is not implemented yet");
-  expect_error("--random_init --batch_size x", "eval_linear: --batch_size expects an integer, got 'x'");
+  expect_error("--random_init --batch_size x", "eval_linear: --batch_size: expected an integer, got 'x'");
   expect_error("--random_init --probe_lr -1", "eval_linear: --probe_lr must be > 0, got -1");
+  expect_error("--random_init --threads 100000", "eval_linear: --threads 100000 is too many: at most ");
+  expect_error("--random_init --num_workers 50000", "eval_linear: --num_workers 50000 is too many: at most 256");
+  expect_error("--random_init --batch_size 4 --batch_size=8", "eval_linear: flag --batch_size given twice");
   expect_error("--random_init --dataset mnist",
                "eval_linear: --dataset must be one of cifar10, stl10, fashion-mnist, imagenet2012, shapes3d, got 'mnist'");
   expect_error("--random_init --embed a.npy", "eval_linear: --embed needs --save_features DIR (where layer_<k>.npy are written)");
@@ -93,6 +97,12 @@ TEST_CASE("eval_linear refuses bad command lines with one clear message") {
   expect_error("--random_init --embed " + (t / "gray.npy") + " --save_features " + (t / "g"),
                "eval_linear --embed: images must be N x 3 x H x W float32, got shape (2, 1, 32, 32)");
   CHECK_FALSE(fs::exists(t.path / "g"));
+  // A NaN pixel is named at load (it would otherwise give NaN features without a word).
+  auto nan_img = test::random_vec(2 * 3 * 32 * 32, 3);
+  nan_img[3 * 32 * 32 + 7] = std::numeric_limits<float>::quiet_NaN();
+  data::save_npy_f32(t / "nan.npy", nan_img.data(), {2, 3, 32, 32});
+  expect_error("--random_init --embed " + (t / "nan.npy") + " --save_features " + (t / "n"),
+               "eval_linear --embed " + (t / "nan.npy") + ": image 1 holds a non-finite value (nan)");
   const Result notnpy = run("--random_init --embed " + (t / "lpl/checkpoints/last.safetensors") + " --save_features " + (t / "h"));
   CHECK(notnpy.status == 1);
   CHECK(notnpy.output.find("is not a NumPy .npy file") != std::string::npos);
@@ -206,4 +216,26 @@ LPL_FASHION_MNIST_TEST_CASE("eval_linear --experiment_dir with two Fashion-MNIST
   REQUIRE_MESSAGE(again.status == 0, again.output);
   CHECK(again.output.find("run 'lpl': already in " + (t / "exp/results.yaml") + ", skipped") != std::string::npos);
   CHECK(read_file(t / "exp/results.yaml") == yaml);
+}
+
+TEST_CASE("eval_linear --experiment_dir: a run that fails is reported, the others are evaluated, the status is 1" *
+          doctest::skip(!have_fashion_mnist())) {
+  TmpDir t;
+  const auto write_run = [&](const std::string& name, const NamedTensors& w) {
+    const fs::path ck = t.path / "exp" / name / "checkpoints";
+    fs::create_directories(ck);
+    save_safetensors((ck / "last.safetensors").string(), w);
+  };
+  NamedTensors bad = Vgg11(Vgg11Options{}, 5, cpu()).named_weights();
+  bad.emplace_back("network.encoder.bogus", Tensor::zeros({2}, cpu()));  // a foreign tensor: refused
+  write_run("a_bad", bad);
+  write_run("b_good", Vgg11(Vgg11Options{}, 6, cpu()).named_weights());
+  const Result r = run("--experiment_dir " + (t / "exp") + " --dataset fashion-mnist --device cpu --limit_probe_train 100 "
+                       "--limit_test 50 --last_layer_only --no_metrics --no_plot --probe_epochs 1");
+  CHECK(r.status == 1);
+  CHECK_MESSAGE(r.output.find("error: run 'a_bad': weights file '" + (t / "exp/a_bad/checkpoints/last.safetensors") +
+                              "' holds tensors this network does not have: 'network.encoder.bogus'") != std::string::npos,
+                r.output);
+  CHECK_MESSAGE(fs::exists(t.path / "exp/b_good/eval.json"), r.output);
+  CHECK(r.output.find("error: 1 of 2 runs failed: run 'a_bad'") != std::string::npos);
 }

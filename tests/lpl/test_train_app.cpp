@@ -135,6 +135,11 @@ TEST_CASE("train options: unknown flags, bad values and invalid combinations are
   refused({"--encoder", "alexnet"}, "--encoder alexnet (only vgg is built; alexnet and resnet come later): not implemented yet");
   refused({"--gpus", "2"}, "--gpus 2 (one GPU per run): not implemented yet");
   refused({"--num_nodes", "2"}, "--num_nodes 2 (one machine per run): not implemented yet");
+  // Thread counts far beyond the machine crash OpenMP or the loader, or crawl (shared bounds, engine/flags.h).
+  refused({"--threads", "100000"}, "--threads 100000 is too many: at most ");
+  refused({"--num_workers", "50000"}, "--num_workers 50000 is too many: at most 256");
+  refused({"--batch_size", "4", "--batch_size", "8"}, "flag --batch_size given twice");
+  refused({"--no_biases", "--no_biases"}, "flag --no_biases given twice");
 }
 
 LPL_FASHION_MNIST_TEST_CASE("train_vgg11 end to end on Fashion-MNIST: files, no overwrite, init_from, benchmark") {

@@ -14,6 +14,7 @@
 #include "engine/checkpoint.h"
 #include "engine/file_util.h"
 #include "engine/run_dir.h"
+#include "corrupt_file.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -126,6 +127,14 @@ TEST_CASE("corrupt, truncated, incomplete and mismatched checkpoints are refused
     w[w.size() - 1] ^= 1;
     std::ofstream(b.weights, std::ios::binary | std::ios::trunc) << w;
     CHECK_THROWS_WITH_AS(load_checkpoint(b.weights), doctest::Contains("is not the one its state file"), Error);
+  }
+  SUBCASE("10 flipped bytes in the optimiser moments of the state file") {
+    test::flip_tensor_bytes(b.state, "optim.exp_avg_sq.", 10);
+    CHECK_THROWS_WITH_AS(load_checkpoint(b.weights), doctest::Contains(fmt::format("training-state file '{}' is corrupt", b.state).c_str()), Error);
+  }
+  SUBCASE("global_step edited in the state file's header") {
+    test::replace_once(b.state, "\"global_step\":\"52\"", "\"global_step\":\"99\"");
+    CHECK_THROWS_WITH_AS(load_checkpoint(b.weights), doctest::Contains(fmt::format("training-state file '{}' is corrupt", b.state).c_str()), Error);
   }
   SUBCASE("weights of another checkpoint beside a state file") {
     fs::copy_file(a.weights, b.weights, fs::copy_options::overwrite_existing);
@@ -278,4 +287,14 @@ TEST_CASE("a new run refuses an existing run directory; --resume_from_checkpoint
   create_new_run_dir(run_dir_path(root, "cifar10", "exp1", "lpl_no-pooling"));
   make_dirs(run_dir_path(root, "cifar10", "exp1", "lpl_no-pooling") + "/checkpoints");
   CHECK_THROWS_WITH_AS(resolve_resume(root + "/cifar10/exp1"), doctest::Contains("holds 2 runs"), Error);
+}
+
+TEST_CASE("a file whose epoch or step number exceeds int64 is not a checkpoint of ours, and does not stop the listing") {
+  std::string run = fresh_dir("huge_name");
+  CheckpointPaths a = save_checkpoint(run, 0, 10, weights(1), state(1), 0);
+  std::ofstream(run + "/checkpoints/epoch=99999999999999999999-step=1.safetensors") << "x";
+  std::vector<CheckpointEntry> all;
+  CHECK_NOTHROW(all = list_checkpoints(run));
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].paths.weights == a.weights);
 }

@@ -5,6 +5,7 @@
 // finished run trains longer when resumed with a larger --max_epochs.
 #include <nlohmann/json.hpp>
 
+#include "corrupt_file.h"
 #include "trainer_process.h"
 
 using namespace lpl;
@@ -134,4 +135,27 @@ TEST_CASE("a finished run trains longer when resumed with a larger --max_epochs;
     if (j.at("epoch").get<int>() == 2) lr2 = j.at("lr").get<double>();
   }
   CHECK(lr2 == doctest::Approx(1e-6 + (1e-3 - 1e-6) * 0.5).epsilon(1e-6));
+}
+
+TEST_CASE("a state file with flipped moment bytes or an edited global_step is refused on resume, by name") {
+  const std::string l = logs();
+  REQUIRE(run_to_end(with(tiny_args("corrupt"), {"--max_steps", "3"}), l + "/c0.log") == 0);
+  const std::string dir = run_dir("corrupt");
+  const auto cks = list_checkpoints(dir);
+  REQUIRE(cks.size() == 1);
+  const std::string state = cks[0].paths.state, intact = file_bytes(state);
+  const std::string refusal = fmt::format("error: training-state file '{}' is corrupt", state);
+
+  flip_tensor_bytes(state, "optim.v.", 10);  // Adam's second moments
+  CHECK(run_to_end(with(tiny_args("corrupt"), {"--resume_from_checkpoint"}), l + "/c1.log") == 1);
+  CHECK_MESSAGE(slurp(l + "/c1.log").find(refusal) != std::string::npos, slurp(l + "/c1.log"));
+
+  write_bytes(state, intact);
+  replace_once(state, "\"global_step\":\"3\"", "\"global_step\":\"9\"");
+  CHECK(run_to_end(with(tiny_args("corrupt"), {"--resume_from_checkpoint"}), l + "/c2.log") == 1);
+  CHECK_MESSAGE(slurp(l + "/c2.log").find(refusal) != std::string::npos, slurp(l + "/c2.log"));
+  CHECK(list_checkpoints(dir).size() == 1);  // nothing trained, nothing written
+
+  write_bytes(state, intact);  // the intact file still resumes
+  CHECK(run_to_end(with(tiny_args("corrupt"), {"--resume_from_checkpoint", "--max_steps", "4"}), l + "/c3.log") == 0);
 }

@@ -100,8 +100,24 @@ inline std::string slurp(const std::string& p) {
   s << f.rdbuf();
   return s.str();
 }
+// `a` with the flags of `more`: a flag already in `a` has its value replaced (the trainer refuses a
+// flag given twice), a new one is appended. A flag's values are the arguments after it up to the next "--".
 inline std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {
-  a.insert(a.end(), more.begin(), more.end());
+  auto value_end = [](const std::vector<std::string>& v, size_t i) {
+    size_t j = i + 1;
+    while (j < v.size() && v[j].rfind("--", 0) != 0) ++j;
+    return j;
+  };
+  for (size_t i = 0; i < more.size();) {
+    const size_t j = value_end(more, i);
+    for (size_t k = 0; k < a.size(); ++k)
+      if (a[k] == more[i]) {
+        a.erase(a.begin() + static_cast<std::ptrdiff_t>(k), a.begin() + static_cast<std::ptrdiff_t>(value_end(a, k)));
+        break;
+      }
+    a.insert(a.end(), more.begin() + static_cast<std::ptrdiff_t>(i), more.begin() + static_cast<std::ptrdiff_t>(j));
+    i = j;
+  }
   return a;
 }
 
