@@ -218,8 +218,7 @@ LPL_FASHION_MNIST_TEST_CASE("eval_linear --experiment_dir with two Fashion-MNIST
   CHECK(read_file(t / "exp/results.yaml") == yaml);
 }
 
-TEST_CASE("eval_linear --experiment_dir: a run that fails is reported, the others are evaluated, the status is 1" *
-          doctest::skip(!have_fashion_mnist())) {
+LPL_FASHION_MNIST_TEST_CASE("eval_linear --experiment_dir: a run that fails is reported, the others are evaluated, the status is 1") {
   TmpDir t;
   const auto write_run = [&](const std::string& name, const NamedTensors& w) {
     const fs::path ck = t.path / "exp" / name / "checkpoints";
