@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lpl::data {
@@ -14,6 +15,8 @@ struct NpyArray {
 // Reads a '<f4' or '<f8' array; fails with lpl::Error naming the file and the problem (not an .npy,
 // unsupported dtype, Fortran order, truncated data).
 NpyArray load_npy_f32(const std::string& path);
+// The same on the bytes of a file (fuzzing, tests); `path` only names it in errors.
+NpyArray parse_npy_f32(std::string_view bytes, const std::string& path);
 
 // Writes atomically (tmp + rename).
 void save_npy_f32(const std::string& path, const float* data, const std::vector<int64_t>& shape);
@@ -31,6 +34,7 @@ struct NpyRaw {
 // Reads `path`; fails naming the file on a bad magic, an unsupported dtype or order, or a size
 // that does not match the header (truncated / trailing bytes).
 NpyRaw read_npy(const std::string& path);
+NpyRaw parse_npy(std::string_view bytes, const std::string& path);  // from memory, like parse_npy_f32
 // Writes a C-order array of dtype "f4", "u1", "i8" or "i4" (tools and tests).
 void write_npy(const std::string& path, const std::string& dtype, const std::vector<int64_t>& shape, const void* data);
 

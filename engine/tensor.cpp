@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/checked_size.h"
+
 namespace lpl {
 
 size_t dtype_size(DType t) {
@@ -35,6 +37,9 @@ Shape::Shape(const std::vector<int64_t>& d) {
     LPL_CHECK(d[i] >= 0, fmt::format("negative dimension {} in shape", d[i]));
     d_[i] = d[i];
   }
+  // Every dtype's byte count (at most 8 bytes per element) must fit in int64, so numel() and
+  // nbytes() never wrap.
+  checked_nbytes(d, 8, "tensor");
 }
 
 int64_t Shape::numel() const {
