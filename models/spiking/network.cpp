@@ -1,6 +1,7 @@
 #include "models/spiking/network.h"
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -70,6 +71,8 @@ NetworkResult run_network_as(const NetworkConfig& cfg) {
   LPL_CHECK(cfg.sparseness >= 0 && cfg.sparseness <= 1, strf("--sparseness must be in [0, 1], got %g", cfg.sparseness));
   const RunSteps run = run_steps({"--tau_mean", cfg.lpl.tau_mean, 3.0 * cfg.lpl.tau_mean, " (priming 3 x --tau_mean)"},
                                  {"--simtime", cfg.simtime, cfg.simtime, ""});
+  LPL_CHECK(static_cast<int64_t>(cfg.psize) * (static_cast<int64_t>(cfg.plen) + 1) <= INT32_MAX,
+            strf("--psize %d x (--plen %d + 1) input units exceed %d", cfg.psize, cfg.plen, INT32_MAX));
   const int ne = cfg.ne, ni = cfg.ni, ngroups = cfg.plen + 1, nin = cfg.psize * ngroups;
   const std::string d = cfg.dir + "/";
 
