@@ -43,18 +43,19 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string&
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) bad("cannot start zlib");
   std::vector<uint8_t> out;
-  size_t in_pos = 0;
+  size_t in_pos = 0, n = 0;  // own counts: inflateReset() zeroes z.total_out between members
   int r = Z_OK;
   // Until the last member's trailer: zlib checks each member's CRC32 and ISIZE at its end.
   while (true) {
+    if (out.size() - n < (1u << 16)) out.resize(std::max<size_t>(out.size() * 2, 1u << 16));
     z.next_in = const_cast<Bytef*>(data + in_pos);
     z.avail_in = static_cast<uInt>(std::min<size_t>(size - in_pos, 1u << 30));
-    if (out.size() - z.total_out < (1u << 16) || out.empty()) out.resize(std::max<size_t>(out.size() * 2, 1u << 16));
-    z.next_out = out.data() + z.total_out;
-    z.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - z.total_out, 1u << 30));
-    const uInt avail = z.avail_in;
+    z.next_out = out.data() + n;
+    z.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - n, 1u << 30));
+    const uInt avail_in = z.avail_in, avail_out = z.avail_out;
     r = inflate(&z, Z_NO_FLUSH);
-    in_pos += avail - z.avail_in;
+    in_pos += avail_in - z.avail_in;
+    n += avail_out - z.avail_out;
     if (r == Z_STREAM_END) {
       if (in_pos == size) break;
       inflateReset(&z);  // another gzip member follows (gzip files may be concatenated)
@@ -63,7 +64,6 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string&
     if (r != Z_OK) break;  // Z_BUF_ERROR: the input ended inside a member
   }
   const std::string msg = z.msg ? z.msg : "";
-  const size_t n = z.total_out;
   inflateEnd(&z);
   if (msg == "incorrect data check") bad("CRC mismatch (corrupt file)");
   if (msg == "incorrect length check") bad("length field mismatch (corrupt file)");

@@ -199,6 +199,20 @@ TEST_CASE("fashion-mnist: a gzip file corrupted in the middle is refused by its 
   CHECK_THROWS_WITH_AS(detail::read_idx_labels_gz(d / "train-labels-idx1-ubyte.gz"), doctest::Contains("CRC mismatch"), Error);
 }
 
+TEST_CASE("fashion-mnist: a gzip file of several members decodes to their concatenation") {
+  // gzip allows concatenated members (cat a.gz b.gz); each member's trailer is checked.
+  const std::vector<uint8_t> lab{1, 2, 3, 4, 5, 6, 7, 8, 9, 0};
+  const auto raw = test::idx_labels(lab);
+  test::TempDir d;
+  test::write_gz(d / "a.gz", std::vector<uint8_t>(raw.begin(), raw.begin() + 5));
+  test::write_gz(d / "b.gz", std::vector<uint8_t>(raw.begin() + 5, raw.end()));
+  auto bytes = test::read_bytes(d / "a.gz");
+  const auto second = test::read_bytes(d / "b.gz");
+  bytes.insert(bytes.end(), second.begin(), second.end());
+  test::write_bytes(d / "ab.gz", bytes);
+  CHECK(detail::read_idx_labels_gz(d / "ab.gz") == std::vector<int32_t>(lab.begin(), lab.end()));
+}
+
 TEST_CASE("fashion-mnist: a header declaring far more pixels than the file holds is refused before allocating") {
   // 10^7 x 4096 x 4096 passes the plausibility bounds but is 1.7e14 bytes: the reader must compare
   // with the data present instead of allocating what the header claims.
