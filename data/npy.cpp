@@ -1,8 +1,8 @@
 #include "data/npy.h"
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
-#include <charconv>
 #include <string_view>
 
 #include <fmt/format.h>
