@@ -5,7 +5,7 @@ set(LPL_FUZZ_SECONDS 5 CACHE STRING "Seconds each ctest fuzz.<parser> runs its f
 set(LPL_FUZZ_ENV "FUZZ_BUILD=${CMAKE_BINARY_DIR}/fuzz;FUZZ_WORK=${CMAKE_BINARY_DIR}/fuzz-work")
 add_test(NAME fuzz.build COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/fuzz.sh --build-only)
 set_tests_properties(fuzz.build PROPERTIES FIXTURES_SETUP lpl_fuzz SKIP_RETURN_CODE 77 ENVIRONMENT "${LPL_FUZZ_ENV}")
-foreach(t npy safetensors idx idx_gz wmat spk)
+foreach(t npy safetensors idx idx_gz wmat spk nstate)
   add_test(NAME fuzz.${t} COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/fuzz.sh ${LPL_FUZZ_SECONDS} ${t})
   set_tests_properties(fuzz.${t} PROPERTIES FIXTURES_REQUIRED lpl_fuzz SKIP_RETURN_CODE 77 ENVIRONMENT "${LPL_FUZZ_ENV}")
 endforeach()

@@ -7,7 +7,7 @@
 # when there are findings, 77 when clang with libFuzzer is not installed (setup.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ALL=(npy safetensors idx idx_gz wmat spk)
+ALL=(npy safetensors idx idx_gz wmat spk nstate)
 BUILD=${FUZZ_BUILD:-build-fuzz}
 WORK=${FUZZ_WORK:-$BUILD/work}
 CXX_FUZZ=${CXX_FUZZ:-clang++}
