@@ -69,10 +69,10 @@ static int body(int argc, char** argv) {
   c.wei = o.num("wei");
   c.wie = o.num("wie");
   c.wii = o.num("wii");
-  c.ne = static_cast<int>(o.integer("ne"));
-  c.ni = static_cast<int>(o.integer("ni"));
-  c.psize = static_cast<int>(o.integer("psize"));
-  c.plen = static_cast<int>(o.integer("plen"));
+  c.ne = o.int32("ne");
+  c.ni = o.int32("ni");
+  c.psize = o.int32("psize");
+  c.plen = o.int32("plen");
   c.simtime = o.num("simtime");
   c.fast = o.flag("fast");
   c.quiet = o.flag("quiet");

@@ -54,8 +54,8 @@ static int body(int argc, char** argv) {
   c.primetime = o.num("primetime");
   c.wext = o.num("wext");
   c.sparseness = o.num("sparseness");
-  c.ne = static_cast<int>(o.integer("ne"));
-  c.psize = static_cast<int>(o.integer("psize"));
+  c.ne = o.int32("ne");
+  c.psize = o.int32("psize");
   c.seed = static_cast<uint64_t>(o.integer("seed"));
   c.fast = o.flag("fast");
   c.quiet = o.flag("quiet");

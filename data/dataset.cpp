@@ -1,11 +1,9 @@
 // load_dataset(): picks the reader, and the helpers every reader shares (splits, resizing).
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
 #include "data/readers.h"
 #include "data/shapes3d.h"
@@ -15,27 +13,6 @@
 namespace lpl::data {
 
 namespace detail {
-
-std::string default_data_dir(const std::string& name) {
-  if (const char* root = std::getenv("LPL_DATA_ROOT"); root && *root) return std::string(root) + "/" + name;
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : ".") + "/data/datasets/" + name;
-}
-
-bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::vector<uint8_t> read_file(const std::string& path, const std::string& what) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) fail(what + ": cannot open " + path);
-  std::streamsize n = f.tellg();
-  f.seekg(0);
-  std::vector<uint8_t> buf(static_cast<size_t>(n));
-  if (n > 0 && !f.read(reinterpret_cast<char*>(buf.data()), n)) fail(what + ": cannot read " + path);
-  return buf;
-}
 
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
   std::vector<int64_t> p(static_cast<size_t>(n));

@@ -1,13 +1,14 @@
 #include "data/npy.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <string_view>
 
 #include <fmt/format.h>
 
+#include "engine/checked_size.h"
 #include "engine/common.h"
 #include "engine/file_util.h"
 #include "data/readers.h"
@@ -16,13 +17,13 @@ namespace lpl::data {
 namespace {
 
 // The value text of 'key': ... in the header dict (up to the next top-level comma or brace).
-std::string dict_value(const std::string& h, const std::string& key, const std::string& path) {
+std::string dict_value(const std::string& h, const std::string& key, const std::string& who) {
   const std::string k1 = "'" + key + "'", k2 = "\"" + key + "\"";
   size_t p = h.find(k1);
   if (p == std::string::npos) p = h.find(k2);
-  if (p == std::string::npos) fail(fmt::format("'{}': .npy header has no '{}'", path, key));
+  if (p == std::string::npos) fail(fmt::format("{}: .npy header has no '{}'", who, key));
   p = h.find(':', p);
-  if (p == std::string::npos) fail(fmt::format("'{}': malformed .npy header", path));
+  if (p == std::string::npos) fail(fmt::format("{}: malformed .npy header", who));
   ++p;
   int depth = 0;
   size_t e = p;
@@ -36,6 +37,53 @@ std::string dict_value(const std::string& h, const std::string& key, const std::
   std::string v = h.substr(p, e - p);
   const size_t a = v.find_first_not_of(" \t"), b = v.find_last_not_of(" \t");
   return a == std::string::npos ? "" : v.substr(a, b - a + 1);
+}
+
+// The parts of an .npy header both readers need. `who` starts every error ("'x.npy'", "npy: x.npy").
+struct Header {
+  std::string descr;  // e.g. "<f4", quotes stripped
+  bool fortran = false;
+  std::string shape_text;
+  std::vector<int64_t> shape;
+  size_t data_at = 0;  // offset of the data
+};
+
+Header parse_header(std::string_view f, const std::string& who) {
+  const int major = static_cast<unsigned char>(f[6]);
+  size_t hlen = 0, hstart = 0;
+  if (major == 1) {
+    hstart = 10;
+  } else if (major == 2 || major == 3) {
+    hstart = 12;
+  } else {
+    fail(fmt::format("{}: unsupported .npy format version {}", who, major));
+  }
+  if (f.size() < hstart) fail(fmt::format("{}: truncated .npy header", who));
+  for (size_t i = 8; i < hstart; ++i) hlen |= static_cast<size_t>(static_cast<unsigned char>(f[i])) << (8 * (i - 8));
+  if (f.size() - hstart < hlen) fail(fmt::format("{}: truncated .npy header", who));
+  const std::string h(f.substr(hstart, hlen));
+  Header out;
+  out.data_at = hstart + hlen;
+  out.descr = dict_value(h, "descr", who);
+  if (out.descr.size() >= 2) out.descr = out.descr.substr(1, out.descr.size() - 2);  // strip quotes
+  out.fortran = dict_value(h, "fortran_order", who) != "False";
+  const std::string& sh = out.shape_text = dict_value(h, "shape", who);
+  if (sh.size() < 2 || sh.front() != '(' || sh.back() != ')') fail(fmt::format("{}: malformed shape {}", who, sh));
+  for (size_t p = 1; p < sh.size() - 1;) {
+    if (sh[p] == ' ' || sh[p] == ',') {
+      ++p;
+      continue;
+    }
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(sh.data() + p, sh.data() + sh.size() - 1, v);
+    if (ec == std::errc::result_out_of_range)
+      fail(fmt::format("{}: declared shape {} is too large (a dimension overflows 64 bits)", who, sh));
+    if (ec != std::errc() || end == sh.data() + p) fail(fmt::format("{}: malformed shape {}", who, sh));
+    if (v < 0) fail(fmt::format("{}: negative dimension in shape {}", who, sh));
+    out.shape.push_back(v);
+    p = static_cast<size_t>(end - sh.data());
+  }
+  return out;
 }
 
 std::string header_for(const std::string& descr, const std::vector<int64_t>& shape) {
@@ -57,64 +105,34 @@ std::string header_for(const std::string& descr, const std::vector<int64_t>& sha
 
 }  // namespace
 
-NpyArray load_npy_f32(const std::string& path) {
-  const std::string f = read_file(path);
+NpyArray load_npy_f32(const std::string& path) { return parse_npy_f32(read_file(path), path); }
+
+NpyArray parse_npy_f32(std::string_view f, const std::string& path) {
+  const std::string who = "'" + path + "'";
   if (f.size() < 10 || std::memcmp(f.data(), "\x93NUMPY", 6) != 0)
     fail(fmt::format("'{}' is not a NumPy .npy file (bad magic)", path));
-  const int major = static_cast<unsigned char>(f[6]);
-  size_t hlen = 0, hstart = 0;
-  if (major == 1) {
-    hlen = static_cast<unsigned char>(f[8]) | (static_cast<size_t>(static_cast<unsigned char>(f[9])) << 8);
-    hstart = 10;
-  } else if (major == 2 || major == 3) {
-    if (f.size() < 12) fail(fmt::format("'{}': truncated .npy header", path));
-    for (int i = 0; i < 4; ++i) hlen |= static_cast<size_t>(static_cast<unsigned char>(f[8 + i])) << (8 * i);
-    hstart = 12;
-  } else {
-    fail(fmt::format("'{}': unsupported .npy format version {}", path, major));
-  }
-  if (f.size() < hstart + hlen) fail(fmt::format("'{}': truncated .npy header", path));
-  const std::string h = f.substr(hstart, hlen);
-  std::string descr = dict_value(h, "descr", path);
-  if (descr.size() >= 2) descr = descr.substr(1, descr.size() - 2);  // strip quotes
-  const std::string fortran = dict_value(h, "fortran_order", path);
-  if (fortran != "False") fail(fmt::format("'{}': Fortran-order arrays are not supported (save with np.ascontiguousarray)", path));
+  const Header h = parse_header(f, who);
+  if (h.fortran) fail(fmt::format("'{}': Fortran-order arrays are not supported (save with np.ascontiguousarray)", path));
   size_t item = 0;
-  if (descr == "<f4") item = 4;
-  else if (descr == "<f8") item = 8;
-  else fail(fmt::format("'{}': dtype '{}' is not supported (need float32 '<f4' or float64 '<f8')", path, descr));
+  if (h.descr == "<f4") item = 4;
+  else if (h.descr == "<f8") item = 8;
+  else fail(fmt::format("'{}': dtype '{}' is not supported (need float32 '<f4' or float64 '<f8')", path, h.descr));
   NpyArray a;
-  const std::string sh = dict_value(h, "shape", path);
-  if (sh.size() < 2 || sh.front() != '(' || sh.back() != ')') fail(fmt::format("'{}': malformed shape {}", path, sh));
-  int64_t count = 1;
-  size_t p = 1;
-  while (p < sh.size() - 1) {
-    while (p < sh.size() - 1 && (sh[p] == ' ' || sh[p] == ',')) ++p;
-    if (p >= sh.size() - 1) break;
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-      v = std::stoll(sh.substr(p), &used);
-    } catch (const std::exception&) {
-      fail(fmt::format("'{}': malformed shape {}", path, sh));
-    }
-    if (v < 0) fail(fmt::format("'{}': negative dimension in shape {}", path, sh));
-    a.shape.push_back(v);
-    count *= v;
-    p += used;
-  }
-  const size_t need = static_cast<size_t>(count) * item, have = f.size() - hstart - hlen;
+  a.shape = h.shape;
+  const size_t need = static_cast<size_t>(checked_nbytes(h.shape, static_cast<int64_t>(item), who));
+  const size_t have = f.size() - h.data_at;
   if (have < need)
-    fail(fmt::format("'{}': truncated: shape {} needs {} bytes of data, the file has {}", path, sh, need, have));
-  a.data.resize(static_cast<size_t>(count));
-  const char* d = f.data() + hstart + hlen;
+    fail(fmt::format("'{}': truncated: shape {} needs {} bytes of data, the file has {}", path, h.shape_text, need, have));
+  const size_t count = need / item;
+  a.data.resize(count);
+  const char* d = f.data() + h.data_at;
   if (item == 4) {
-    std::memcpy(a.data.data(), d, need);
+    if (need) std::memcpy(a.data.data(), d, need);
   } else {
-    for (int64_t i = 0; i < count; ++i) {
+    for (size_t i = 0; i < count; ++i) {
       double v;
       std::memcpy(&v, d + 8 * i, 8);
-      a.data[static_cast<size_t>(i)] = static_cast<float>(v);
+      a.data[i] = static_cast<float>(v);
     }
   }
   return a;
@@ -151,43 +169,29 @@ int64_t NpyRaw::numel() const {
 
 NpyRaw read_npy(const std::string& path) {
   if (!detail::file_exists(path)) fail("npy: missing file " + path);
-  std::vector<uint8_t> raw = detail::read_file(path, "npy");
-  if (raw.size() < 10 || std::memcmp(raw.data(), "\x93NUMPY", 6) != 0) fail("npy: " + path + " is not a .npy file (bad magic)");
-  const int major = raw[6];
-  size_t hlen, hstart;
-  if (major == 1) {
-    hlen = raw[8] | (size_t{raw[9]} << 8);
-    hstart = 10;
-  } else if (major == 2 || major == 3) {
-    if (raw.size() < 12) fail("npy: " + path + ": truncated header");
-    hlen = raw[8] | (size_t{raw[9]} << 8) | (size_t{raw[10]} << 16) | (size_t{raw[11]} << 24);
-    hstart = 12;
-  } else {
-    fail(strf("npy: %s: unsupported format version %d", path.c_str(), major));
-  }
-  if (hstart + hlen > raw.size()) fail("npy: " + path + ": truncated header");
-  const std::string header(reinterpret_cast<const char*>(raw.data() + hstart), hlen);
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([<>|=])([a-z])(\d+)')")))
-    fail("npy: " + path + ": header without 'descr'");
-  const std::string order = m[1], kind = m[2], size = m[3];
+  const std::vector<uint8_t> raw = detail::read_file(path, "npy");
+  return parse_npy(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()), path);
+}
+
+NpyRaw parse_npy(std::string_view raw, const std::string& path) {
+  const std::string who = "npy: " + path;
+  if (raw.size() < 10 || std::memcmp(raw.data(), "\x93NUMPY", 6) != 0) fail(who + " is not a .npy file (bad magic)");
+  const Header h = parse_header(raw, who);
+  const std::string& d = h.descr;
   NpyRaw a;
-  a.dtype = kind + size;
-  if (a.dtype != "f4" && a.dtype != "u1" && a.dtype != "i8" && a.dtype != "i4")
-    fail("npy: " + path + ": dtype " + order + kind + size + " not supported (float32, uint8, int64, int32)");
-  if (order == ">" && a.dtype != "u1") fail("npy: " + path + ": big-endian data not supported");
-  if (std::regex_search(header, std::regex(R"('fortran_order'\s*:\s*True)")))
-    fail("npy: " + path + ": Fortran-order arrays not supported (save with np.ascontiguousarray)");
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) fail("npy: " + path + ": header without 'shape'");
-  std::string dims = m[1];
-  std::regex num(R"(\d+)");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it)
-    a.shape.push_back(std::stoll(it->str()));
-  const size_t want = static_cast<size_t>(a.numel()) * raw_itemsize(a.dtype), have = raw.size() - hstart - hlen;
+  if (d.size() >= 2) a.dtype = d.substr(1);
+  if (d.empty() || std::string_view("<>|=").find(d[0]) == std::string_view::npos ||
+      (a.dtype != "f4" && a.dtype != "u1" && a.dtype != "i8" && a.dtype != "i4"))
+    fail(who + ": dtype " + d + " not supported (float32, uint8, int64, int32)");
+  if (d[0] == '>' && a.dtype != "u1") fail(who + ": big-endian data not supported");
+  if (h.fortran) fail(who + ": Fortran-order arrays not supported (save with np.ascontiguousarray)");
+  a.shape = h.shape;
+  const size_t want = static_cast<size_t>(checked_nbytes(a.shape, static_cast<int64_t>(raw_itemsize(a.dtype)), who));
+  const size_t have = raw.size() - h.data_at;
   if (have != want)
-    fail(strf("npy: %s: %zu data bytes, the header's shape and dtype want %zu%s", path.c_str(), have, want,
+    fail(strf("%s: %zu data bytes, the header's shape and dtype want %zu%s", who.c_str(), have, want,
               have < want ? " (truncated)" : " (wrong size)"));
-  a.bytes.assign(raw.begin() + static_cast<ptrdiff_t>(hstart + hlen), raw.end());
+  a.bytes.assign(raw.begin() + static_cast<ptrdiff_t>(h.data_at), raw.end());
   return a;
 }
 

@@ -33,5 +33,10 @@ DatasetSplits load_imagenet(const DataOptions& opt);       // imagenet_stb.cpp
 // Reads gzip IDX files (fashion_mnist_zlib.cpp): images N x rows x cols uint8, labels N uint8.
 ImageSet read_idx_images_gz(const std::string& path);
 std::vector<int32_t> read_idx_labels_gz(const std::string& path);
+// The same from memory (fuzzing, tests): gzip decoding to the end of the last member (CRC32 and
+// length checked), and IDX parsing of the decoded bytes. `path` names the file in errors.
+std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string& path);
+ImageSet parse_idx_images(const std::vector<uint8_t>& raw, const std::string& path);
+std::vector<int32_t> parse_idx_labels(const std::vector<uint8_t>& raw, const std::string& path);
 
 }  // namespace lpl::data::detail

@@ -15,6 +15,7 @@
 #include "data/npy.h"
 #include "data/readers.h"
 #include "data/shapes3d.h"
+#include "engine/checked_size.h"
 #include "engine/common.h"
 
 namespace lpl::data::detail {
@@ -73,6 +74,11 @@ DatasetSplits load_shapes3d(const DataOptions& opt) {
   const int64_t N = static_cast<int64_t>(di[0]), S = static_cast<int64_t>(di[1]);
   if (dl.size() != 2 || static_cast<int64_t>(dl[0]) != N || dl[1] != 6)
     fail(strf("shapes3d: 'labels' in %s is %s, want %lld x 6", h5.c_str(), dims_str(dl).c_str(), static_cast<long long>(N)));
+  // The sizes the file declares, checked before any allocation (a wrapped count would make HDF5
+  // write past the buffers).
+  const std::string who = "shapes3d: " + h5;
+  checked_nbytes({N, 6}, sizeof(double), who + ": 'labels'");
+  checked_nbytes({N, 3, S, S}, 1, who + ": 'images'");
   // Labels -> class index per factor (sorted distinct values); the images must be the full grid
   // in the flat order of spec §4.
   std::vector<double> lv(static_cast<size_t>(N * 6));

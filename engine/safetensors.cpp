@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/checked_size.h"
 #include "engine/file_util.h"
 
 namespace lpl {
@@ -62,8 +63,9 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   atomic_write_file(path, pieces);
 }
 
-SafetensorsFile load_safetensors(const std::string& path) {
-  std::string bytes = read_file(path);
+SafetensorsFile load_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& path) {
   auto bad = [&](const std::string& why) -> void { fail(fmt::format("invalid safetensors file '{}': {}", path, why)); };
   if (bytes.size() < 8) bad(fmt::format("only {} bytes (truncated?)", bytes.size()));
   uint64_t n = 0;
@@ -102,12 +104,15 @@ SafetensorsFile load_safetensors(const std::string& path) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0) bad(fmt::format("tensor '{}' has an invalid shape", name));
       shape.push_back(d.get<int64_t>());
     }
+    if (shape.size() > static_cast<size_t>(Shape::kMaxDims))
+      bad(fmt::format("tensor '{}' has rank {} (at most {})", name, shape.size(), Shape::kMaxDims));
     const auto& off = v["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       bad(fmt::format("tensor '{}' data_offsets must be two non-negative integers", name));
     size_t b = off[0].get<size_t>(), e = off[1].get<size_t>();
+    const size_t want = static_cast<size_t>(checked_nbytes(shape, static_cast<int64_t>(dtype_size(dt)),
+                                                           fmt::format("invalid safetensors file '{}': tensor '{}'", path, name)));
     Shape s(shape);
-    size_t want = static_cast<size_t>(s.numel()) * dtype_size(dt);
     if (b > e || e > data_size)
       bad(fmt::format("tensor '{}' data [{}, {}) lies outside the {} data bytes (truncated?)", name, b, e, data_size));
     if (e - b != want)

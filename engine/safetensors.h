@@ -4,6 +4,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,5 +26,7 @@ struct SafetensorsFile {
 // Validates the header (JSON, dtypes, shapes, offsets inside the file, no overlaps) and fails with a
 // message naming the file and the problem.
 SafetensorsFile load_safetensors(const std::string& path);
+// The same on a file's bytes (fuzzing); `path` only names it in errors.
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& path);
 
 }  // namespace lpl

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/checked_size.h"
+
 namespace lpl {
 
 size_t dtype_size(DType t) {
@@ -35,6 +37,11 @@ Shape::Shape(const std::vector<int64_t>& d) {
     LPL_CHECK(d[i] >= 0, fmt::format("negative dimension {} in shape", d[i]));
     d_[i] = d[i];
   }
+  // Every dtype's byte count (at most 8 bytes per element) must fit in int64, so numel() and
+  // nbytes() never wrap. (LPL_CHECK formats the message only on failure: shapes are built often.)
+  int64_t bytes = 8;
+  for (int i = 0; i < n_; ++i)
+    LPL_CHECK(checked_mul(bytes, d_[i], &bytes), fmt::format("tensor shape {} is too large (overflows 64-bit byte count)", str()));
 }
 
 int64_t Shape::numel() const {

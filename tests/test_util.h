@@ -150,4 +150,17 @@ inline std::vector<double> finite_diff(std::vector<double> x, const std::functio
   return g;
 }
 
+// The bytes of a version-1 .npy file with a hand-written header, e.g. shapes no real array can
+// have (the overflow tests of issue 11); `data` follows the header as is.
+inline std::string npy_bytes(const std::string& descr, const std::string& shape_text, const std::string& data = "") {
+  std::string h = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape_text + ", }";
+  while ((10 + h.size() + 1) % 64 != 0) h += ' ';
+  h += '\n';
+  std::string out = "\x93NUMPY\x01";
+  out += '\0';
+  out += static_cast<char>(h.size() & 0xff);
+  out += static_cast<char>(h.size() >> 8);
+  return out + h + data;
+}
+
 }  // namespace lpl::test

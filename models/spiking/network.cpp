@@ -1,6 +1,7 @@
 #include "models/spiking/network.h"
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -8,6 +9,7 @@
 #include "engine/common.h"
 #include "models/spiking/constants.h"
 #include "models/spiking/poisson_group.h"
+#include "models/spiking/run_length.h"
 #include "models/spiking/spike_io.h"
 #include "models/spiking/state_file.h"
 
@@ -67,6 +69,10 @@ NetworkResult run_network_as(const NetworkConfig& cfg) {
   LPL_CHECK(cfg.psize >= 1 && cfg.plen >= 0, strf("--psize must be >= 1 and --plen >= 0, got %d and %d", cfg.psize, cfg.plen));
   LPL_CHECK(cfg.simtime >= 0 && cfg.lpl.tau_mean >= 0, "--simtime and --tau_mean must be >= 0");
   LPL_CHECK(cfg.sparseness >= 0 && cfg.sparseness <= 1, strf("--sparseness must be in [0, 1], got %g", cfg.sparseness));
+  const RunSteps run = run_steps({"--tau_mean", cfg.lpl.tau_mean, 3.0 * cfg.lpl.tau_mean, " (priming 3 x --tau_mean)"},
+                                 {"--simtime", cfg.simtime, cfg.simtime, ""});
+  LPL_CHECK(static_cast<int64_t>(cfg.psize) * (static_cast<int64_t>(cfg.plen) + 1) <= INT32_MAX,
+            strf("--psize %d x (--plen %d + 1) input units exceed %d", cfg.psize, cfg.plen, INT32_MAX));
   const int ne = cfg.ne, ni = cfg.ni, ngroups = cfg.plen + 1, nin = cfg.psize * ngroups;
   const std::string d = cfg.dir + "/";
 
@@ -150,8 +156,8 @@ NetworkResult run_network_as(const NetworkConfig& cfg) {
   }
 
   NetworkResult res;
-  res.prime_steps = steps_for(3.0 * cfg.lpl.tau_mean);
-  res.steps = res.prime_steps + steps_for(cfg.simtime);
+  res.prime_steps = run.prime;
+  res.steps = run.total;
   std::vector<uint8_t> now(ne, 0), d8(ne, 0);
   std::vector<size_t> group_count(ngroups, 0);
   const std::vector<uint32_t> no_spikes;

@@ -1,5 +1,6 @@
 #include "models/spiking/options.h"
 
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 
@@ -98,6 +99,17 @@ long long Options::integer(const std::string& name) const {
   if (v != std::floor(v) || std::fabs(v) > 9e15)
     fail(strf("option '--%s' needs an integer, got '%s'", name.c_str(), str(name).c_str()));
   return static_cast<long long>(v);
+}
+
+}  // namespace lpl::spiking
+
+namespace lpl::spiking {
+
+int Options::int32(const std::string& name) const {
+  const long long v = integer(name);
+  if (v < INT_MIN || v > INT_MAX)
+    fail(strf("option '--%s' needs an integer in %d..%d, got '%s'", name.c_str(), INT_MIN, INT_MAX, str(name).c_str()));
+  return static_cast<int>(v);
 }
 
 }  // namespace lpl::spiking

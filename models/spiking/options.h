@@ -22,6 +22,7 @@ class Options {
   std::string str(const std::string& name) const;
   double num(const std::string& name) const;  // finite number, else an error naming the option
   long long integer(const std::string& name) const;
+  int int32(const std::string& name) const;  // integer() within int's range (no silent truncation)
 
  private:
   struct Opt {

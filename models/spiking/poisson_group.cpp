@@ -11,8 +11,9 @@ namespace lpl::spiking {
 RateSchedule::RateSchedule(const std::vector<std::vector<double>>& pts, const std::string& what) {
   std::vector<int64_t> F(pts.size());
   for (size_t k = 0; k < pts.size(); ++k) {
-    if (!(pts[k][0] >= 0) || !(pts[k][1] >= 0) || !std::isfinite(pts[k][1]) || pts[k][1] * kDt >= 1.0)
-      fail(strf("%s: point %zu (t = %g s, rate = %g Hz) needs time >= 0 and 0 <= rate < 10000 Hz", what.c_str(), k + 1,
+    // Times bounded before the conversion to steps (a cast of 1e300 / dt to int64 is undefined).
+    if (!(pts[k][0] >= 0 && pts[k][0] <= 2e5) || !(pts[k][1] >= 0) || !std::isfinite(pts[k][1]) || pts[k][1] * kDt >= 1.0)
+      fail(strf("%s: point %zu (t = %g s, rate = %g Hz) needs 0 <= time <= 200000 s and 0 <= rate < 10000 Hz", what.c_str(), k + 1,
                 pts[k][0], pts[k][1]));
     F[k] = static_cast<int64_t>(std::floor(pts[k][0] / kDt + 0.5));
     if (k > 0 && F[k] < F[k - 1]) fail(strf("%s: times not sorted at point %zu", what.c_str(), k + 1));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -136,14 +137,20 @@ void SpikeWriter::close() {
 
 SpikeReader::SpikeReader(const std::string& path, uint32_t n_units) : path_(path), n_units_(n_units) {
   gz_ = open_gz(path);
-  buf_.resize(1 << 16);
-  uint32_t hdr[2];
-  const int r = gzread(static_cast<gzFile>(gz_), hdr, sizeof hdr);
-  if (r != static_cast<int>(sizeof hdr)) fail(strf("'%s': too short for a spike file (no header)", path.c_str()));
-  if (hdr[0] != kSpkStepsPerSecond || hdr[1] != kSpkFormatTag)
-    fail(strf("'%s': not an Auryn 0.8.2 spike file (header %u %u, expected %u %u)", path.c_str(), hdr[0], hdr[1],
-              kSpkStepsPerSecond, kSpkFormatTag));
-  have_ = next();
+  try {  // a constructor that throws runs no destructor: close the file here (fuzz/ found the leak)
+    buf_.resize(1 << 16);
+    uint32_t hdr[2];
+    const int r = gzread(static_cast<gzFile>(gz_), hdr, sizeof hdr);
+    if (r != static_cast<int>(sizeof hdr)) fail(strf("'%s': too short for a spike file (no header)", path.c_str()));
+    if (hdr[0] != kSpkStepsPerSecond || hdr[1] != kSpkFormatTag)
+      fail(strf("'%s': not an Auryn 0.8.2 spike file (header %u %u, expected %u %u)", path.c_str(), hdr[0], hdr[1],
+                kSpkStepsPerSecond, kSpkFormatTag));
+    have_ = next();
+  } catch (...) {
+    gzclose(static_cast<gzFile>(gz_));
+    gz_ = nullptr;
+    throw;
+  }
 }
 
 SpikeReader::~SpikeReader() {
@@ -188,8 +195,9 @@ void SpikeReader::spikes_at(int64_t n, std::vector<uint32_t>& out) {
   }
 }
 
-std::vector<std::pair<uint32_t, uint32_t>> read_spikes(const std::string& path) {
-  const std::string raw = read_text_file(path);
+std::vector<std::pair<uint32_t, uint32_t>> read_spikes(const std::string& path) { return parse_spikes(read_text_file(path), path); }
+
+std::vector<std::pair<uint32_t, uint32_t>> parse_spikes(const std::string& raw, const std::string& path) {
   if (raw.size() < 8 || raw.size() % 8 != 0)
     fail(strf("'%s': not a spike file (size %zu is not a positive multiple of 8)", path.c_str(), raw.size()));
   std::vector<uint32_t> a(raw.size() / 4);
@@ -203,8 +211,24 @@ std::vector<std::pair<uint32_t, uint32_t>> read_spikes(const std::string& path) 
 
 // ---- weight matrices ---------------------------------------------------------------------------
 
-Synapses read_wmat(const std::string& path) {
-  const std::string text = read_text_file(path);
+namespace {
+// "rows cols nnz" as 64-bit decimals; false on anything else (an out-of-range number included).
+bool parse_size_line(const std::string& line, long long& rows, long long& cols, long long& nnz) {
+  const char* p = line.c_str();
+  for (long long* v : {&rows, &cols, &nnz}) {
+    char* end = nullptr;
+    errno = 0;
+    *v = std::strtoll(p, &end, 10);
+    if (end == p || errno == ERANGE) return false;
+    p = end;
+  }
+  return true;
+}
+}  // namespace
+
+Synapses read_wmat(const std::string& path) { return parse_wmat(read_text_file(path), path); }
+
+Synapses parse_wmat(const std::string& text, const std::string& path) {
   std::istringstream in(text);
   std::string line;
   if (!std::getline(in, line) || line.rfind("%%MatrixMarket matrix coordinate", 0) != 0)
@@ -213,14 +237,20 @@ Synapses read_wmat(const std::string& path) {
     if (!std::getline(in, line)) fail(strf("'%s': missing size line", path.c_str()));
   } while (line.empty() || line[0] == '%');
   long long rows = 0, cols = 0, nnz = 0;
-  if (std::sscanf(line.c_str(), "%lld %lld %lld", &rows, &cols, &nnz) != 3 || rows <= 0 || cols <= 0 || nnz < 0)
+  if (!parse_size_line(line, rows, cols, nnz) || rows <= 0 || cols <= 0 || nnz < 0)
     fail(strf("'%s': bad size line '%s'", path.c_str(), line.c_str()));
+  // Unit indices are 32-bit and group sizes int: refuse, never truncate (4294967396 became 100).
+  if (rows > INT32_MAX || cols > INT32_MAX)
+    fail(strf("'%s': size line '%s': %lld rows x %lld columns exceed the limit of %d", path.c_str(), line.c_str(), rows, cols,
+              INT32_MAX));
+  if (nnz > rows * cols)  // both <= 2^31: no overflow
+    fail(strf("'%s': size line '%s': %lld entries do not fit a %lld x %lld matrix", path.c_str(), line.c_str(), nnz, rows, cols));
   struct E {
     uint32_t i, j;
     float w;
   };
   std::vector<E> e;
-  e.reserve(static_cast<size_t>(nnz));
+  e.reserve(std::min(static_cast<size_t>(nnz), text.size() / 6));  // an entry line has >= 6 characters
   while (static_cast<long long>(e.size()) < nnz && std::getline(in, line)) {
     if (line.empty() || line[0] == '%') continue;
     long long i, j;

@@ -67,8 +67,12 @@ class SpikeReader {
 
 // All records of a .spk file (for tests and tools; do not use on multi-GB files).
 std::vector<std::pair<uint32_t, uint32_t>> read_spikes(const std::string& path);
+// The same on a file's (decompressed) bytes; `path` only names it in errors (fuzzing, tests).
+std::vector<std::pair<uint32_t, uint32_t>> parse_spikes(const std::string& raw, const std::string& path);
 
+// Sizes beyond 32-bit unit indices, or more entries than rows x cols, are refused.
 Synapses read_wmat(const std::string& path);
+Synapses parse_wmat(const std::string& text, const std::string& path);  // from memory, like parse_spikes
 void write_wmat(const std::string& path, const Synapses& s, const std::string& connection_name);
 
 // Population rate monitor: counts spikes each step, writes "t rate" every `bin_steps` steps.

@@ -42,8 +42,9 @@ SpikeDelayBuffer parse_spike_delay_line(const std::string& line) {
   std::istringstream in(line.substr(tag.size()));
   std::string word;
   int delay = 0;
-  if (!(in >> b.last_step >> word >> delay) || word != "delay" || delay != kAxonalDelay)
-    fail(strf("spike delay line: expected 'last_step <step> delay %d'", kAxonalDelay));
+  // last_step >= -1 (a run of 0 steps): the step window below subtracts from it.
+  if (!(in >> b.last_step >> word >> delay) || word != "delay" || delay != kAxonalDelay || b.last_step < -1)
+    fail(strf("spike delay line: expected 'last_step <step> delay %d' with step >= -1", kAxonalDelay));
   std::string tok;
   while (in >> tok) {
     if (tok == "|") {

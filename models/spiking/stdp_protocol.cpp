@@ -7,6 +7,7 @@
 
 #include "engine/common.h"
 #include "models/spiking/constants.h"
+#include "models/spiking/run_length.h"
 #include "models/spiking/spike_io.h"
 #include "models/spiking/state_file.h"
 
@@ -27,8 +28,9 @@ template <class Real>
 std::vector<Real> clamp_trace_as(const std::vector<std::vector<double>>& pts) {
   std::vector<int64_t> F(pts.size());
   for (size_t k = 0; k < pts.size(); ++k) {
-    if (!(pts[k][0] >= 0) || !std::isfinite(pts[k][1]))
-      fail(strf("post_voltage.dat: point %zu (t = %g, V = %g) is not a valid (time >= 0, voltage)", k + 1, pts[k][0], pts[k][1]));
+    if (!(pts[k][0] >= 0 && pts[k][0] <= 2e5) || !std::isfinite(pts[k][1]))  // bounded before the cast to steps
+      fail(strf("post_voltage.dat: point %zu (t = %g, V = %g) is not a valid (0 <= time <= 200000 s, voltage)", k + 1, pts[k][0],
+                pts[k][1]));
     F[k] = static_cast<int64_t>(std::floor(pts[k][0] / kDt + 0.5));
     if (k > 0 && F[k] < F[k - 1]) fail(strf("post_voltage.dat: times not sorted at point %zu (t = %g)", k + 1, pts[k][0]));
   }
@@ -68,6 +70,7 @@ StdpResult run_stdp_as(const StdpConfig& cfg) {
   LPL_CHECK(cfg.psize >= 1, strf("--psize must be >= 1, got %d", cfg.psize));
   LPL_CHECK(cfg.simtime >= 0 && cfg.primetime >= 0, "--simtime and --primetime must be >= 0");
   LPL_CHECK(cfg.wext >= 0, strf("--wext must be >= 0, got %g", cfg.wext));
+  const RunSteps run = run_steps({"--primetime", cfg.primetime, cfg.primetime, ""}, {"--simtime", cfg.simtime, cfg.simtime, ""});
   const std::string ras = cfg.input_dir + "/spikes.ras", volt = cfg.input_dir + "/post_voltage.dat";
   const auto events = file_input_events(read_numeric_rows(ras, 2), cfg.psize, ras);
   const std::vector<Real> clamp = clamp_trace_as<Real>(read_numeric_rows(volt, 2));
@@ -90,7 +93,7 @@ StdpResult run_stdp_as(const StdpConfig& cfg) {
   std::FILE* fsig = open_output(d + "con_lpl.0.sig2");
   const size_t n_mon = std::min<size_t>(con.size(), 100);
 
-  const int64_t prime = steps_for(cfg.primetime), total = prime + steps_for(cfg.simtime);
+  const int64_t prime = run.prime, total = run.total;
   std::vector<uint8_t> now(cfg.ne, 0), d8(cfg.ne, 0);
   StdpResult res;
   res.steps = total;

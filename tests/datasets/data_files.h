@@ -32,8 +32,9 @@ inline std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
-inline void write_gz(const std::string& path, const std::vector<uint8_t>& b) {
-  gzFile g = gzopen(path.c_str(), "wb");
+// mode "wb0" stores the data uncompressed (deflate level 0).
+inline void write_gz(const std::string& path, const std::vector<uint8_t>& b, const char* mode = "wb") {
+  gzFile g = gzopen(path.c_str(), mode);
   gzwrite(g, b.data(), static_cast<unsigned>(b.size()));
   gzclose(g);
 }

@@ -161,6 +161,72 @@ TEST_CASE("fashion-mnist: missing, truncated and corrupt files give one clear er
   }
 }
 
+TEST_CASE("fashion-mnist: a gzip file corrupted in the middle is refused by its CRC32 (issue 11)") {
+  // 1000 bytes XOR-ed in the middle of the deflate data still decode, to wrong pixels: only the
+  // gzip trailer's CRC32 tells. The real t10k images when installed, else a stored (level 0) file.
+  test::TempDir d;
+  const std::string real = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", p = d / "t10k-images-idx3-ubyte.gz";
+  if (detail::file_exists(real)) {
+    std::filesystem::copy_file(real, p);
+  } else {
+    write_fmnist(d, "t10k", 12);
+    const ImageSet s = detail::read_idx_images_gz(p);
+    test::write_gz(p, test::idx_images(12, 28, 28, s.pixels), "wb0");
+  }
+  const std::vector<uint8_t> good = test::read_bytes(p);
+  CHECK(detail::read_idx_images_gz(p).pixels.size() > 0);
+  const std::string crc = "fashion-mnist: " + p + ": CRC mismatch (corrupt file)";
+  std::vector<uint8_t> bad = good;
+  for (size_t i = bad.size() / 2 - 500; i < bad.size() / 2 + 500; ++i) bad[i] ^= 0x55;
+  test::write_bytes(p, bad);
+  CHECK_THROWS_WITH_AS(detail::read_idx_images_gz(p), crc.c_str(), Error);
+  bad = good;  // the stored CRC itself damaged
+  bad[bad.size() - 8] ^= 1;
+  test::write_bytes(p, bad);
+  CHECK_THROWS_WITH_AS(detail::read_idx_images_gz(p), crc.c_str(), Error);
+  bad = good;  // the stored length (ISIZE) damaged
+  bad[bad.size() - 1] ^= 1;
+  test::write_bytes(p, bad);
+  CHECK_THROWS_WITH_AS(detail::read_idx_images_gz(p), ("fashion-mnist: " + p + ": length field mismatch (corrupt file)").c_str(), Error);
+  // Small files too: the reader must go on past the last pixel to the trailer.
+  write_fmnist(d, "train", 60);
+  for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}) {
+    bad = test::read_bytes(d / f);
+    bad[bad.size() - 8] ^= 1;
+    test::write_bytes(d / f, bad);
+  }
+  CHECK_THROWS_WITH_AS(detail::read_idx_images_gz(d / "train-images-idx3-ubyte.gz"), doctest::Contains("CRC mismatch"), Error);
+  CHECK_THROWS_WITH_AS(detail::read_idx_labels_gz(d / "train-labels-idx1-ubyte.gz"), doctest::Contains("CRC mismatch"), Error);
+}
+
+TEST_CASE("fashion-mnist: a gzip file of several members decodes to their concatenation") {
+  // gzip allows concatenated members (cat a.gz b.gz); each member's trailer is checked.
+  const std::vector<uint8_t> lab{1, 2, 3, 4, 5, 6, 7, 8, 9, 0};
+  const auto raw = test::idx_labels(lab);
+  test::TempDir d;
+  test::write_gz(d / "a.gz", std::vector<uint8_t>(raw.begin(), raw.begin() + 5));
+  test::write_gz(d / "b.gz", std::vector<uint8_t>(raw.begin() + 5, raw.end()));
+  auto bytes = test::read_bytes(d / "a.gz");
+  const auto second = test::read_bytes(d / "b.gz");
+  bytes.insert(bytes.end(), second.begin(), second.end());
+  test::write_bytes(d / "ab.gz", bytes);
+  CHECK(detail::read_idx_labels_gz(d / "ab.gz") == std::vector<int32_t>(lab.begin(), lab.end()));
+}
+
+TEST_CASE("fashion-mnist: a header declaring far more pixels than the file holds is refused before allocating") {
+  // 10^7 x 4096 x 4096 passes the plausibility bounds but is 1.7e14 bytes: the reader must compare
+  // with the data present instead of allocating what the header claims.
+  test::TempDir d;
+  const std::string p = d / "train-images-idx3-ubyte.gz";
+  test::write_gz(p, test::idx_images(10000000, 4096, 4096, std::vector<uint8_t>(16, 1)));
+  CHECK_THROWS_WITH_AS(detail::read_idx_images_gz(p),
+                       ("fashion-mnist: " + p + ": truncated (pixels: wanted 167772160000000 bytes, file ends after 16)").c_str(), Error);
+  auto raw = test::idx_labels(std::vector<uint8_t>(5, 1));
+  raw.push_back(3);  // a byte more than the header declares
+  test::write_gz(p, raw);
+  CHECK_THROWS_WITH_AS(detail::read_idx_labels_gz(p), doctest::Contains("6 bytes after the header, the header declares 5"), Error);
+}
+
 LPL_FASHION_MNIST_TEST_CASE("fashion-mnist: the real files of Debian's package (when installed)") {
   DataOptions o;
   o.dataset = "fashion-mnist";

@@ -70,6 +70,27 @@ TEST_CASE("npy: bad magic, truncated and oversized files are refused") {
   CHECK_THROWS_WITH_AS(read_npy(d / "none.npy"), doctest::Contains("npy: missing file"), Error);
 }
 
+TEST_CASE("pairs: headers declaring 2^61 images are refused (the byte count must not wrap to 0)") {
+  // Issue 11: (2^61, 1, 32, 32) uint8 is 2^71 bytes, which wrapped to 0 and matched the empty data.
+  test::TempDir d;
+  const std::string huge = "(2305843009213693952, 1, 32, 32)";
+  auto put = [&](const std::string& name, const std::string& descr, const std::string& shape) {
+    const std::string b = test::npy_bytes(descr, shape);
+    test::write_bytes(d / name, std::vector<uint8_t>(b.begin(), b.end()));
+  };
+  put("view1.npy", "|u1", huge);
+  put("view2.npy", "|u1", huge);
+  put("labels.npy", "<i8", "(2305843009213693952,)");
+  const std::string want = "npy: " + (d / "view1.npy") +
+                           ": declared shape (2305843009213693952,1,32,32) is too large (overflows 64-bit byte count)";
+  CHECK_THROWS_WITH_AS(load_pairs(d.path), want.c_str(), Error);
+  // A dimension beyond int64 itself, and a product that overflows only with the item size.
+  put("view1.npy", "|u1", "(99999999999999999999, 1, 32, 32)");
+  CHECK_THROWS_WITH_AS(load_pairs(d.path), doctest::Contains("is too large"), Error);
+  put("view1.npy", "<f4", "(2305843009213693952, 1)");
+  CHECK_THROWS_WITH_AS(read_npy(d / "view1.npy"), doctest::Contains("is too large (overflows 64-bit byte count)"), Error);
+}
+
 TEST_CASE("pairs: uint8 pairs, 1 channel replicated, labels, splits; the loader pairs view 1 with view 2") {
   test::TempDir d;
   write_pairs_u8(d.path, 10, 1, 32, 40, true);

@@ -184,6 +184,15 @@ TEST_CASE("shapes3d: a generated 3dshapes.h5 loads NCHW, labels per --label_fact
   CHECK(blocks.size() == 10);
 }
 
+TEST_CASE("shapes3d: datasets declaring 2^61 images are refused before any allocation (issue 11)") {
+  test::TempDir d;
+  test::write_shapes3d_h5_declared(d / "3dshapes.h5", uint64_t{1} << 61, 64);
+  write_traj(d / "3dshapes_trajectories.npy", 4, 3);
+  const std::string want = "shapes3d: " + (d / "3dshapes.h5") +
+                           ": 'labels': declared shape (2305843009213693952,6) is too large (overflows 64-bit byte count)";
+  CHECK_THROWS_WITH_AS(load(d.path), want.c_str(), Error);
+}
+
 TEST_CASE("shapes3d: missing, corrupt, truncated and inconsistent files give one clear error") {
   test::TempDir d;
   CHECK_THROWS_WITH_AS(load(d.path), doctest::Contains("https://storage.googleapis.com/3d-shapes/3dshapes.h5"), Error);

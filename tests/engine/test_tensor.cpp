@@ -35,6 +35,12 @@ static void round_trip(Device d) {
 }
 LPL_TEST_ON_DEVICES("tensor copies round-trip", round_trip)
 
+TEST_CASE("a shape whose byte count overflows 64 bits is refused") {
+  // numel() and nbytes() must never wrap: 2^61 x 4 elements of up to 8 bytes is 2^66 bytes.
+  CHECK_THROWS_WITH_AS(Shape({int64_t{1} << 61, 4}), doctest::Contains("is too large (overflows 64-bit byte count)"), Error);
+  CHECK(Shape({int64_t{1} << 30, 1 << 20}).numel() == int64_t{1} << 50);
+}
+
 TEST_CASE("cuda tensors are refused clearly without a GPU") {
   if (cuda_device_count() > 0) return;
   CHECK_THROWS_AS(Tensor::empty({2}, cuda(0)), Error);

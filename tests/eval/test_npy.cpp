@@ -43,6 +43,17 @@ TEST_CASE("npy files written by NumPy are read (float32 and float64)") {
   CHECK(b.data == std::vector<float>{0.5f, -1.25f});
 }
 
+TEST_CASE("npy: a shape whose byte count overflows 64 bits is refused, not wrapped") {
+  // (2^61, 4) float32 is 2^65 bytes: it wrapped to 0 and then matched an empty data section.
+  const std::string p = tmp_path("huge.npy");
+  atomic_write_file(p, test::npy_bytes("<f4", "(2305843009213693952, 4)"));
+  CHECK_THROWS_WITH_AS(data::load_npy_f32(p),
+                       ("'" + p + "': declared shape (2305843009213693952,4) is too large (overflows 64-bit byte count)").c_str(), Error);
+  atomic_write_file(p, test::npy_bytes("<f8", "(4611686018427387904, 4611686018427387904)"));
+  CHECK_THROWS_WITH_AS(data::load_npy_f32(p), doctest::Contains("is too large (overflows 64-bit byte count)"), Error);
+  std::remove(p.c_str());
+}
+
 TEST_CASE("npy errors name the file and the problem") {
   const std::string p = tmp_path("bad.npy");
   atomic_write_file(p, std::string("hello world, not numpy"));

@@ -79,6 +79,9 @@ TEST_CASE("corrupt safetensors files are refused with a message naming the probl
   expect("size", with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "abcd"), "expected");
   expect("overlap", with_header(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})", "abcdefgh"), "overlap");
   expect("fields", with_header(R"({"a":{"dtype":"F32"}})", ""), "lacks");
+  // Issue 11: 2^61 x 8 floats is 2^66 bytes, which wrapped to 0 and matched empty offsets.
+  expect("huge", with_header(R"({"a":{"dtype":"F32","shape":[2305843009213693952,8],"data_offsets":[0,0]}})", ""),
+         "tensor 'a': declared shape (2305843009213693952,8) is too large (overflows 64-bit byte count)");
   CHECK_THROWS_WITH_AS(load_safetensors(d + "/missing"), doctest::Contains("cannot open"), Error);
 }
 

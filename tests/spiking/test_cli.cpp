@@ -67,6 +67,56 @@ TEST_CASE("sim_lpl_stdp_protocol accepts --double and --adapt (port additions)" 
   CHECK(slurp(dir + "/log3").find("option '--double' takes no value") != std::string::npos);
 }
 
+TEST_CASE("durations whose step count would overflow are refused before simulating (issue 11)" *
+          doctest::skip(!have_programs() || !fs::exists(bin("sim_lpl_spiking")))) {
+  // --simtime 1e15 s is 1e19 steps of 0.1 ms: the count went negative, nothing ran, and the
+  // programs exited 0. A run may have at most 2^32 - 1 steps (the .spk step field is 32-bit).
+  const std::string dir = test::temp_dir("cli_durations");
+  const std::string data = fs::absolute(test::data_dir()).string(), stdp = data + "/stdp/short_T20ms_f5";
+  const std::string net = bin("sim_lpl_spiking").string() + " --quiet --fast --input_dir " + data;
+  const std::string pro = bin("sim_lpl_stdp_protocol").string() + " --quiet --fast --psize 100 --input_dir " + stdp;
+  const struct {
+    std::string cmd, message;
+  } cases[] = {
+      {net + " --simtime 1e15", "--simtime 1e+15 s is 1e+19 steps"},
+      {net + " --tau_mean 1e300", "--tau_mean 1e+300 s (priming 3 x --tau_mean) is"},
+      {net + " --tau_mean 100000 --simtime 200000", "priming (--tau_mean 100000) and learning (--simtime 200000) are 5000000000 steps"},
+      {pro + " --simtime 1e15", "--simtime 1e+15 s is 1e+19 steps"},
+      {pro + " --primetime 1e300", "--primetime 1e+300 s is"},
+  };
+  int k = 0;
+  for (const auto& c : cases) {
+    const std::string log = dir + "/log" + std::to_string(k), out = dir + "/out" + std::to_string(k++);
+    CHECK_MESSAGE(run(c.cmd + " --dir " + out, log) == 1, c.cmd);
+    const std::string text = slurp(log);
+    CHECK_MESSAGE(text.find(c.message) != std::string::npos, text);
+    CHECK_MESSAGE(text.find("at most 4294967295 steps") != std::string::npos, text);
+    CHECK_MESSAGE(!fs::exists(out + "/exc.0.spk"), c.cmd);  // nothing was simulated
+  }
+}
+
+TEST_CASE("counts beyond int are refused, not truncated (issue 11: --ne 4294967297 ran with 1 neuron)" *
+          doctest::skip(!have_programs() || !fs::exists(bin("sim_lpl_spiking")))) {
+  const std::string dir = test::temp_dir("cli_counts");
+  const std::string data = fs::absolute(test::data_dir()).string(), stdp = data + "/stdp/short_T20ms_f5";
+  const std::string pro = bin("sim_lpl_stdp_protocol").string() + " --quiet --fast --simtime 0.01 --psize 100 --input_dir " + stdp;
+  const std::string net = bin("sim_lpl_spiking").string() + " --quiet --fast --simtime 0.01 --tau_mean 0.001 --input_dir " + data;
+  const struct {
+    std::string cmd, message;
+  } cases[] = {
+      {pro + " --ne 4294967297", "option '--ne' needs an integer in -2147483648..2147483647, got '4294967297'"},
+      {net + " --psize 4294967496", "option '--psize' needs an integer in -2147483648..2147483647, got '4294967496'"},
+      {net + " --psize 2000000000 --plen 3", "--psize 2000000000 x (--plen 3 + 1) input units exceed 2147483647"},
+  };
+  int k = 0;
+  for (const auto& c : cases) {
+    const std::string log = dir + "/log" + std::to_string(k), out = dir + "/out" + std::to_string(k++);
+    CHECK_MESSAGE(run(c.cmd + " --dir " + out, log) == 1, c.cmd);
+    const std::string text = slurp(log);
+    CHECK_MESSAGE(text.find(c.message) != std::string::npos, text);
+  }
+}
+
 TEST_CASE("sim_sweep runs every job in its folder and reports failures" * doctest::skip(!have_programs())) {
   const std::string dir = test::temp_dir("sweep");
   const std::string in = fs::absolute(test::data_dir() + "/stdp/short_T20ms_f5").string();
