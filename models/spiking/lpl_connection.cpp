@@ -20,8 +20,13 @@ void apply_reparam(LplParams& p, bool delta_given) {
 template <class Real>
 LplConnectionT<Real>::LplConnectionT(const Synapses& syn, const LplParams& p)
     : n_pre_(syn.n_pre), n_post_(syn.n_post), p_(p) {
+  // Longer time constants make the traces meaningless (the mean trace is rate x tau_mean and
+  // overflows float; the per-step decay dt/tau underflows) and exceed any run (< 429497 s).
+  constexpr double kMaxTau = 1e9;
   LPL_CHECK(p.tau_mean > 0, strf("--tau_mean must be > 0, got %g", p.tau_mean));
+  LPL_CHECK(p.tau_mean <= kMaxTau, strf("--tau_mean must be at most %g s, got %g", kMaxTau, p.tau_mean));
   LPL_CHECK(p.tau_sigma2 > 0, strf("--tau_sigma2 must be > 0, got %g", p.tau_sigma2));
+  LPL_CHECK(p.tau_sigma2 <= kMaxTau, strf("--tau_sigma2 must be at most %g s, got %g", kMaxTau, p.tau_sigma2));
   LPL_CHECK(p.wmax > 0, strf("--wmax must be > 0, got %g", p.wmax));
   pre_ptr_ = row_pointers(syn);  // validates the order
   const size_t ns = syn.size();

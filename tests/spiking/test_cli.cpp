@@ -95,6 +95,27 @@ TEST_CASE("durations whose step count would overflow are refused before simulati
   }
 }
 
+TEST_CASE("time constants too long for the mean trace are refused by name (issue 11)" *
+          doctest::skip(!have_programs() || !fs::exists(bin("sim_lpl_spiking")))) {
+  // The STDP protocol has no priming, so --tau_mean 1e300 passed the step-count check and the mean
+  // trace (rate x tau) overflowed: "non-finite LPL state ... check --eta, --initsigma2, --lambda".
+  const std::string dir = test::temp_dir("cli_tau");
+  const std::string stdp = fs::absolute(test::data_dir() + "/stdp/short_T20ms_f5").string();
+  const std::string pro = bin("sim_lpl_stdp_protocol").string() + " --quiet --psize 100 --wext 0.5 --simtime 1 --input_dir " + stdp;
+  const std::string net = bin("sim_lpl_spiking").string() + " --quiet --simtime 1 --input_dir " + fs::absolute(test::data_dir()).string();
+  const struct {
+    std::string cmd, flag;
+  } cases[] = {{pro, "--tau_mean"}, {net, "--tau_sigma2"}};  // (the protocol ignores --tau_sigma2, as the original)
+  int k = 0;
+  for (const auto& c : cases) {
+    const std::string log = dir + "/log" + std::to_string(k), out = dir + "/out" + std::to_string(k++);
+    CHECK(run(c.cmd + " " + c.flag + " 1e300 --dir " + out, log) == 1);
+    const std::string text = slurp(log);
+    CHECK_MESSAGE(text.find(c.flag + " must be at most 1e+09 s, got 1e+300") != std::string::npos, text);
+  }
+  CHECK(run(pro + " --tau_mean 1e9 --dir " + dir + "/ok", dir + "/log_ok") == 0);  // the bound itself runs
+}
+
 TEST_CASE("counts beyond int are refused, not truncated (issue 11: --ne 4294967297 ran with 1 neuron)" *
           doctest::skip(!have_programs() || !fs::exists(bin("sim_lpl_spiking")))) {
   const std::string dir = test::temp_dir("cli_counts");
