@@ -12,14 +12,6 @@ using namespace lpl;
 using namespace lpl::test;
 namespace fs = std::filesystem;
 
-namespace {
-std::string logs() {
-  std::string d = root().dir + "/logs";
-  fs::create_directories(d);
-  return d;
-}
-}  // namespace
-
 TEST_CASE("SIGTERM: checkpoint after the current step, exit 143, resumable") {
   REQUIRE_MESSAGE(fs::exists(kTrainer), kTrainer << " is not built");
   const std::string log = logs() + "/term.log";

@@ -16,12 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string logs() {
-  std::string d = root().dir + "/logs";
-  fs::create_directories(d);
-  return d;
-}
-
 // A `pairs` dataset of 20 random 32 x 32 images (16 probe-training, 4 test with labels), with the
 // given labels (none when empty); `bad_pixel` (>= 0) makes that value of view1.npy NaN.
 std::string pairs_dir(const std::string& name, const std::vector<int64_t>& labels, int64_t bad_pixel = -1) {

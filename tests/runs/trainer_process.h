@@ -54,6 +54,12 @@ inline std::vector<std::string> tiny_args(const std::string& name) {
           "--num_workers", "1", "--log_dir", root().dir, "--experiment_name", name, "--checkpoint_every_steps", "3",
           "--keep_checkpoints", "3", "--histogram_samples", "32", "--eval_samples", "32", "--val_batches", "1"};
 }
+// A folder for the children's logs.
+inline std::string logs() {
+  std::string d = root().dir + "/logs";
+  fs::create_directories(d);
+  return d;
+}
 inline std::string run_dir(const std::string& name) { return root().dir + "/fashion-mnist/" + name + "/lpl"; }
 
 struct Child {

@@ -28,6 +28,21 @@ std::string slurp(const std::string& f) {
   s << in.rdbuf();
   return s.str();
 }
+// Each command (output folder DIR/out<k>) exits 1, prints its message (and `also`), simulates nothing.
+struct Refusal {
+  std::string cmd, message;
+};
+void check_refused(const std::string& dir, const std::vector<Refusal>& cases, const std::string& also = "") {
+  int k = 0;
+  for (const auto& c : cases) {
+    const std::string log = dir + "/log" + std::to_string(k), out = dir + "/out" + std::to_string(k++);
+    CHECK_MESSAGE(run(c.cmd + " --dir " + out, log) == 1, c.cmd);
+    const std::string text = slurp(log);
+    CHECK_MESSAGE(text.find(c.message) != std::string::npos, text);
+    CHECK_MESSAGE(text.find(also) != std::string::npos, text);
+    CHECK_MESSAGE(!fs::exists(out + "/exc.0.spk"), c.cmd);
+  }
+}
 }  // namespace
 
 TEST_CASE("sim_lpl_stdp_protocol runs with run_stdp.sh options; bad options exit 1 with a message" *
@@ -75,24 +90,16 @@ TEST_CASE("durations whose step count would overflow are refused before simulati
   const std::string data = fs::absolute(test::data_dir()).string(), stdp = data + "/stdp/short_T20ms_f5";
   const std::string net = bin("sim_lpl_spiking").string() + " --quiet --fast --input_dir " + data;
   const std::string pro = bin("sim_lpl_stdp_protocol").string() + " --quiet --fast --psize 100 --input_dir " + stdp;
-  const struct {
-    std::string cmd, message;
-  } cases[] = {
-      {net + " --simtime 1e15", "--simtime 1e+15 s is 1e+19 steps"},
-      {net + " --tau_mean 1e300", "--tau_mean 1e+300 s (priming 3 x --tau_mean) is"},
-      {net + " --tau_mean 100000 --simtime 200000", "priming (--tau_mean 100000) and learning (--simtime 200000) are 5000000000 steps"},
-      {pro + " --simtime 1e15", "--simtime 1e+15 s is 1e+19 steps"},
-      {pro + " --primetime 1e300", "--primetime 1e+300 s is"},
-  };
-  int k = 0;
-  for (const auto& c : cases) {
-    const std::string log = dir + "/log" + std::to_string(k), out = dir + "/out" + std::to_string(k++);
-    CHECK_MESSAGE(run(c.cmd + " --dir " + out, log) == 1, c.cmd);
-    const std::string text = slurp(log);
-    CHECK_MESSAGE(text.find(c.message) != std::string::npos, text);
-    CHECK_MESSAGE(text.find("at most 4294967295 steps") != std::string::npos, text);
-    CHECK_MESSAGE(!fs::exists(out + "/exc.0.spk"), c.cmd);  // nothing was simulated
-  }
+  check_refused(dir,
+                {
+                    {net + " --simtime 1e15", "--simtime 1e+15 s is 1e+19 steps"},
+                    {net + " --tau_mean 1e300", "--tau_mean 1e+300 s (priming 3 x --tau_mean) is"},
+                    {net + " --tau_mean 100000 --simtime 200000",
+                     "priming (--tau_mean 100000) and learning (--simtime 200000) are 5000000000 steps"},
+                    {pro + " --simtime 1e15", "--simtime 1e+15 s is 1e+19 steps"},
+                    {pro + " --primetime 1e300", "--primetime 1e+300 s is"},
+                },
+                "at most 4294967295 steps");
 }
 
 TEST_CASE("time constants too long for the mean trace are refused by name (issue 11)" *
@@ -103,16 +110,9 @@ TEST_CASE("time constants too long for the mean trace are refused by name (issue
   const std::string stdp = fs::absolute(test::data_dir() + "/stdp/short_T20ms_f5").string();
   const std::string pro = bin("sim_lpl_stdp_protocol").string() + " --quiet --psize 100 --wext 0.5 --simtime 1 --input_dir " + stdp;
   const std::string net = bin("sim_lpl_spiking").string() + " --quiet --simtime 1 --input_dir " + fs::absolute(test::data_dir()).string();
-  const struct {
-    std::string cmd, flag;
-  } cases[] = {{pro, "--tau_mean"}, {net, "--tau_sigma2"}};  // (the protocol ignores --tau_sigma2, as the original)
-  int k = 0;
-  for (const auto& c : cases) {
-    const std::string log = dir + "/log" + std::to_string(k), out = dir + "/out" + std::to_string(k++);
-    CHECK(run(c.cmd + " " + c.flag + " 1e300 --dir " + out, log) == 1);
-    const std::string text = slurp(log);
-    CHECK_MESSAGE(text.find(c.flag + " must be at most 1e+09 s, got 1e+300") != std::string::npos, text);
-  }
+  check_refused(dir, {{pro + " --tau_mean 1e300", "--tau_mean must be at most 1e+09 s, got 1e+300"},
+                     // (the protocol ignores --tau_sigma2, as the original does)
+                     {net + " --tau_sigma2 1e300", "--tau_sigma2 must be at most 1e+09 s, got 1e+300"}});
   CHECK(run(pro + " --tau_mean 1e9 --dir " + dir + "/ok", dir + "/log_ok") == 0);  // the bound itself runs
 }
 
@@ -122,20 +122,11 @@ TEST_CASE("counts beyond int are refused, not truncated (issue 11: --ne 42949672
   const std::string data = fs::absolute(test::data_dir()).string(), stdp = data + "/stdp/short_T20ms_f5";
   const std::string pro = bin("sim_lpl_stdp_protocol").string() + " --quiet --fast --simtime 0.01 --psize 100 --input_dir " + stdp;
   const std::string net = bin("sim_lpl_spiking").string() + " --quiet --fast --simtime 0.01 --tau_mean 0.001 --input_dir " + data;
-  const struct {
-    std::string cmd, message;
-  } cases[] = {
-      {pro + " --ne 4294967297", "option '--ne' needs an integer in -2147483648..2147483647, got '4294967297'"},
-      {net + " --psize 4294967496", "option '--psize' needs an integer in -2147483648..2147483647, got '4294967496'"},
-      {net + " --psize 2000000000 --plen 3", "--psize 2000000000 x (--plen 3 + 1) input units exceed 2147483647"},
-  };
-  int k = 0;
-  for (const auto& c : cases) {
-    const std::string log = dir + "/log" + std::to_string(k), out = dir + "/out" + std::to_string(k++);
-    CHECK_MESSAGE(run(c.cmd + " --dir " + out, log) == 1, c.cmd);
-    const std::string text = slurp(log);
-    CHECK_MESSAGE(text.find(c.message) != std::string::npos, text);
-  }
+  check_refused(dir, {
+                         {pro + " --ne 4294967297", "option '--ne' needs an integer in -2147483648..2147483647, got '4294967297'"},
+                         {net + " --psize 4294967496", "option '--psize' needs an integer in -2147483648..2147483647, got '4294967496'"},
+                         {net + " --psize 2000000000 --plen 3", "--psize 2000000000 x (--plen 3 + 1) input units exceed 2147483647"},
+                     });
 }
 
 TEST_CASE("sim_sweep runs every job in its folder and reports failures" * doctest::skip(!have_programs())) {
