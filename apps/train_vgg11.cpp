@@ -10,14 +10,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -182,6 +186,13 @@ std::string layer_of(const std::string& param) {
   return param;
 }
 
+// Test hook for the kill tests: LPL_CRASH_IN_EPOCH_END="<epoch>:<point>" SIGKILLs this process at
+// <point> of the end of epoch <epoch> (0-based): after_checkpoint, in_eval, after_histograms, before_metrics.
+void crash_point(int64_t epoch, const char* point) {
+  const char* env = std::getenv("LPL_CRASH_IN_EPOCH_END");
+  if (env && fmt::format("{}:{}", epoch, point) == env) ::kill(::getpid(), SIGKILL);
+}
+
 // Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites what came after its checkpoint).
 void truncate_metrics(const std::string& path, int64_t step) {
   if (!file_exists(path)) return;
@@ -305,6 +316,75 @@ void evaluate_epoch(const TrainOptions& o, Vgg11& net, const LplStepOptions& so,
                static_cast<long long>(xte.n));
 }
 
+// The log record of a completed epoch whose logging may still be due (in its epoch-end checkpoint).
+constexpr const char* kPendingEpochLog = "pending_epoch_log";
+
+// Whether metrics.jsonl holds the line of the complete epoch ending at `step` (its logging is done).
+bool epoch_logged(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) break;  // as truncate_metrics: a line cut by a kill ends the file
+    if (j.value("step", int64_t{-1}) == step && !j.contains("partial_epoch")) return true;
+  }
+  return false;
+}
+
+// The (tag, step) pairs TensorBoard shows for a run directory.
+std::set<std::pair<std::string, int64_t>> shown_events(const std::string& dir) {
+  std::set<std::pair<std::string, int64_t>> out;
+  for (const auto& ev : tb::read_run_events(dir))
+    for (const auto& v : ev.values) out.emplace(v.tag, ev.step);
+  return out;
+}
+
+// The logging at an epoch's end, after its checkpoint: the online evaluation (added to `m`, which
+// holds the training means), the histograms, the epoch scalars in TensorBoard, and last the
+// metrics.jsonl line, which marks the epoch's logging done. Used by the epoch loop and by a resumed
+// run that redoes it. A failure of the evaluation or the histograms stops the run with the failure;
+// the checkpoint is written, and the resumed run redoes the logging.
+void log_epoch_end(const TrainOptions& o, Vgg11& net, const LplStepOptions& so, const data::DatasetSplits& splits,
+                   RunFiles* files, prof::PhaseTimer& timer, int64_t epoch, int64_t global_step, bool complete,
+                   nlohmann::json m) {
+  std::string failed;
+  const auto attempt = [&](const char* what, const std::function<void()>& f) {
+    if (!failed.empty()) return;
+    try {
+      set_app_phase(fmt::format("{} after epoch {}", what, epoch));
+      f();
+    } catch (const std::exception& e) {
+      if (!files) throw;
+      failed = fmt::format("{} after epoch {} failed: {}", what, epoch, describe_failure(e));
+    }
+  };
+  if (complete && o.eval_every > 0 && (epoch + 1) % o.eval_every == 0) {
+    prof::Scope ph("evaluation", &timer);
+    attempt("online evaluation", [&] {
+      if (std::getenv("LPL_INJECT_EVAL_ERROR")) fail("injected failure (LPL_INJECT_EVAL_ERROR)");  // test hook
+      crash_point(epoch, "in_eval");
+      evaluate_epoch(o, net, so, splits, epoch, m);
+    });
+  }
+  if (!files) return;
+  if (complete && is_histogram_epoch(static_cast<int>(epoch + 1)) && o.histogram_samples > 0) {
+    prof::Scope ph("histograms", &timer);
+    attempt("the feature histograms", [&] { log_feature_histograms(*files->tb, net, splits, o.histogram_samples, epoch + 1); });
+  }
+  if (!failed.empty())
+    fail(fmt::format("{}; the epoch's checkpoint '{}' is written and intact: continue with --resume_from_checkpoint "
+                     "{} (--eval_every 0 skips the online evaluation)", failed, files->last_checkpoint, files->dir));
+  crash_point(epoch, "after_histograms");
+  // As the original (Lightning) logs them: epoch-level scalars at the global step, with an `epoch`
+  // scalar beside them; histograms (above) at the epoch number.
+  for (auto it = m.begin(); it != m.end(); ++it)
+    if (it.value().is_number() && it.key() != "step") files->tb->add_scalar(it.key(), it.value().get<double>(), global_step);
+  files->tb->flush();
+  crash_point(epoch, "before_metrics");
+  files->metrics << m.dump() << "\n";
+  files->metrics.flush();
+}
+
 int train(const TrainOptions& o, Device dev) {
   const bool write = o.fast_dev_run == 0 && !o.profile;
   // Where the run lives, and what it continues from.
@@ -370,6 +450,7 @@ int train(const TrainOptions& o, Device dev) {
 
   int64_t global_step = 0, start_epoch = 0, start_batch = 0;
   EpochSums sums;
+  std::string pending_log;  // the checkpoint's epoch was not logged: the process ended in its epoch-end logging
   if (ck) {
     const std::string& sf = ck->paths.state;
     net.load_weights(ck->weights, ck->paths.weights);
@@ -385,7 +466,9 @@ int train(const TrainOptions& o, Device dev) {
     guard.set_last_checkpoint(ck->paths.weights);
     std::fprintf(stderr, "resuming %s at epoch %lld, step %lld\n", ck->paths.weights.c_str(),
                  static_cast<long long>(start_epoch), static_cast<long long>(global_step));
-    if (start_epoch >= o.max_epochs) {
+    if (ck->state.values.count(kPendingEpochLog) && !epoch_logged(dir + "/metrics.jsonl", global_step))
+      pending_log = ck->state.values.at(kPendingEpochLog);
+    if (start_epoch >= o.max_epochs && pending_log.empty()) {
       std::fprintf(stderr, "nothing to train: the checkpoint has completed %lld epochs and --max_epochs is %lld; raise "
                    "--max_epochs to train longer\n", static_cast<long long>(start_epoch), static_cast<long long>(o.max_epochs));
       return 0;
@@ -400,6 +483,13 @@ int train(const TrainOptions& o, Device dev) {
       files->last_checkpoint_step = global_step;
     }
     std::fprintf(stderr, "run directory %s\n", files->dir.c_str());
+    if (!pending_log.empty()) {
+      std::fprintf(stderr, "epoch %lld's logging did not complete: redoing it\n", static_cast<long long>(start_epoch - 1));
+      files->tb->skip(shown_events(files->dir));  // what the ended process got into TensorBoard stays once
+      log_epoch_end(o, net, so, splits, files.get(), timer, start_epoch - 1, global_step, true,
+                    nlohmann::json::parse(pending_log));
+      files->tb->skip({});
+    }
   }
   install_stop_handlers();
   std::fprintf(stderr, "%s: %lld images, %lld steps of %lld x 2 views per epoch, device %s, %d threads\n",
@@ -540,48 +630,22 @@ int train(const TrainOptions& o, Device dev) {
           std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f supervised %.5f\n", k + 1, mean[k].pull,
                        mean[k].push, mean[k].decorr, mean[k].supervised);
     }
-    // A failure of the evaluation or the histograms must not lose the epoch: it is caught, the
-    // epoch's checkpoint is written as usual (in the usual order, so a resumed run logs exactly as an
-    // uninterrupted one), and the run stops with the failure.
-    std::string failed;
-    const auto attempt = [&](const char* what, const std::function<void()>& f) {
-      if (!failed.empty()) return;
-      try {
-        set_app_phase(fmt::format("{} after epoch {}", what, epoch));
-        f();
-      } catch (const std::exception& e) {
-        if (!files) throw;
-        failed = fmt::format("{} after epoch {} failed: {}", what, epoch, describe_failure(e));
-      }
-    };
-    if (complete && o.eval_every > 0 && (epoch + 1) % o.eval_every == 0) {
-      prof::Scope ph("evaluation", &timer);
-      attempt("online evaluation", [&] {
-        if (std::getenv("LPL_INJECT_EVAL_ERROR")) fail("injected failure (LPL_INJECT_EVAL_ERROR)");  // test hook
-        evaluate_epoch(o, net, so, splits, epoch, m);
-      });
-    }
+    // The checkpoint comes first: a crash or an OOM kill in the evaluation or the histograms must not
+    // lose the epoch's training. The state keeps the epoch's log record, so that a run resumed from
+    // here before metrics.jsonl has the epoch's line redoes the logging (as an uninterrupted run logs it).
     if (files) {
-      files->metrics << m.dump() << "\n";
-      // As the original (Lightning) logs them: epoch-level scalars at the global step, with an
-      // `epoch` scalar beside them; histograms (below) at the epoch number.
-      for (auto it = m.begin(); it != m.end(); ++it)
-        if (it.value().is_number() && it.key() != "step") files->tb->add_scalar(it.key(), it.value().get<double>(), global_step);
-      if (complete && is_histogram_epoch(static_cast<int>(epoch + 1)) && o.histogram_samples > 0) {
-        prof::Scope ph("histograms", &timer);
-        attempt("the feature histograms", [&] { log_feature_histograms(*files->tb, net, splits, o.histogram_samples, epoch + 1); });
-      }
       prof::Scope ph("checkpoint", &timer);
       if (complete) {
         sums = EpochSums{};
-        files->save(net, opt, step, state_at(epoch + 1, 0), epoch, o, guard);
+        TrainState st = state_at(epoch + 1, 0);
+        st.values[kPendingEpochLog] = m.dump();
+        files->save(net, opt, step, st, epoch, o, guard);
+        crash_point(epoch, "after_checkpoint");
       } else if (files->last_checkpoint_step != global_step) {
         files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
       }
-      if (!failed.empty())
-        fail(fmt::format("{}; the epoch's checkpoint '{}' is written and intact: continue with --resume_from_checkpoint "
-                         "{} (--eval_every 0 skips the online evaluation)", failed, files->last_checkpoint, files->dir));
     }
+    log_epoch_end(o, net, so, splits, files.get(), timer, epoch, global_step, complete, std::move(m));
     if (!dev.is_cuda())
       std::fprintf(stderr, "%s", timer.table(fmt::format("epoch {} time per phase (CPU wall clock)", epoch)).c_str());
     timer.reset();

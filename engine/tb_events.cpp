@@ -212,10 +212,12 @@ void EventWriter::write_record(const std::string& event) {
 }
 
 void EventWriter::add_scalar(const std::string& tag, double value, int64_t step, double wall_time) {
+  if (skip_.count({tag, step})) return;
   write_record(encode_scalar_event(tag, static_cast<float>(value), step, wall_time >= 0 ? wall_time : now()));
 }
 
 void EventWriter::add_histogram(const std::string& tag, const Histogram& h, int64_t step, double wall_time) {
+  if (skip_.count({tag, step})) return;
   write_record(encode_histogram_event(tag, h, step, wall_time >= 0 ? wall_time : now()));
 }
 

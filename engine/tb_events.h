@@ -4,7 +4,9 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lpl::tb {
@@ -34,11 +36,15 @@ class EventWriter {
   void add_session_start(int64_t step, double wall_time = -1);
   void flush();
   const std::string& path() const { return path_; }
+  // (tag, step) pairs the run directory already shows, not to be written again: a resumed run that
+  // redoes an epoch's logging skips what the killed process got into TensorBoard (shown twice otherwise).
+  void skip(std::set<std::pair<std::string, int64_t>> shown) { skip_ = std::move(shown); }
 
  private:
   void write_record(const std::string& event);
   std::string path_;
   std::FILE* f_ = nullptr;
+  std::set<std::pair<std::string, int64_t>> skip_;
 };
 
 // One decoded event (the fields we write).

@@ -49,6 +49,8 @@ TrainState state(uint32_t seed) {
   s.set_i64("sched.warmup", -1);
   s.set_f64("sched.lr", 0.1 + 0.2);
   s.set_f64("neg_zero", -0.0);
+  // Any string (train_vgg11 keeps an epoch's pending log record, a JSON object, in its state).
+  s.values["pending_epoch_log"] = "{\"Loss/val\": -1.5e-300, \"q\": \"a\\\"b\\n\"}\n\t\\ \xc3\xa9";
   s.tensors = {{"optim.exp_avg.network.encoder.blocks.0.module.0.weight", test::random_tensor({4, 3, 3, 3}, seed + 2)},
                {"optim.exp_avg_sq.network.encoder.blocks.0.module.0.weight", test::random_tensor({4, 3, 3, 3}, seed + 3)}};
   s.fingerprint = {{"no_biases", "false"}, {"use_projector_mlp", "false"}, {"optimizer", "adam"}};
@@ -80,6 +82,7 @@ TEST_CASE("a checkpoint round-trips weights, moments, counters and exact scalars
   double nz = c.state.get_f64("neg_zero", p.state);
   CHECK((nz == 0.0 && std::signbit(nz)));
   CHECK(c.state.fingerprint == s.fingerprint);
+  CHECK(c.state.values == s.values);
   for (const auto& [n, t] : s.tensors) CHECK(c.state.tensor(n, p.state).to_vector() == t.to_vector());
   for (const auto& [n, t] : w) CHECK(c.weights.at(n, p.weights).to_vector() == t.to_vector());
   CHECK(c.weights.metadata.at("checkpoint") == "epoch=3-step=52");

@@ -82,6 +82,10 @@ TEST_CASE("a failure after an epoch's training leaves that epoch's checkpoint wr
                          "epoch's checkpoint '" + ck + "' is written and intact") != std::string::npos, out);
   CHECK(load_checkpoint(ck).state.global_step == 4);  // digests checked
   CHECK(load_checkpoint(ck).state.epoch == 1);        // the epoch is complete: a resume starts the next one
+  // The epoch's logging is not done: the resumed run redoes it, the evaluation included.
+  CHECK(slurp(run_dir("late") + "/metrics.jsonl").empty());
+  CHECK(run_to_end(with(tiny_args("late"), {"--max_epochs", "1", "--resume_from_checkpoint"}), log) == 0);
+  CHECK(slurp(run_dir("late") + "/metrics.jsonl").find("\"Performance/linear_readout_acc\"") != std::string::npos);
 }
 
 TEST_CASE("float32 pairs: the online probe and the histograms on fewer images than the split") {
