@@ -271,7 +271,7 @@ fi
 
 # A SIGKILL inside the evaluation: the checkpoint was written first; the resumed run redoes the
 # epoch's logging, so metrics.jsonl ends with that epoch's line.
-LPL_CRASH_IN_EPOCH_END=0:in_eval "$TRAIN" $(tiny "$S/late" k --max_epochs 1 --warmup_epochs 0) >"$S/kill_eval.log" 2>&1
+{ LPL_CRASH_IN_EPOCH_END=0:in_eval "$TRAIN" $(tiny "$S/late" k --max_epochs 1 --warmup_epochs 0) >"$S/kill_eval.log" 2>&1; } 2>/dev/null
 rc=$?
 run="$S/late/fashion-mnist/k/lpl"
 if [ $rc -eq 137 ] && [ -f "$run/checkpoints/epoch=0-step=4.safetensors" ] &&
