@@ -199,6 +199,24 @@ TEST_CASE("fashion-mnist: a gzip file corrupted in the middle is refused by its 
   CHECK_THROWS_WITH_AS(detail::read_idx_labels_gz(d / "train-labels-idx1-ubyte.gz"), doctest::Contains("CRC mismatch"), Error);
 }
 
+LPL_FASHION_MNIST_TEST_CASE("fashion-mnist: the real train images, corrupted in the middle or in the CRC field, are refused") {
+  // The case issue 11 saw train silently: the old reader had all 47 MB of pixels before it reached
+  // this file's gzip trailer, and stopped there without checking it.
+  test::TempDir d;
+  const std::string p = d / "train-images-idx3-ubyte.gz";
+  std::filesystem::copy_file("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", p);
+  const std::vector<uint8_t> good = test::read_bytes(p);
+  const std::string crc = "fashion-mnist: " + p + ": CRC mismatch (corrupt file)";
+  std::vector<uint8_t> bad = good;
+  for (size_t i = bad.size() / 2; i < bad.size() / 2 + 1000; ++i) bad[i] ^= 0x5A;  // as scripts/reliability.sh
+  test::write_bytes(p, bad);
+  CHECK_THROWS_WITH_AS(detail::read_idx_images_gz(p), crc.c_str(), Error);
+  bad = good;
+  bad[bad.size() - 8] ^= 1;
+  test::write_bytes(p, bad);
+  CHECK_THROWS_WITH_AS(detail::read_idx_images_gz(p), crc.c_str(), Error);
+}
+
 TEST_CASE("fashion-mnist: a gzip file of several members decodes to their concatenation") {
   // gzip allows concatenated members (cat a.gz b.gz); each member's trailer is checked.
   const std::vector<uint8_t> lab{1, 2, 3, 4, 5, 6, 7, 8, 9, 0};
