@@ -21,7 +21,15 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+void require_file(const std::string& path, const std::string& what) {
+  if (file_exists(path)) return;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail(what + ": " + path + " is a directory, expected a file");
+  fail(what + ": missing file " + path);
+}
+
 std::vector<uint8_t> read_file(const std::string& path, const std::string& what) {
+  require_file(path, what);
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) fail(what + ": cannot open " + path);
   std::streamsize n = f.tellg();

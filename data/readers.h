@@ -10,7 +10,9 @@ namespace lpl::data::detail {
 
 // ~/data/datasets/<name> (or $LPL_DATA_ROOT/<name>).
 std::string default_data_dir(const std::string& name);
-bool file_exists(const std::string& path);
+bool file_exists(const std::string& path);  // a regular file (not a directory)
+// Fails "<what>: missing file <path>" or "<what>: <path> is a directory, expected a file".
+void require_file(const std::string& path, const std::string& what);
 // Whole file into memory; fails naming the path when missing or unreadable.
 std::vector<uint8_t> read_file(const std::string& path, const std::string& what);
 

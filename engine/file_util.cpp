@@ -69,6 +69,8 @@ void atomic_write_file(const std::string& path, std::string_view bytes) {
 }
 
 std::string read_file(const std::string& path) {
+  // (an ifstream opens a directory and fails on reading it with "basic_filebuf::underflow")
+  if (std::filesystem::is_directory(path)) fail(fmt::format("'{}' is a directory, expected a file", path));
   std::ifstream f(path, std::ios::binary);
   if (!f) io_fail("cannot open", path);
   std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

@@ -76,6 +76,9 @@ Locations resolve_locations(const EvalArgs& a) {
     l.weights = (fs::path(l.run_dir) / ckpt).string();
   } else if (!a.weights.empty()) {
     const fs::path w(a.weights);
+    if (fs::is_directory(w))
+      fail(fmt::format("eval_linear: --weights '{}' is a directory, expected a .safetensors file (--experiment_dir takes a "
+                       "run directory)", a.weights));
     if (!fs::is_regular_file(w)) fail(fmt::format("eval_linear: --weights '{}' does not exist", a.weights));
     if (w.extension() == ".ckpt")
       fail(fmt::format("eval_linear: --weights '{}' is a PyTorch Lightning checkpoint; convert it first with "

@@ -68,6 +68,8 @@ TEST_CASE("npy: bad magic, truncated and oversized files are refused") {
   test::write_bytes(d / "l.npy", good);
   CHECK_THROWS_WITH_AS(read_npy(d / "l.npy"), doctest::Contains("(wrong size)"), Error);
   CHECK_THROWS_WITH_AS(read_npy(d / "none.npy"), doctest::Contains("npy: missing file"), Error);
+  std::filesystem::create_directories(d / "dir.npy");  // a folder where a file belongs: said so
+  CHECK_THROWS_WITH_AS(read_npy(d / "dir.npy"), ("npy: " + (d / "dir.npy") + " is a directory, expected a file").c_str(), Error);
 }
 
 TEST_CASE("pairs: headers declaring 2^61 images are refused (the byte count must not wrap to 0)") {

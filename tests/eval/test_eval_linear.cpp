@@ -69,6 +69,9 @@ TEST_CASE("eval_linear refuses bad command lines with one clear message") {
                "eval_linear: --dataset must be one of cifar10, stl10, fashion-mnist, imagenet2012, shapes3d, got 'mnist'");
   expect_error("--random_init --embed a.npy", "eval_linear: --embed needs --save_features DIR (where layer_<k>.npy are written)");
   expect_error("--weights " + (t / "none.safetensors"), "eval_linear: --weights '" + (t / "none.safetensors") + "' does not exist");
+  fs::create_directories(t / "dir.safetensors");
+  expect_error("--weights " + (t / "dir.safetensors"), "eval_linear: --weights '" + (t / "dir.safetensors") +
+                                                          "' is a directory, expected a .safetensors file (--experiment_dir takes a run directory)");
   std::ofstream(t / "epoch=1-step=2.ckpt") << "x";
   expect_error("--weights " + (t / "epoch=1-step=2.ckpt"),
                "eval_linear: --weights '" + (t / "epoch=1-step=2.ckpt") + "' is a PyTorch Lightning checkpoint; convert it first");

@@ -85,6 +85,13 @@ TEST_CASE("corrupt safetensors files are refused with a message naming the probl
   CHECK_THROWS_WITH_AS(load_safetensors(d + "/missing"), doctest::Contains("cannot open"), Error);
 }
 
+TEST_CASE("a directory where a .safetensors file belongs is named as such (issue 11: basic_filebuf::underflow)") {
+  const std::string d = tmpdir() + "/dir.safetensors";
+  fs::create_directories(d);
+  CHECK_THROWS_WITH_AS(load_safetensors(d), fmt::format("'{}' is a directory, expected a file", d).c_str(), Error);
+  CHECK_THROWS_WITH_AS(read_file(d), fmt::format("'{}' is a directory, expected a file", d).c_str(), Error);
+}
+
 TEST_CASE("atomic writes replace the old file whole and leave no temporary behind") {
   std::string d = tmpdir() + "/atomic";
   make_dirs(d);
