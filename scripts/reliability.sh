@@ -17,7 +17,7 @@ PY=/usr/bin/python3  # Debian's, with numpy (scripts/setup.sh)
 S=$(mktemp -d /tmp/lpl_reliability.XXXXXX)
 cleanup() { mountpoint -q "$S/full" && umount "$S/full"; [ "${KEEP:-0}" = 1 ] || rm -rf "$S"; }
 trap cleanup EXIT
-for b in train_vgg11 eval_linear sim_lpl_spiking sim_lpl_stdp_protocol; do
+for b in train_vgg11 eval_linear probe_vgg11 sim_lpl_spiking sim_lpl_stdp_protocol; do
   [ -x "$BIN/$b" ] || { echo "reliability: $BIN/$b is not built (scripts/build.sh)" >&2; exit 1; }
 done
 export OMP_NUM_THREADS=1
@@ -62,7 +62,7 @@ refuse() {
 # Files for the catalogue (numpy writes the .npy files; bad headers are written by hand).
 D="$S/data"
 mkdir -p "$D"/{pairs_ok,pairs_big,pairs_nan,pairs_oneclass,pairs_hugelabel,pairs_neglabel,pairs_mismatch,pairs_trunc} \
-  "$D"/{fm_trunc,fm_corrupt,fm_swapped,fm_empty} "$D/dir.safetensors"
+  "$D"/{fm_trunc,fm_corrupt,fm_swapped,fm_empty} "$D/dir.safetensors" "$D/pairs_dir/view1.npy"
 $PY - "$D" <<'EOF'
 import numpy as np, sys, os, struct
 d = sys.argv[1]
@@ -172,6 +172,7 @@ refuse "pairs: .npy truncated" "$TRAIN" $(tiny "$T" p3 --dataset pairs) --data_d
 refuse "pairs: NaN pixel" "$TRAIN" $(tiny "$T" p4 --dataset pairs) --data_dir "$D/pairs_nan"
 refuse "pairs: one class in labels.npy" "$TRAIN" $(tiny "$T" p5 --dataset pairs) --data_dir "$D/pairs_oneclass"
 refuse "pairs: label 1e6" "$TRAIN" $(tiny "$T" p6 --dataset pairs) --data_dir "$D/pairs_hugelabel"
+refuse "pairs: view1.npy a directory" "$TRAIN" $(tiny "$T" p8 --dataset pairs) --data_dir "$D/pairs_dir"
 refuse "pairs: negative label" "$TRAIN" $(tiny "$T" p7 --dataset pairs) --data_dir "$D/pairs_neglabel"
 refuse "--init_from a directory" "$TRAIN" $(tiny "$T" i1) --init_from "$D/dir.safetensors"
 refuse "--init_from missing file" "$TRAIN" $(tiny "$T" i2) --init_from "$D/missing.safetensors"
@@ -184,6 +185,8 @@ refuse "resume: other model flags" "$TRAIN" $(tiny "$S/runs" good --max_epochs 4
 refuse "new run over a finished one" "$TRAIN" $(tiny "$S/runs" good)
 refuse "eval_linear: missing weights" "${EVAL[@]}" --threads 1 --weights "$D/missing.safetensors"
 refuse "eval_linear: extra tensor" "${EVAL[@]}" --threads 1 --weights "$D/extra.safetensors"
+refuse "eval_linear: --weights a directory" "${EVAL[@]}" --threads 1 --weights "$D/dir.safetensors"
+refuse "probe_vgg11: --weights a directory" "$BIN/probe_vgg11" --weights "$D/dir.safetensors" --dataset fashion-mnist --threads 1
 refuse "eval_linear: --threads 100000" "${EVAL[@]}" --weights "$CK" --threads 100000
 SIM=("$BIN/sim_lpl_spiking" --quiet --input_dir "$SPK")
 STDP=("$BIN/sim_lpl_stdp_protocol" --quiet --psize 100 --wext 0.5 --input_dir "$SPK/stdp/short_T20ms_f5")
