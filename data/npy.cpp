@@ -168,7 +168,6 @@ int64_t NpyRaw::numel() const {
 }
 
 NpyRaw read_npy(const std::string& path) {
-  detail::require_file(path, "npy");
   const std::vector<uint8_t> raw = detail::read_file(path, "npy");
   return parse_npy(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()), path);
 }

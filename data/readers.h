@@ -13,7 +13,7 @@ std::string default_data_dir(const std::string& name);
 bool file_exists(const std::string& path);  // a regular file (not a directory)
 // Fails "<what>: missing file <path>" or "<what>: <path> is a directory, expected a file".
 void require_file(const std::string& path, const std::string& what);
-// Whole file into memory; fails naming the path when missing or unreadable.
+// Whole file into memory; fails as require_file, or naming the path when unreadable.
 std::vector<uint8_t> read_file(const std::string& path, const std::string& what);
 
 // Seeded permutation of 0..n-1 (Fisher-Yates on the counter-based RNG, stream "split").
