@@ -39,9 +39,14 @@ for t in "${TARGETS[@]}"; do
   # -rss_limit_mb / -malloc_limit_mb: an allocation sized by an unchecked header is a finding.
   "$BUILD/fuzz_$t" "$WORK/$t/corpus" "fuzz/corpus/$t" -max_total_time="$SECONDS_PER" -max_len=65536 \
     -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$WORK/$t/findings/" >"$log" 2>&1 || true
+    -artifact_prefix="$WORK/$t/findings/" >"$log" 2>&1 && rc=0 || rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   n=$(find "$WORK/$t/findings" -type f | wc -l)
+  # A fuzzer that failed without an artifact, or ran nothing, counts as a finding: it checked nothing.
+  if [ "$n" -eq 0 ] && { [ "$rc" -ne 0 ] || [ "${execs:-0}" -eq 0 ]; }; then
+    n=1
+    echo "$t: the fuzzer exited $rc after ${execs:-0} executions without a finding file (see $log)" >&2
+  fi
   findings=$((findings + n))
   printf '%-12s %12s %9s\n' "$t" "${execs:-0}" "$n"
   if [ "$n" -gt 0 ]; then grep -m3 -E 'ERROR|runtime error|SUMMARY|uncaught|what\(\)' "$log" | sed 's/^/    /' || true; fi

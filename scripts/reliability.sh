@@ -244,12 +244,19 @@ else
   run="$S/full/fashion-mnist/f/lpl"
   if [ $rc -eq 0 ]; then
     echo "FAILED: the run fitted into 200 MiB; nothing was tested"; failed=$((failed + 1))
+    umount "$S/full"
+  elif ! grep -q "No space left on device" "$S/full.log"; then
+    echo "FAILED: exit $rc, but not for the full disk: $(tail -n 1 "$S/full.log" | cut -c1-160)"; failed=$((failed + 1))
+    umount "$S/full"
   else
     echo "       exit $rc: $(grep -v '^\s*$' "$S/full.log" | tail -n 1 | cut -c1-200)"
     mkdir -p "$S/moved/fashion-mnist/f" && cp -r "$run" "$S/moved/fashion-mnist/f/"
     umount "$S/full"
     newest=$(ls "$S/moved/fashion-mnist/f/lpl/checkpoints/" | grep -E '^epoch=.*\.state$' | sort -t= -k3 -n | tail -n 1)
-    if "$TRAIN" $(tiny "$S/moved" f) --resume_from_checkpoint >"$S/moved.log" 2>&1 &&
+    if [ -z "$newest" ]; then
+      echo "FAILED: the run stopped before its first checkpoint; nothing was tested (a larger tmpfs is needed)"
+      failed=$((failed + 1))
+    elif "$TRAIN" $(tiny "$S/moved" f) --resume_from_checkpoint >"$S/moved.log" 2>&1 &&
       cmp -s "$S/kill/fashion-mnist/ref/lpl/checkpoints/last.safetensors" "$S/moved/fashion-mnist/f/lpl/checkpoints/last.safetensors"; then
       echo "ok     the newest complete checkpoint ($newest) resumed on another disk to byte-identical final weights"
     else
