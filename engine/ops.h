@@ -57,6 +57,38 @@ Tensor global_avgpool_backward(const Tensor& dy, const Shape& x_shape);
 Tensor adaptive_avgpool_forward(const Tensor& x, int out_h, int out_w);
 Tensor adaptive_avgpool_backward(const Tensor& dy, const Shape& x_shape);
 
+// ---- Batch norm over (N, H, W) per channel, as torch.nn.BatchNorm2d ----------------------------------
+struct BatchNormParams {
+  float eps = 1e-5f, momentum = 0.1f;
+};
+// What the training-mode backward needs: the batch mean and 1 / sqrt(biased variance + eps), [C].
+struct BatchNormSaved {
+  Tensor mean, invstd;
+};
+// Training mode: normalises x [N, C, H, W] with its batch statistics, y = xhat * gamma + beta, and
+// updates running_mean / running_var [C] in place: r = (1 - momentum) r + momentum * s, with the
+// unbiased variance (N H W - 1 divisor) for running_var, as PyTorch. saved (may be null) gets the
+// statistics for the backward.
+Tensor batch_norm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                                Tensor& running_var, const BatchNormParams& p, BatchNormSaved* saved);
+// Evaluation mode: the running statistics, nothing updated.
+Tensor batch_norm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                               const Tensor& running_var, const BatchNormParams& p);
+// Training-mode backward (through the batch statistics): returns dx; adds (+=) into dgamma, dbeta [C].
+Tensor batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const BatchNormSaved& saved,
+                           Tensor& dgamma, Tensor& dbeta);
+
+// ---- Elementwise ------------------------------------------------------------------------------------
+// a + b (same shapes)
+Tensor add(const Tensor& a, const Tensor& b);
+
+// ---- Dropout (inverted, as torch.nn.Dropout in training mode) ---------------------------------------
+// Element i is kept, scaled by 1 / (1 - p), when CounterRng{seed, stream}'s draw for index i (block
+// i / 4, lane i % 4) is >= p; otherwise 0. p in [0, 1). The mask is a pure function of (seed, stream, i):
+// the backward recomputes it, nothing is stored, and CPU and CUDA agree bit for bit.
+Tensor dropout_forward(const Tensor& x, float p, uint64_t seed, uint64_t stream);
+Tensor dropout_backward(const Tensor& dy, float p, uint64_t seed, uint64_t stream);
+
 // ---- Linear: y = x W^T + b, x [N, I], W [O, I], b [O] ----------------------------------------------
 Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b);
 struct LinearGrads {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "engine/param.h"
 #include "engine/safetensors.h"
 #include "engine/tensor.h"
 
@@ -25,13 +26,6 @@ struct Vgg11Options {
   // --train_with_supervision: a linear classifier head (with bias) on each trained layer's
   // representation to `classes` outputs, named classifier_heads.<i> (0 = no heads).
   int classes = 0;
-};
-
-// A trainable tensor, its gradient (same shape) and whether L2 weight decay applies (not biases).
-struct Param {
-  std::string name;  // the original's PyTorch module name (spec §6b)
-  Tensor value, grad;
-  bool decay = true;
 };
 
 class Vgg11 {
