@@ -48,6 +48,11 @@ class Tape {
   static Var detach(const Var& v) { return Var{v.value, -1}; }
   // A parameter leaf: backward accumulates (+=) into p.grad.
   Var param(Param& p);
+  // A leaf whose gradient the caller reads after backward() with grad() (e.g. dL/dz of a
+  // representation, which the analytic layer-local path carries on through its block).
+  Var leaf(const Tensor& t);
+  // dL/dv of a leaf() after backward() (zeros when nothing reached it).
+  Tensor grad(const Var& v) const;
 
   // x [N, Ci, H, W], w [Co, Ci, KH, KW], b [Co] (nullptr: no bias)
   Var conv2d(const Var& x, const Var& w, const Var* b, const Conv2dParams& p);
@@ -78,7 +83,7 @@ class Tape {
   size_t size() const { return nodes_.size(); }
 
  private:
-  enum class Op : uint8_t { param, conv2d, relu, maxpool2d, global_avgpool, adaptive_avgpool, linear, add, dropout,
+  enum class Op : uint8_t { param, leaf, conv2d, relu, maxpool2d, global_avgpool, adaptive_avgpool, linear, add, dropout,
                             batch_norm, custom };
   static constexpr int kMaxIn = 3;
   struct Node {
