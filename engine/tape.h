@@ -76,11 +76,15 @@ class Tape {
   Var custom(const std::vector<Var>& inputs, const Tensor& out, CustomBackward* bw);
 
   // dy = dL/dy (y's shape). Walks the nodes recorded up to y in reverse and accumulates into the
-  // gradients of every Param reached (zero them first). The recorded graph stays until clear().
+  // gradients of every Param reached (zero them first). The recorded graph stays until clear(), so a
+  // second backward() accumulates again (leaf gradients too). y without a node (nothing recorded leads
+  // to it): nothing to do. A Var of an earlier step or a dy of another shape is an lpl::Error.
   void backward(const Var& y, const Tensor& dy);
   // Forgets the graph and its saved tensors; keeps the node storage.
   void clear();
   size_t size() const { return nodes_.size(); }
+  // Nodes the storage holds without growing (clear() keeps it: the next step allocates none).
+  size_t capacity() const { return nodes_.capacity(); }
 
  private:
   enum class Op : uint8_t { param, leaf, conv2d, relu, maxpool2d, global_avgpool, adaptive_avgpool, linear, add, dropout,
@@ -90,10 +94,11 @@ class Tape {
     Op op = Op::param;
     int in[kMaxIn] = {-1, -1, -1};  // producing nodes of the inputs (-1: no gradient)
     Tensor saved[4];                // what the backward needs (op-specific)
-    Shape in_shape;
+    Shape in_shape;                 // the (first) input's shape
+    Shape out_shape;                // the output's shape: every gradient accumulated into grad has it
     Param* param = nullptr;
     CustomBackward* custom = nullptr;
-    int custom_first = 0, custom_count = 0;  // custom inputs in custom_in_
+    int custom_first = 0, custom_count = 0;  // custom inputs in custom_in_; batch-norm groups' statistics in bn_saved_
     Conv2dParams conv;
     Pool2dParams pool;
     BatchNormParams bn;
@@ -101,15 +106,24 @@ class Tape {
     uint64_t seed = 0, stream = 0;
     int groups = 1;
     bool has_bias = false;
-    Tensor grad;  // dL/d(output), accumulated during backward
+    Tensor grad;  // dL/d(output), accumulated during backward (kept after backward for leaves only)
   };
+  // Producing node of an input (-1: none), checked to belong to this step.
+  int node_of(const Var& v, const char* op) const;
+  // Appends a node (no allocation once the storage has grown to a step's size) and returns its index.
   int push(Node&& n);
-  void accumulate(int node, const Tensor& g);
+  // Adds g (the output shape of `node`) into node's gradient: into Param::grad for a param node, else
+  // into Node::grad (taking g on the first contribution when owned, cloning it otherwise).
+  void accumulate(int node, const Tensor& g, bool owned);
+  // A param node's Param::grad, checked against its value (defined, same shape and device).
+  Tensor& param_grad(int node);
+  bool is_param(int node) const { return node >= 0 && nodes_[static_cast<size_t>(node)].op == Op::param; }
+  void backward_node(Node& n, const Tensor& dy);
   bool record_;
-  std::vector<Node> nodes_;
-  size_t used_ = 0;
+  std::vector<Node> nodes_;  // clear() empties it without freeing
   std::vector<int> custom_in_;
   std::vector<Tensor> custom_grads_;
+  std::vector<Tensor> bn_saved_;  // batch norm: mean and invstd of each group
 };
 
 // Sets every parameter's gradient to zero (before a backward pass accumulates into them).
