@@ -234,6 +234,30 @@ Tensor batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamm
   LPL_DISPATCH(x.device(), batch_norm_backward, dy, x, gamma, saved, dgamma, dbeta);
 }
 
+Tensor add(const Tensor& a, const Tensor& b) {
+  check_f32(a, "add", "a");
+  check_f32(b, "add", "b");
+  check_shape(b, a.shape(), "add", "b");
+  check_same_device(a, b, "add");
+  LPL_DISPATCH(a.device(), add, a, b);
+}
+
+static void check_dropout_p(float p, const char* op) {
+  LPL_CHECK(p >= 0.f && p < 1.f, fmt::format("{}: p must be in [0, 1), got {}", op, p));
+}
+
+Tensor dropout_forward(const Tensor& x, float p, uint64_t seed, uint64_t stream) {
+  check_f32(x, "dropout_forward", "x");
+  check_dropout_p(p, "dropout_forward");
+  LPL_DISPATCH(x.device(), dropout_forward, x, p, seed, stream);
+}
+
+Tensor dropout_backward(const Tensor& dy, float p, uint64_t seed, uint64_t stream) {
+  check_f32(dy, "dropout_backward", "dy");
+  check_dropout_p(p, "dropout_backward");
+  LPL_DISPATCH(dy.device(), dropout_backward, dy, p, seed, stream);
+}
+
 Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   check_2d(x, "linear_forward", "x");
   check_2d(w, "linear_forward", "w");
