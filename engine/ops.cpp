@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -177,6 +178,84 @@ Tensor adaptive_avgpool_backward(const Tensor& dy, const Shape& x_shape) {
   check_4d(dy, "adaptive_avgpool_backward", "dy");
   check_x_shape(x_shape, dy, "adaptive_avgpool_backward");
   LPL_DISPATCH(dy.device(), adaptive_avgpool_backward, dy, x_shape);
+}
+
+// A per-channel vector [C] of a batch norm: float32, shape [C], on x's device.
+static void check_channel_vec(const Tensor& t, const Tensor& x, const char* op, const char* name) {
+  check_f32(t, op, name);
+  check_shape(t, Shape{x.dim(1)}, op, name);
+  check_same_device(x, t, op);
+}
+
+static void check_bn_eps(const BatchNormParams& p, const char* op) {
+  LPL_CHECK(p.eps > 0 && std::isfinite(p.eps), fmt::format("{}: eps {} must be positive and finite", op, p.eps));
+}
+
+Tensor batch_norm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                                Tensor& running_var, const BatchNormParams& p, BatchNormSaved* saved) {
+  const char* op = "batch_norm_train_forward";
+  check_4d(x, op, "x");
+  check_channel_vec(gamma, x, op, "gamma");
+  check_channel_vec(beta, x, op, "beta");
+  check_channel_vec(running_mean, x, op, "running_mean");
+  check_channel_vec(running_var, x, op, "running_var");
+  check_bn_eps(p, op);
+  LPL_CHECK(p.momentum >= 0 && p.momentum <= 1, fmt::format("{}: momentum {} must be in [0, 1]", op, p.momentum));
+  const int64_t per_channel = x.dim(0) * x.dim(2) * x.dim(3);
+  LPL_CHECK(per_channel >= 2, fmt::format("{}: x {} has {} value per channel; training needs at least 2", op,
+                                          x.shape().str(), per_channel));
+  LPL_DISPATCH(x.device(), batch_norm_train_forward, x, gamma, beta, running_mean, running_var, p, saved);
+}
+
+Tensor batch_norm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                               const Tensor& running_var, const BatchNormParams& p) {
+  const char* op = "batch_norm_eval_forward";
+  check_4d(x, op, "x");
+  check_channel_vec(gamma, x, op, "gamma");
+  check_channel_vec(beta, x, op, "beta");
+  check_channel_vec(running_mean, x, op, "running_mean");
+  check_channel_vec(running_var, x, op, "running_var");
+  check_bn_eps(p, op);
+  LPL_DISPATCH(x.device(), batch_norm_eval_forward, x, gamma, beta, running_mean, running_var, p);
+}
+
+Tensor batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const BatchNormSaved& saved,
+                           Tensor& dgamma, Tensor& dbeta) {
+  const char* op = "batch_norm_backward";
+  check_4d(dy, op, "dy");
+  check_f32(x, op, "x");
+  check_shape(x, dy.shape(), op, "x");
+  check_same_device(dy, x, op);
+  check_channel_vec(gamma, x, op, "gamma");
+  check_channel_vec(saved.mean, x, op, "saved.mean");
+  check_channel_vec(saved.invstd, x, op, "saved.invstd");
+  check_channel_vec(dgamma, x, op, "dgamma");
+  check_channel_vec(dbeta, x, op, "dbeta");
+  LPL_DISPATCH(x.device(), batch_norm_backward, dy, x, gamma, saved, dgamma, dbeta);
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  check_f32(a, "add", "a");
+  check_f32(b, "add", "b");
+  check_shape(b, a.shape(), "add", "b");
+  check_same_device(a, b, "add");
+  LPL_DISPATCH(a.device(), add, a, b);
+}
+
+static void check_dropout_p(float p, const char* op) {
+  LPL_CHECK(p >= 0.f && p < 1.f, fmt::format("{}: p must be in [0, 1), got {}", op, p));
+}
+
+Tensor dropout_forward(const Tensor& x, float p, uint64_t seed, uint64_t stream) {
+  check_f32(x, "dropout_forward", "x");
+  check_dropout_p(p, "dropout_forward");
+  LPL_DISPATCH(x.device(), dropout_forward, x, p, seed, stream);
+}
+
+Tensor dropout_backward(const Tensor& dy, float p, uint64_t seed, uint64_t stream) {
+  check_f32(dy, "dropout_backward", "dy");
+  check_dropout_p(p, "dropout_backward");
+  LPL_DISPATCH(dy.device(), dropout_backward, dy, p, seed, stream);
 }
 
 Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {

@@ -49,6 +49,17 @@ const std::vector<ConvCase> kLargeCases = {
     {2, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1},     // VGG-like, channels multiples of 16
     {3, 24, 9, 11, 40, 3, 3, 2, 2, 1, 1},     // multiples of 8, odd spatial, stride 2
 };
+// The shapes of the new encoders (issue 12): AlexNet-like 11x11 stride 4 and 5x5 / 3x3 padded
+// layers, a 6x6 kernel over a 6x6 map (1x1 output), ResNet-like 1x1 stride-2 shortcut and 7x7
+// stride-2 stem.
+const std::vector<ConvCase> kEncoderCases = {
+    {2, 3, 32, 32, 8, 11, 11, 4, 4, 2, 2},  // kernel 11, stride 4, padding 2, 3 -> 8 channels
+    {2, 8, 7, 7, 12, 5, 5, 1, 1, 2, 2},     // kernel 5, padding 2
+    {2, 6, 5, 5, 7, 3, 3, 1, 1, 2, 2},      // kernel 3, padding 2 (output larger than input)
+    {2, 16, 6, 6, 10, 6, 6, 1, 1, 0, 0},    // kernel 6 on a 6x6 input: 1x1 output
+    {2, 16, 9, 9, 8, 1, 1, 2, 2, 0, 0},     // 1x1, stride 2
+    {2, 3, 17, 17, 8, 7, 7, 2, 2, 3, 3},    // 7x7, stride 2, padding 3
+};
 
 // ---- naive float64 references -------------------------------------------------------------------
 std::vector<double> ref_forward(const ConvCase& c, const std::vector<double>& x, const std::vector<double>& w,
@@ -175,6 +186,28 @@ void conv_against_reference(Device d, const std::vector<ConvCase>& cases) {
 void conv_small(Device d) { conv_against_reference(d, kSmallCases); }
 void conv_large(Device d) { conv_against_reference(d, kLargeCases); }
 
+// The encoder shapes with and without bias: forward, backward-filter (with and without db),
+// backward-data, each against the float64 references.
+void conv_encoder_shapes(Device d) {
+  conv_against_reference(d, kEncoderCases);
+  uint32_t seed = 700;
+  for (const ConvCase& c : kEncoderCases) {
+    CAPTURE(c.str());
+    Inputs in = make_inputs(c, seed += 10);
+    const auto x64 = f64(in.x), w64 = f64(in.w), r64 = f64(in.r);
+    Tensor x = Tensor::from_vector(in.x, c.x_shape(), d), w = Tensor::from_vector(in.w, c.w_shape(), d),
+           dy = Tensor::from_vector(in.r, c.y_shape(), d);
+    Tensor y = conv2d_forward(x, w, Tensor(), c.params());
+    REQUIRE(y.shape() == c.y_shape());
+    check_ref(d, y.to_vector(), ref_forward(c, x64, w64, nullptr), "forward without bias");
+    Tensor dw = Tensor::full(c.w_shape(), 7.f, d);  // overwritten, not added to
+    conv2d_backward_filter(x, dy, dw, nullptr, c.params());
+    check_ref(d, dw.to_vector(), ref_backward_filter(c, x64, r64), "backward filter without bias");
+    check_ref(d, conv2d_backward_data(dy, w, c.x_shape(), c.params()).to_vector(), ref_backward_data(c, r64, w64),
+              "backward data");
+  }
+}
+
 // The backward passes against central finite differences of L = sum(R * conv(x, w, b)) evaluated
 // in float64 (L is linear in each argument, so the differences are exact up to rounding).
 void conv_finite_differences(Device d) {
@@ -270,6 +303,8 @@ void conv_errors(Device d) {
 LPL_TEST_ON_DEVICES("conv2d passes against float64 references (awkward shapes)", conv_small)
 LPL_TEST_ON_DEVICES("conv2d passes against float64 references (VGG-like shapes)", conv_large)
 LPL_TEST_ON_DEVICES("conv2d backward passes against central finite differences", conv_finite_differences)
+LPL_TEST_ON_DEVICES("conv2d passes against float64 references (encoder shapes: 11x11 s4, 7x7 s2, 6x6 -> 1x1, 1x1 s2)",
+                    conv_encoder_shapes)
 LPL_TEST_ON_DEVICES("conv2d backward-filter accumulates into dW and db", conv_accumulate)
 LPL_TEST_ON_DEVICES("bias_backward against a float64 sum", bias_grad)
 LPL_TEST_ON_DEVICES("conv2d rejects bad shapes with one clear message", conv_errors)
@@ -314,6 +349,7 @@ LPL_GPU_TEST_CASE("conv2d: CUDA matches the CPU on the same inputs") {
   uint32_t seed = 2000;
   std::vector<ConvCase> cases = kSmallCases;
   cases.insert(cases.end(), kLargeCases.begin(), kLargeCases.end());
+  cases.insert(cases.end(), kEncoderCases.begin(), kEncoderCases.end());
   for (const ConvCase& c : cases) {
     CAPTURE(c.str());
     Inputs in = make_inputs(c, seed += 10);

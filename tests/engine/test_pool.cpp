@@ -211,6 +211,65 @@ static void adaptive_avgpool_reference_and_fd(Device d) {
 LPL_TEST_ON_DEVICES("adaptive_avgpool forward/backward against PyTorch's windows and finite differences",
                     adaptive_avgpool_reference_and_fd)
 
+// The encoders' pools (issue 12): AlexNet's overlapping 3x3 stride-2 max-pool without and with
+// padding, forward and backward against float64 references (the backward as a scatter of dy to the
+// reference arg-max), and the adaptive pool to 6x6 from 1x1, 3x3, 7x7 and 13x13 maps.
+static void encoder_maxpools(Device d) {
+  const std::vector<std::tuple<Shape, Pool2dParams>> cases = {
+      {Shape{2, 4, 13, 13}, pp(3, 2, 0)}, {Shape{2, 4, 27, 27}, pp(3, 2, 0)}, {Shape{2, 4, 16, 16}, pp(3, 2, 1)},
+      {Shape{3, 5, 15, 15}, pp(3, 2, 1)}, {Shape{1, 3, 8, 11}, pp(3, 2, 0)},
+  };
+  for (auto& [s, p] : cases) {
+    CAPTURE(s.str());
+    CAPTURE(p.pad_h);
+    auto x = test::distinct_values(static_cast<size_t>(s.numel()), 71, 1e-3f);
+    MaxPoolResult r = maxpool2d_forward(Tensor::from_vector(x, s, d), p);
+    PoolRef ref = maxpool_ref(x, s, p);
+    REQUIRE(r.y.numel() == static_cast<int64_t>(ref.y.size()));
+    test::check_close(r.y.to_vector(), ref.y, 0, 0, "maxpool 3x3 s2 forward " + s.str());
+    std::vector<int32_t> am(ref.argmax.size());
+    memcpy_bytes(am.data(), cpu(), r.argmax.data<int32_t>(), d, am.size() * sizeof(int32_t));
+    CHECK(am == ref.argmax);
+    auto g = test::random_vec(ref.y.size(), 72);
+    auto dx = maxpool2d_backward(Tensor::from_vector(g, r.y.shape(), d), r.argmax, s, p).to_vector();
+    const size_t plane_in = static_cast<size_t>(s[2] * s[3]), plane_out = static_cast<size_t>(r.y.dim(2) * r.y.dim(3));
+    std::vector<double> want(x.size(), 0.0);
+    for (size_t o = 0; o < ref.argmax.size(); ++o) want[(o / plane_out) * plane_in + static_cast<size_t>(ref.argmax[o])] += g[o];
+    test::check_close(dx, want, 1e-6, 1e-7, "maxpool 3x3 s2 backward " + s.str());
+  }
+}
+LPL_TEST_ON_DEVICES("maxpool2d 3x3 stride 2, padding 0 and 1: forward and backward against float64 references",
+                    encoder_maxpools)
+
+static void encoder_adaptive_to_6x6(Device d) {
+  for (Shape s : {Shape{2, 3, 1, 1}, Shape{2, 3, 3, 3}, Shape{2, 5, 7, 7}, Shape{2, 4, 13, 13}}) {
+    CAPTURE(s.str());
+    auto x = test::random_vec(static_cast<size_t>(s.numel()), 81);
+    Tensor y = adaptive_avgpool_forward(Tensor::from_vector(x, s, d), 6, 6);
+    REQUIRE(y.shape() == Shape{s[0], s[1], 6, 6});
+    test::check_close(y.to_vector(), adaptive_ref(x, s, 6, 6), 1e-6, 1e-7, "adaptive_avgpool 6x6 forward " + s.str());
+    // Backward reference: each output's dy / window size, scattered over its window (float64).
+    auto g = test::random_vec(static_cast<size_t>(y.numel()), 82);
+    Tensor dx = adaptive_avgpool_backward(Tensor::from_vector(g, y.shape(), d), s);
+    REQUIRE(dx.shape() == s);
+    const int64_t H = s[2], W = s[3];
+    std::vector<double> want(x.size(), 0.0);
+    for (int64_t pl = 0; pl < s[0] * s[1]; ++pl)
+      for (int64_t oh = 0; oh < 6; ++oh)
+        for (int64_t ow = 0; ow < 6; ++ow) {
+          const int64_t hs = oh * H / 6, he = ((oh + 1) * H + 5) / 6, ws = ow * W / 6, we = ((ow + 1) * W + 5) / 6;
+          const double v = g[static_cast<size_t>((pl * 6 + oh) * 6 + ow)] / double((he - hs) * (we - ws));
+          for (int64_t h = hs; h < he; ++h)
+            for (int64_t w = ws; w < we; ++w) want[static_cast<size_t>(pl * H * W + h * W + w)] += v;
+        }
+    test::check_close(dx.to_vector(), want, 1e-6, 1e-7, "adaptive_avgpool 6x6 backward " + s.str());
+    auto fd = test::op_finite_diff(d, x, s, [](const Tensor& t) { return adaptive_avgpool_forward(t, 6, 6); }, g);
+    test::check_close(dx.to_vector(), fd, 1e-3, 1e-4, "adaptive_avgpool 6x6 backward vs finite differences " + s.str());
+  }
+}
+LPL_TEST_ON_DEVICES("adaptive_avgpool to 6x6 from 1x1, 3x3, 7x7 and 13x13: forward and backward against float64 references",
+                    encoder_adaptive_to_6x6)
+
 static void pool_errors(Device d) {
   Tensor x = Tensor::zeros({1, 2, 3, 3}, d);
   CHECK_THROWS_WITH_AS(maxpool2d_forward(x, pp(5, 1, 0)), "maxpool2d_forward: window 5x5 larger than input [1, 2, 3, 3]", Error);

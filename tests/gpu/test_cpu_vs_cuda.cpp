@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "engine/ops.h"
+#include "engine/rng.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -190,5 +191,67 @@ LPL_GPU_TEST_CASE("cpu vs cuda: conv2d forward, backward-filter, backward-data, 
     bias_backward(dy, bb, false);
     bias_backward(dyg, bbg, false);
     compare(bb, bbg, 1e-5, 1e-5 * std::sqrt(red), "bias_backward");
+  }
+}
+
+LPL_GPU_TEST_CASE("cpu vs cuda: batch norm train/eval forward, running stats, backward") {
+  for (Shape s : {Shape{16, 64, 13, 13}, Shape{3, 5, 7, 9}, Shape{64, 70, 1, 1}}) {
+    CAPTURE(s.str());
+    const int64_t C = s[1];
+    auto [x, xg] = both(s, 30, -2.f, 3.f);
+    auto [gamma, gammag] = both({C}, 31, 0.5f, 1.5f);
+    auto [beta, betag] = both({C}, 32);
+    auto [rm, rmg] = both({C}, 33);
+    auto [rv, rvg] = both({C}, 34, 0.5f, 2.f);
+    BatchNormSaved sv, svg;
+    Tensor y = batch_norm_train_forward(x, gamma, beta, rm, rv, BatchNormParams{}, &sv);
+    Tensor yg = batch_norm_train_forward(xg, gammag, betag, rmg, rvg, BatchNormParams{}, &svg);
+    // Same float64 partials added in the same order: the statistics agree to float32 rounding.
+    compare(sv.mean, svg.mean, 1e-7, 1e-7, "batch norm saved mean");
+    compare(sv.invstd, svg.invstd, 1e-7, 0, "batch norm saved invstd");
+    compare(rm, rmg, 1e-7, 1e-7, "batch norm running_mean");
+    compare(rv, rvg, 1e-7, 1e-7, "batch norm running_var");
+    compare(y, yg, 1e-6, 1e-6, "batch_norm_train_forward");
+    compare(batch_norm_eval_forward(x, gamma, beta, rm, rv, BatchNormParams{}),
+            batch_norm_eval_forward(xg, gammag, betag, rmg, rvg, BatchNormParams{}), 1e-6, 1e-6,
+            "batch_norm_eval_forward");
+    auto [dy, dyg] = both(s, 35);
+    auto [dgamma, dgammag] = both({C}, 36);
+    auto [dbeta, dbetag] = both({C}, 37);
+    Tensor dx = batch_norm_backward(dy, x, gamma, sv, dgamma, dbeta);
+    Tensor dxg = batch_norm_backward(dyg, xg, gammag, svg, dgammag, dbetag);
+    compare(dx, dxg, 1e-5, 1e-5, "batch_norm_backward dx");
+    compare(dgamma, dgammag, 1e-6, 1e-6, "batch_norm_backward dgamma (+=)");
+    compare(dbeta, dbetag, 1e-6, 1e-6, "batch_norm_backward dbeta (+=)");
+    // No atomics: the same bits on every run.
+    Tensor dg2 = Tensor::zeros({C}, cuda(0)), db2 = Tensor::zeros({C}, cuda(0));
+    Tensor dg3 = Tensor::zeros({C}, cuda(0)), db3 = Tensor::zeros({C}, cuda(0));
+    CHECK(batch_norm_backward(dyg, xg, gammag, svg, dg2, db2).to_vector() ==
+          batch_norm_backward(dyg, xg, gammag, svg, dg3, db3).to_vector());
+    CHECK(dg2.to_vector() == dg3.to_vector());
+  }
+}
+
+LPL_GPU_TEST_CASE("cpu vs cuda: add") {
+  const Shape s{8, 13, 31, 33};
+  auto [a, ag] = both(s, 40);
+  auto [b, bg] = both(s, 41);
+  compare(add(a, b), add(ag, bg), 0, 1e-30, "add");
+}
+
+LPL_GPU_TEST_CASE("cpu vs cuda: dropout forward/backward (the same mask bit for bit)") {
+  const Shape s{8, 13, 31, 33};
+  auto [x, xg] = both(s, 42, 0.5f, 1.5f);
+  for (float p : {0.f, 0.1f, 0.5f, 0.9f}) {
+    CAPTURE(p);
+    Tensor y = dropout_forward(x, p, 77, 5), yg = dropout_forward(xg, p, 77, 5);
+    CHECK(y.to_vector() == yg.to_vector());
+    CHECK(dropout_backward(x, p, 77, 5).to_vector() == dropout_backward(xg, p, 77, 5).to_vector());
+    // And the GPU's mask is the documented one.
+    auto v = yg.to_vector();
+    size_t wrong = 0;
+    for (size_t i = 0; i < v.size(); ++i)
+      wrong += (v[i] != 0.f) != (CounterRng{77, 5}.uniform(i / 4, static_cast<int>(i % 4)) >= p);
+    CHECK(wrong == 0);
   }
 }

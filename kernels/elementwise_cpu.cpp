@@ -1,0 +1,16 @@
+// cpu entry points of kernels/elementwise.h (the arithmetic lives there, shared with the other backend).
+#include "kernels/backend.h"
+#include "kernels/elementwise.h"
+#include "kernels/launch.h"
+
+namespace lpl::cpu_backend {
+
+Tensor add(const Tensor& a, const Tensor& b) { return kern::add(CpuLaunch{}, a, b); }
+Tensor dropout_forward(const Tensor& x, float p, uint64_t seed, uint64_t stream) {
+  return kern::dropout_apply(CpuLaunch{}, x, p, seed, stream);
+}
+Tensor dropout_backward(const Tensor& dy, float p, uint64_t seed, uint64_t stream) {
+  return kern::dropout_apply(CpuLaunch{}, dy, p, seed, stream);
+}
+
+}  // namespace lpl::cpu_backend
