@@ -1,4 +1,4 @@
-// eval_linear: linear-probe evaluation of a VGG-11 encoder layer by layer (spec §5), the engine's
+// eval_linear: linear-probe evaluation of an encoder (VGG-11, AlexNet, ResNet-50) layer by layer (spec §5), the engine's
 // counterpart of the original's eval.py. See --help, and apps/eval_linear/ for the parts.
 #include <chrono>
 #include <cstdio>
@@ -35,12 +35,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int layer_number(const EvalArgs& a, size_t i) { return a.last_layer_only ? Vgg11::kBlocks : static_cast<int>(i) + 1; }
-
-void save_split(const std::string& dir, const SplitFeatures& f, const EvalArgs& a) {
+void save_split(const std::string& dir, const SplitFeatures& f) {
   make_dirs(dir);
   for (size_t i = 0; i < f.layers.size(); ++i)
-    data::save_npy_f32(fmt::format("{}/layer_{}.npy", dir, layer_number(a, i)), f.layers[i].x.data(),
+    data::save_npy_f32(fmt::format("{}/layer_{}.npy", dir, f.layer_numbers[i]), f.layers[i].x.data(),
                        {f.layers[i].n, f.layers[i].d});
   data::save_npy_i64(dir + "/labels.npy", std::vector<int64_t>(f.labels.begin(), f.labels.end()));
 }
@@ -70,11 +68,12 @@ int embed(const EvalArgs& a, const Locations& loc, Device dev) {
   int64_t per_image = 1;
   for (size_t i = 1; i < img.shape.size(); ++i) per_image *= img.shape[i];
   if (!img.shape.empty()) data::check_finite_images(img.data.data(), img.shape[0], per_image, "eval_linear --embed " + a.embed);
-  auto net = load_network(loc.weights, a.random_init, a.random_seed, dev);
+  auto net = load_network(loc.weights, a.random_init, a.encoder, a.random_seed, dev);
   const auto feats = embed_images(*net, img.data, img.shape, a.batch_size, a.last_layer_only, dev);
+  const std::vector<int> numbers = probed_layers(*net, a.last_layer_only);
   make_dirs(a.save_features);
   for (size_t i = 0; i < feats.size(); ++i) {
-    const std::string p = fmt::format("{}/layer_{}.npy", a.save_features, layer_number(a, i));
+    const std::string p = fmt::format("{}/layer_{}.npy", a.save_features, numbers[i]);
     data::save_npy_f32(p, feats[i].x.data(), {feats[i].n, feats[i].d});
     std::printf("%s: %lld x %lld\n", p.c_str(), static_cast<long long>(feats[i].n), static_cast<long long>(feats[i].d));
   }
@@ -135,7 +134,7 @@ EvalResults probe_layers(const EvalResults& header, const SplitFeatures& train, 
   for (size_t i = 0; i < train.layers.size(); ++i) {
     const auto tl = std::chrono::steady_clock::now();
     LayerResult l;
-    l.layer = layer_number(a, i);
+    l.layer = train.layer_numbers[i];
     l.dim = train.layers[i].d;
     try {
       l.probe = run_probe(train.layers[i], ytrain, test.layers[i], ytest, r.num_classes, a, po);
@@ -176,7 +175,7 @@ bool already_evaluated(const Locations& loc, const std::string& dataset) {
 }
 
 // Evaluates the network of one run on the loaded splits and writes its files; returns its JSON.
-std::string evaluate_run(const EvalArgs& a, const Locations& loc, std::unique_ptr<Vgg11> net,
+std::string evaluate_run(const EvalArgs& a, const Locations& loc, std::unique_ptr<Encoder> net,
                          const data::DatasetSplits& splits, Device dev) {
   const auto t0 = std::chrono::steady_clock::now();
   const SplitFeatures train = extract_split(*net, splits.probe_train, "probe-training", splits, a, dev, a.evaluate_pixel_acc);
@@ -184,8 +183,8 @@ std::string evaluate_run(const EvalArgs& a, const Locations& loc, std::unique_pt
   net.reset();
   std::printf("features extracted in %.1f s\n", seconds_since(t0));
   if (!a.save_features.empty()) {
-    save_split(a.save_features + "/probe_train", train, a);
-    save_split(a.save_features + "/test", test, a);
+    save_split(a.save_features + "/probe_train", train);
+    save_split(a.save_features + "/test", test);
     // Shapes3D: labels.npy holds the shape; factor_labels.npy every factor (N x 6, data/shapes3d.h order).
     for (const auto& [dir, set] : {std::pair{"/probe_train", &splits.probe_train}, std::pair{"/test", &splits.test}})
       if (!set->factor_labels.empty()) {
@@ -323,11 +322,11 @@ int run(int argc, char** argv) {
     return 0;
   };
   // Every network before the data, so that a bad checkpoint is reported at once (naming its run).
-  std::vector<std::unique_ptr<Vgg11>> nets(todo.size());
+  std::vector<std::unique_ptr<Encoder>> nets(todo.size());
   for (size_t i = 0; i < todo.size(); ++i) {
     try {
       set_app_phase(fmt::format("loading the weights {}", todo[i]->weights));
-      nets[i] = load_network(todo[i]->weights, a.random_init, a.random_seed, dev);
+      nets[i] = load_network(todo[i]->weights, a.random_init, a.encoder, a.random_seed, dev);
     } catch (const std::exception& e) {
       if (!runs.several) throw;
       failed(todo[i], e);

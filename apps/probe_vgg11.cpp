@@ -19,7 +19,7 @@
 #include "engine/safetensors.h"
 #include "models/features.h"
 #include "models/linear_probe.h"
-#include "models/vgg11.h"
+#include "models/encoder.h"
 
 using namespace lpl;
 
@@ -75,7 +75,7 @@ Args parse(int argc, char** argv) {
 }
 
 // Final-layer pooled features of the evaluation view of (at most `limit`) images of a split.
-void features(Vgg11& net, const data::ImageSet& set, const data::DatasetSplits& meta, Device dev, int64_t limit,
+void features(Encoder& net, const data::ImageSet& set, const data::DatasetSplits& meta, Device dev, int64_t limit,
               FeatureMatrix& x, std::vector<int32_t>& y) {
   data::LoaderOptions lo;
   lo.batch_size = 256;
@@ -88,12 +88,9 @@ void features(Vgg11& net, const data::ImageSet& set, const data::DatasetSplits& 
   loader.start_epoch(0);
   data::Batch b;
   while (loader.next(b) && (limit == 0 || x.n < limit)) {
-    Tensor h = b.eval_view;
-    for (int k = 0; k < Vgg11::kBlocks; ++k) h = net.block_forward(k, h);
-    append_rows(x, net.pooled(Vgg11::kBlocks - 1));
+    append_rows(x, net.pooled_features(b.eval_view, true).back());
     auto l = labels_from_tensor(b.labels);
     y.insert(y.end(), l.begin(), l.end());
-    for (int k = 0; k < Vgg11::kBlocks; ++k) net.release(k);
   }
   if (limit > 0 && x.n > limit) {
     x.n = limit;
@@ -102,7 +99,7 @@ void features(Vgg11& net, const data::ImageSet& set, const data::DatasetSplits& 
   }
 }
 
-double probe(Vgg11& net, const data::DatasetSplits& d, const Args& a, Device dev) {
+double probe(Encoder& net, const data::DatasetSplits& d, const Args& a, Device dev) {
   FeatureMatrix trx, tex;
   std::vector<int32_t> try_, tey;
   features(net, d.probe_train, d, dev, a.train_images, trx, try_);
@@ -127,20 +124,21 @@ int main(int argc, char** argv) {
     const data::DatasetSplits d = data::load_dataset(dopt);
     LPL_CHECK(!d.probe_train.labels.empty() && !d.test.labels.empty(),
               fmt::format("{}: the probe needs labelled probe-training and test splits", a.dataset));
-    Vgg11Options vo;
+    EncoderOptions vo;
     vo.bias = !a.no_biases;
     nlohmann::json j;
     const auto t0 = std::chrono::steady_clock::now();
     if (!a.weights.empty()) {
-      Vgg11 net(vo, a.seed, dev);
-      net.load_weights(load_safetensors(a.weights), a.weights);
-      j["trained_top1"] = probe(net, d, a, dev);
+      const SafetensorsFile f = load_safetensors(a.weights);
+      auto net = make_encoder(encoder_options_of_weights(f), a.seed, dev);
+      net->load_weights(f, a.weights);
+      j["trained_top1"] = probe(*net, d, a, dev);
       std::printf("final-layer linear probe, trained (%s): top-1 %.2f %%\n", a.weights.c_str(),
                   100 * j["trained_top1"].get<double>());
     }
     if (a.compare_untrained || a.weights.empty()) {
-      Vgg11 net(vo, a.seed, dev);
-      j["untrained_top1"] = probe(net, d, a, dev);
+      auto net = make_encoder(vo, a.seed, dev);
+      j["untrained_top1"] = probe(*net, d, a, dev);
       std::printf("final-layer linear probe, untrained (seed %llu): top-1 %.2f %%\n",
                   static_cast<unsigned long long>(a.seed), 100 * j["untrained_top1"].get<double>());
     }

@@ -1,7 +1,8 @@
-// train_vgg11: layer-local LPL training of VGG-11 (spec §1–§3, §6b, §7) with the command line of the
-// authors' lpl_main.py, and the paper's baselines: --use_negative_samples, --train_with_supervision,
-// --train_end_to_end (alone or with either). A training step reads as the sequence of explicit per-layer calls in
-// models/lpl_step.h; this file is the loop around it: data, schedule, optimiser, files, progress.
+// train_vgg11: layer-local LPL training (spec §1–§3, §6b, §7) of VGG-11 (or --encoder alexnet | resnet)
+// with the command line of the authors' lpl_main.py, and the paper's baselines: --use_negative_samples,
+// --train_with_supervision, --train_end_to_end (alone or with either). A training step reads as the
+// sequence of explicit per-layer calls in models/lpl_step.h; this file is the loop around it: data,
+// schedule, optimiser, files, progress. Nothing here knows which encoder it trains (models/encoder.h).
 //   train_vgg11 --dataset fashion-mnist --batch_size 256 --max_epochs 2 --device cpu --threads 2
 //   train_vgg11 --benchmark 5 --batch_size 256 --device cpu --threads 2
 #include <fmt/format.h>
@@ -44,7 +45,7 @@
 #include "models/train_eval.h"
 #include "models/train_histograms.h"
 #include "models/train_options.h"
-#include "models/vgg11.h"
+#include "models/encoder.h"
 #include "models/weights_file.h"
 #include "train_vgg11/progress.h"
 
@@ -55,15 +56,16 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// The names of spec §6: "Layer k" for k = 1..7, "Final layer" for the last.
-std::string layer_tag(const std::string& group, int k, const char* term) {
-  if (k == Vgg11::kBlocks - 1) return fmt::format("{}/Final layer {} loss", group, term);
+// The names of spec §6: "Layer k" for k = 1..L-1, "Final layer" for the last.
+std::string layer_tag(const std::string& group, int k, int layers, const char* term) {
+  if (k == layers - 1) return fmt::format("{}/Final layer {} loss", group, term);
   return fmt::format("{}/Layer {} {} loss", group, k + 1, term);
 }
 
 // classes: outputs of the supervised heads (only used with --train_with_supervision).
-Vgg11Options net_options(const TrainOptions& o, int classes) {
-  Vgg11Options v;
+EncoderOptions net_options(const TrainOptions& o, int classes) {
+  EncoderOptions v;
+  v.kind = o.encoder;
   v.end_to_end = o.train_end_to_end;
   v.classes = o.train_with_supervision ? classes : 0;
   v.bias = !o.no_biases;
@@ -87,19 +89,17 @@ LplStepOptions step_options(const TrainOptions& o) {
   return s;
 }
 
-// The layers whose terms are logged: all 8 layer-local, only the final one end-to-end (as the original).
-bool layer_logged(const TrainOptions& o, int k) { return !o.train_end_to_end || k == Vgg11::kBlocks - 1; }
-
 // One layer's terms under the §6 names: pull / push / decorr (LPL, negative samples), or the
 // classifier head's cross-entropy as "<group>/Layer k supervised loss" (supervised baseline).
-void put_layer_terms(nlohmann::json& m, const TrainOptions& o, const std::string& group, int k, const LplTerms& t) {
+void put_layer_terms(nlohmann::json& m, const TrainOptions& o, const std::string& group, int k, int layers,
+                     const LplTerms& t) {
   if (o.train_with_supervision) {
-    m[layer_tag(group, k, "supervised")] = t.supervised;
+    m[layer_tag(group, k, layers, "supervised")] = t.supervised;
     return;
   }
-  m[layer_tag(group, k, "pull")] = t.pull;
-  m[layer_tag(group, k, "push")] = t.push;
-  m[layer_tag(group, k, "decorr")] = t.decorr;
+  m[layer_tag(group, k, layers, "pull")] = t.pull;
+  m[layer_tag(group, k, layers, "push")] = t.push;
+  m[layer_tag(group, k, layers, "decorr")] = t.decorr;
 }
 
 // The split the objective trains on: the SSL split; for the supervised baseline a labelled one (the
@@ -119,7 +119,7 @@ int dataset_classes(const data::DatasetSplits& splits, const data::ImageSet& tra
   return c;
 }
 
-void load_init(Vgg11& net, const std::string& path) {
+void load_init(Encoder& net, const std::string& path) {
   set_app_phase(fmt::format("reading --init_from {}", path));
   load_checked_weights(net, read_weights_file(path, "--init_from"), path, "--init_from");
 }
@@ -135,7 +135,8 @@ int benchmark(const TrainOptions& o, Device dev) {
   const int S = dataset_image_size(o);
   const int64_t B = o.batch_size;
   const int classes = 10;
-  Vgg11 net(net_options(o, classes), o.random_seed, dev);
+  const std::unique_ptr<Encoder> netp = make_encoder(net_options(o, classes), o.random_seed, dev);
+  Encoder& net = *netp;
   if (!o.init_from.empty()) load_init(net, o.init_from);
   prof::PhaseTimer timer;
   LplStepOptions so = step_options(o);
@@ -172,18 +173,11 @@ int benchmark(const TrainOptions& o, Device dev) {
   j["images_per_s"] = static_cast<double>(2 * B * o.benchmark) / el;
   j["batch"] = B;
   j["device"] = dev.str();
+  j["encoder"] = net.kind();
+  j["mode"] = o.train_end_to_end ? "end-to-end" : "layer-local";
   j["threads"] = num_threads();
   std::printf("%s\n", j.dump().c_str());
   return 0;
-}
-
-// The layer name a parameter belongs to, for the divergence guard ("layer 3", "layer 3 projector").
-std::string layer_of(const std::string& param) {
-  int k = -1;
-  if (std::sscanf(param.c_str(), "network.encoder.blocks.%d.", &k) == 1) return fmt::format("layer {}", k + 1);
-  if (std::sscanf(param.c_str(), "network.encoder.projectors.%d.", &k) == 1) return fmt::format("layer {} projector", k + 1);
-  if (std::sscanf(param.c_str(), "classifier_heads.%d.", &k) == 1) return fmt::format("classifier head {}", k);
-  return param;
 }
 
 // Test hook for the kill tests: LPL_CRASH_IN_EPOCH_END="<epoch>:<point>" SIGKILLs this process at
@@ -232,7 +226,7 @@ struct RunFiles {
     // SessionLog START makes TensorBoard drop those (every earlier step after the checkpoint's).
     if (resume) tb->add_session_start((from_checkpoint ? resume_step : 0) + 1);
   }
-  void save(Vgg11& net, const Optimizer& opt, const LplStep& step, TrainState st, int64_t epoch_label,
+  void save(Encoder& net, const Optimizer& opt, const LplStep& step, TrainState st, int64_t epoch_label,
             const TrainOptions& o, DivergenceGuard& guard) {
     opt.save_state(st);
     step.save_state(st);
@@ -241,7 +235,7 @@ struct RunFiles {
     tb->flush();
     metrics.flush();
     CheckpointPaths p = save_checkpoint(dir, epoch_label, st.global_step, net.named_weights(), st, keep,
-                                        {{"lpl", "train_vgg11 weights"}});
+                                        {{"lpl", "train_vgg11 weights"}, {"encoder", net.kind()}});
     last_checkpoint = p.weights;
     last_checkpoint_step = st.global_step;
     guard.set_last_checkpoint(p.weights);
@@ -251,14 +245,15 @@ struct RunFiles {
 // Sums over the batches of the epoch in progress (kept in checkpoints so that a run resumed
 // mid-epoch logs the same epoch means).
 struct EpochSums {
-  std::vector<LplTerms> terms = std::vector<LplTerms>(Vgg11::kBlocks);
+  std::vector<LplTerms> terms;
   double loss = 0, lr = 0;
   int64_t n = 0;
+  explicit EpochSums(int layers = 0) : terms(static_cast<size_t>(layers)) {}
   void save(TrainState& s) const {
     s.set_i64("epoch.n", n);
     s.set_f64("epoch.loss", loss);
     s.set_f64("epoch.lr", lr);
-    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    for (size_t k = 0; k < terms.size(); ++k) {
       s.set_f64(fmt::format("epoch.{}.pull", k), terms[k].pull);
       s.set_f64(fmt::format("epoch.{}.push", k), terms[k].push);
       s.set_f64(fmt::format("epoch.{}.decorr", k), terms[k].decorr);
@@ -269,7 +264,7 @@ struct EpochSums {
     n = s.get_i64("epoch.n", f);
     loss = s.get_f64("epoch.loss", f);
     lr = s.get_f64("epoch.lr", f);
-    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    for (size_t k = 0; k < terms.size(); ++k) {
       terms[k].pull = s.get_f64(fmt::format("epoch.{}.pull", k), f);
       terms[k].push = s.get_f64(fmt::format("epoch.{}.push", k), f);
       terms[k].decorr = s.get_f64(fmt::format("epoch.{}.decorr", k), f);
@@ -283,7 +278,7 @@ struct EpochSums {
 // The original's end-of-epoch evaluation: validation losses on augmented pairs of the validation
 // split, then the final-layer linear probe (probe-training -> test) and the representation metrics,
 // all under the names of spec §6 in `m` (metrics.jsonl and TensorBoard).
-void evaluate_epoch(const TrainOptions& o, Vgg11& net, const LplStepOptions& so, const data::DatasetSplits& splits,
+void evaluate_epoch(const TrainOptions& o, Encoder& net, const LplStepOptions& so, const data::DatasetSplits& splits,
                     int64_t epoch, nlohmann::json& m) {
   const data::ImageSet& val = splits.validation.n > 0 ? splits.validation : splits.probe_train;
   if (val.n >= 2) {
@@ -291,10 +286,10 @@ void evaluate_epoch(const TrainOptions& o, Vgg11& net, const LplStepOptions& so,
         validation_terms(net, so, splits, val, o.batch_size, o.val_batches, o.random_seed, epoch);
     if (!v.empty()) {  // empty: the supervised baseline on a split without labels
       double total = 0;
-      for (int k = 0; k < Vgg11::kBlocks; ++k) {
-        if (!layer_logged(o, k)) continue;
-        put_layer_terms(m, o, "Layerwise validation losses", k, v[k]);
-        total += v[k].weighted(so.coeffs);
+      for (int k = 0; k < net.num_layers(); ++k) {
+        if (!net.layer_trained(k)) continue;
+        put_layer_terms(m, o, "Layerwise validation losses", k, net.num_layers(), v[static_cast<size_t>(k)]);
+        total += v[static_cast<size_t>(k)].weighted(so.coeffs);
       }
       m["Loss/val_loss"] = total;
     }
@@ -344,7 +339,7 @@ std::set<std::pair<std::string, int64_t>> shown_events(const std::string& dir) {
 // metrics.jsonl line, which marks the epoch's logging done. Used by the epoch loop and by a resumed
 // run that redoes it. A failure of the evaluation or the histograms stops the run with the failure;
 // the checkpoint is written, and the resumed run redoes the logging.
-void log_epoch_end(const TrainOptions& o, Vgg11& net, const LplStepOptions& so, const data::DatasetSplits& splits,
+void log_epoch_end(const TrainOptions& o, Encoder& net, const LplStepOptions& so, const data::DatasetSplits& splits,
                    RunFiles* files, prof::PhaseTimer& timer, int64_t epoch, int64_t global_step, bool complete,
                    nlohmann::json m) {
   std::string failed;
@@ -385,59 +380,167 @@ void log_epoch_end(const TrainOptions& o, Vgg11& net, const LplStepOptions& so, 
   files->metrics.flush();
 }
 
-int train(const TrainOptions& o, Device dev) {
-  const bool write = o.fast_dev_run == 0 && !o.profile;
-  // Where the run lives, and what it continues from.
-  std::string dir = run_directory(o);
+// Where a run lives and what it continues from (--resume_from_checkpoint).
+struct RunStart {
+  std::string dir;
   std::optional<LoadedCheckpoint> ck;
-  if (o.resume_from_checkpoint) {
-    LPL_CHECK(write, "--resume_from_checkpoint writes checkpoints: it cannot be combined with --fast_dev_run or --profile");
-    // The bare switch continues the run these flags name, or starts it (a job script can always pass
-    // it); a path must exist.
-    const std::string arg = o.resume_path.empty() ? dir : o.resume_path;
-    LPL_CHECK(!o.resume_path.empty() || o.experiment_name_given,
-              "--resume_from_checkpoint without a path needs the run's --experiment_name (the default is a new time stamp)");
-    LPL_CHECK(o.resume_path.empty() || file_exists(arg), fmt::format("--resume_from_checkpoint: '{}' does not exist", arg));
-    bool any = false;
-    if (file_exists(arg))
-      for (const auto& c : list_checkpoints(arg)) any |= c.complete;
-    if (o.resume_path.empty() && !any) {
-      std::fprintf(stderr, "%s has no checkpoint yet: starting the run from step 0\n", dir.c_str());
-    } else {
-      const ResumeTarget t = resolve_resume(arg);
-      dir = t.run_dir;
-      ck = load_checkpoint(t.paths.weights);
-      // --max_epochs may grow (or shrink) on resume, to train a run longer: the warm-up + cosine
-      // schedule then continues as for the new length from the checkpoint's epoch on.
-      for (const auto& w : check_fingerprint(ck->state.fingerprint, resume_fingerprint(o), ck->paths.state, {"max_epochs"}))
-        std::fprintf(stderr,
-                     "warning: %s: the learning-rate schedule continues as for a %lld-epoch run from epoch %lld on "
-                     "(the epochs already trained followed the old schedule)\n",
-                     w.c_str(), static_cast<long long>(o.max_epochs), static_cast<long long>(ck->state.epoch));
-    }
-  }
+};
 
+RunStart find_run_start(const TrainOptions& o, bool write) {
+  RunStart r{run_directory(o), std::nullopt};
+  if (!o.resume_from_checkpoint) return r;
+  LPL_CHECK(write, "--resume_from_checkpoint writes checkpoints: it cannot be combined with --fast_dev_run or --profile");
+  // The bare switch continues the run these flags name, or starts it (a job script can always pass
+  // it); a path must exist.
+  const std::string arg = o.resume_path.empty() ? r.dir : o.resume_path;
+  LPL_CHECK(!o.resume_path.empty() || o.experiment_name_given,
+            "--resume_from_checkpoint without a path needs the run's --experiment_name (the default is a new time stamp)");
+  LPL_CHECK(o.resume_path.empty() || file_exists(arg), fmt::format("--resume_from_checkpoint: '{}' does not exist", arg));
+  bool any = false;
+  if (file_exists(arg))
+    for (const auto& c : list_checkpoints(arg)) any |= c.complete;
+  if (o.resume_path.empty() && !any) {
+    std::fprintf(stderr, "%s has no checkpoint yet: starting the run from step 0\n", r.dir.c_str());
+    return r;
+  }
+  const ResumeTarget t = resolve_resume(arg);
+  r.dir = t.run_dir;
+  r.ck = load_checkpoint(t.paths.weights);
+  // --max_epochs may grow (or shrink) on resume, to train a run longer: the warm-up + cosine
+  // schedule then continues as for the new length from the checkpoint's epoch on.
+  for (const auto& w : check_fingerprint(r.ck->state.fingerprint, resume_fingerprint(o), r.ck->paths.state, {"max_epochs"}))
+    std::fprintf(stderr,
+                 "warning: %s: the learning-rate schedule continues as for a %lld-epoch run from epoch %lld on "
+                 "(the epochs already trained followed the old schedule)\n",
+                 w.c_str(), static_cast<long long>(o.max_epochs), static_cast<long long>(r.ck->state.epoch));
+  return r;
+}
+
+// The data of a run: its splits, the split the objective trains on, and the loader over it.
+struct TrainData {
+  data::DatasetSplits splits;
+  const data::ImageSet* train_set = nullptr;
+  std::unique_ptr<data::Loader> loader;
+  int64_t steps_per_epoch = 0;
+};
+
+std::unique_ptr<TrainData> load_train_data(const TrainOptions& o, Device dev) {
+  auto d = std::make_unique<TrainData>();
   data::DataOptions dopt;
   dopt.dataset = o.dataset;
   dopt.data_dir = o.data_dir;
   dopt.downsample_images = o.downsample_images;
   std::fprintf(stderr, "loading %s ...\n", o.dataset.c_str());
   set_app_phase(fmt::format("loading the {} data", o.dataset));
-  const data::DatasetSplits splits = data::load_dataset(dopt);
+  d->splits = data::load_dataset(dopt);
   data::LoaderOptions lopt;
   lopt.batch_size = o.batch_size;
   lopt.seed = o.random_seed;
   lopt.threads = static_cast<int>(o.num_workers > 0 ? o.num_workers : std::max(1, num_threads()));
-  lopt.augment = splits.augment;
+  lopt.augment = d->splits.augment;
   lopt.device = dev;
-  const data::ImageSet& train_set = training_split(o, splits);
-  check_training_inputs(o, splits, train_set);
-  data::Loader loader(train_set, splits, lopt);
-  int64_t steps_per_epoch = loader.batches_per_epoch();
-  if (o.limit_train_batches > 0) steps_per_epoch = std::min(steps_per_epoch, o.limit_train_batches);
+  d->train_set = &training_split(o, d->splits);
+  check_training_inputs(o, d->splits, *d->train_set);
+  d->loader = std::make_unique<data::Loader>(*d->train_set, d->splits, lopt);
+  d->steps_per_epoch = d->loader->batches_per_epoch();
+  if (o.limit_train_batches > 0) d->steps_per_epoch = std::min(d->steps_per_epoch, o.limit_train_batches);
+  return d;
+}
+
+// Non-finite loss terms, gradients or weights stop the run naming the layer (engine/divergence.h).
+void check_losses(DivergenceGuard& guard, const std::vector<LplTerms>& t) {
+  for (size_t k = 0; k < t.size(); ++k) {
+    const std::string layer = fmt::format("layer {}", k + 1);
+    guard.check_loss(layer, "pull loss", t[k].pull);
+    guard.check_loss(layer, "push loss", t[k].push);
+    guard.check_loss(layer, "decorr loss", t[k].decorr);
+    guard.check_loss(layer, "supervised loss", t[k].supervised);
+  }
+}
+void check_tensors(DivergenceGuard& guard, Encoder& net, bool gradients) {
+  for (Param* p : net.trained_params())
+    guard.check_tensor(param_place(*p), gradients ? "gradient" : "weight", p->name, gradients ? p->grad : p->value);
+}
+
+void add_terms(std::vector<LplTerms>& sum, const std::vector<LplTerms>& t, double scale = 1.0) {
+  for (size_t k = 0; k < sum.size(); ++k) {
+    sum[k].pull += t[k].pull * scale;
+    sum[k].push += t[k].push * scale;
+    sum[k].decorr += t[k].decorr * scale;
+    sum[k].supervised += t[k].supervised * scale;
+  }
+}
+
+// The epoch's log record: training means of the terms and the loss, under the names of spec §6.
+nlohmann::json epoch_record(const TrainOptions& o, const Encoder& net, const EpochSums& sums, int64_t epoch,
+                            int64_t global_step, double images_per_s, bool complete) {
+  const int L = net.num_layers();
+  std::vector<LplTerms> mean(static_cast<size_t>(L));
+  add_terms(mean, sums.terms, 1.0 / static_cast<double>(sums.n));
+  nlohmann::json m;
+  m["epoch"] = epoch;
+  m["step"] = global_step;
+  m["lr"] = sums.lr;
+  m["images_per_s"] = images_per_s;
+  for (int k = 0; k < L; ++k)
+    if (net.layer_trained(k)) put_layer_terms(m, o, "Layerwise train losses", k, L, mean[static_cast<size_t>(k)]);
+  m["Loss/train_loss"] = sums.loss / static_cast<double>(sums.n);
+  if (!complete) m["partial_epoch"] = true;
+  if (o.verbose_printing) {
+    std::fprintf(stderr, "epoch %lld: lr %.3g, train_loss %.5f\n", static_cast<long long>(epoch), sums.lr,
+                 sums.loss / static_cast<double>(sums.n));
+    for (int k = 0; k < L; ++k)
+      if (net.layer_trained(k)) {
+        const LplTerms& t = mean[static_cast<size_t>(k)];
+        std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f supervised %.5f\n", k + 1, t.pull, t.push,
+                     t.decorr, t.supervised);
+      }
+  }
+  return m;
+}
+
+// How learning went: each layer's terms at the first step and over the last steps. The Hebbian
+// term is -mean log(var + eps): it falls as the variance of the features rises.
+void print_learning_summary(const TrainOptions& o, const Encoder& net, const std::vector<LplTerms>& first,
+                            const std::vector<std::vector<LplTerms>>& recent, const LplCoeffs& coeffs) {
+  const int L = net.num_layers();
+  std::vector<LplTerms> end(static_cast<size_t>(L));
+  for (const auto& t : recent) add_terms(end, t, 1.0 / static_cast<double>(recent.size()));
+  std::fprintf(stderr, "loss terms per layer: first step -> mean of the last %zu steps\n", recent.size());
+  if (o.train_with_supervision) {
+    std::fprintf(stderr, "  layer  supervised loss (cross-entropy of the head)\n");
+    for (int k = 0; k < L; ++k)
+      if (net.layer_trained(k))
+        std::fprintf(stderr, "  %d      %.4f -> %.4f\n", k + 1, first[static_cast<size_t>(k)].supervised,
+                     end[static_cast<size_t>(k)].supervised);
+  } else {
+    std::fprintf(stderr, "  layer  pull                      push                     decorr                 pull / exp(-push)\n");
+    for (int k = 0; k < L; ++k) {
+      if (!net.layer_trained(k)) continue;
+      const auto& a = first[static_cast<size_t>(k)];
+      const auto& b = end[static_cast<size_t>(k)];
+      // exp(-push) is the geometric mean of (var + eps): pull relative to the feature variance.
+      std::fprintf(stderr, "  %d      %.3e -> %.3e    %8.4f -> %8.4f     %.2e -> %.2e     %.3g -> %.3g\n", k + 1, a.pull,
+                   b.pull, a.push, b.push, a.decorr, b.decorr, a.pull / std::exp(-a.push), b.pull / std::exp(-b.push));
+    }
+  }
+  std::fprintf(stderr, "total loss %.5f -> %.5f\n", total_loss(first, coeffs), total_loss(end, coeffs));
+}
+
+int train(const TrainOptions& o, Device dev) {
+  const bool write = o.fast_dev_run == 0 && !o.profile;
+  RunStart start = find_run_start(o, write);
+  std::string& dir = start.dir;
+  std::optional<LoadedCheckpoint>& ck = start.ck;
+  const std::unique_ptr<TrainData> data = load_train_data(o, dev);
+  const data::DatasetSplits& splits = data->splits;
+  data::Loader& loader = *data->loader;
+  const int64_t steps_per_epoch = data->steps_per_epoch;
 
   set_app_phase("building the network");
-  Vgg11 net(net_options(o, dataset_classes(splits, train_set)), o.random_seed, dev);
+  const std::unique_ptr<Encoder> netp =
+      make_encoder(net_options(o, dataset_classes(splits, *data->train_set)), o.random_seed, dev);
+  Encoder& net = *netp;
   if (!o.init_from.empty()) load_init(net, o.init_from);
   prof::PhaseTimer timer;
   LplStepOptions so = step_options(o);
@@ -447,9 +550,10 @@ int train(const TrainOptions& o, Device dev) {
   ScheduleOptions sched{o.learning_rate, o.start_lr, o.final_lr, o.warmup_epochs, o.max_epochs, o.lr_schedule_per_step};
   const LplCoeffs coeffs = so.coeffs;
   DivergenceGuard guard;
+  const int L = net.num_layers();
 
   int64_t global_step = 0, start_epoch = 0, start_batch = 0;
-  EpochSums sums;
+  EpochSums sums(L);
   std::string pending_log;  // the checkpoint's epoch was not logged: the process ended in its epoch-end logging
   if (ck) {
     const std::string& sf = ck->paths.state;
@@ -492,9 +596,10 @@ int train(const TrainOptions& o, Device dev) {
     }
   }
   install_stop_handlers();
-  std::fprintf(stderr, "%s: %lld images, %lld steps of %lld x 2 views per epoch, device %s, %d threads\n",
-               o.dataset.c_str(), static_cast<long long>(train_set.n), static_cast<long long>(steps_per_epoch),
-               static_cast<long long>(o.batch_size), dev.str().c_str(), num_threads());
+  std::fprintf(stderr, "%s: %lld images, %lld steps of %lld x 2 views per epoch, %s encoder (%d layers, %s), device %s, %d threads\n",
+               o.dataset.c_str(), static_cast<long long>(data->train_set->n), static_cast<long long>(steps_per_epoch),
+               static_cast<long long>(o.batch_size), net.kind().c_str(), L,
+               o.train_end_to_end ? "end-to-end" : "layer-local", dev.str().c_str(), num_threads());
 
   int64_t step_limit = o.fast_dev_run > 0 ? o.fast_dev_run : o.max_steps;
   if (o.profile) step_limit = global_step + o.profile_warmup_steps + o.profile_steps;
@@ -516,7 +621,7 @@ int train(const TrainOptions& o, Device dev) {
   };
   for (int64_t epoch = start_epoch; epoch < o.max_epochs && !stop; ++epoch) {
     const int64_t first_batch = epoch == start_epoch ? start_batch : 0;
-    if (epoch != start_epoch || !ck) sums = EpochSums{};
+    if (epoch != start_epoch || !ck) sums = EpochSums(L);
     loader.start_epoch(epoch, std::min(first_batch, loader.batches_per_epoch()));
     const int64_t bar_steps = step_limit > 0 ? std::min(steps_per_epoch, step_limit - global_step + first_batch)
                                              : steps_per_epoch;
@@ -534,23 +639,15 @@ int train(const TrainOptions& o, Device dev) {
         synchronize(dev);
         prof::profiler_start();
       }
+      // The step: forward + objective + backward (models/lpl_step.h), checks, update.
       const double lr = scheduled_lr(sched, epoch, batch.step_in_epoch, steps_per_epoch);
       const Tensor x = stack_views(batch.view1, batch.view2);
       guard.at(epoch, global_step);
       const std::vector<LplTerms> t = step.run(x, global_step, batch.labels);
-      if (first_terms.empty()) first_terms = t;
-      recent.push_back(t);
-      if (recent.size() > 10) recent.erase(recent.begin());
-      for (int k = 0; k < Vgg11::kBlocks; ++k) {
-        const std::string layer = fmt::format("layer {}", k + 1);
-        guard.check_loss(layer, "pull loss", t[k].pull);
-        guard.check_loss(layer, "push loss", t[k].push);
-        guard.check_loss(layer, "decorr loss", t[k].decorr);
-        guard.check_loss(layer, "supervised loss", t[k].supervised);
-      }
+      check_losses(guard, t);
       {
         prof::Scope ph("finite checks", &timer);
-        for (Param* p : net.params()) guard.check_tensor(layer_of(p->name), "gradient", p->name, p->grad);
+        check_tensors(guard, net, true);
       }
       {
         prof::Scope ph("update", &timer);
@@ -558,19 +655,18 @@ int train(const TrainOptions& o, Device dev) {
       }
       {
         prof::Scope ph("finite checks", &timer);
-        for (Param* p : net.params()) guard.check_tensor(layer_of(p->name), "weight", p->name, p->value);
+        check_tensors(guard, net, false);
       }
       ++global_step;
       ++n_here;
       batch_in_epoch = batch.step_in_epoch + 1;
+      // Bookkeeping: sums for the epoch's means, the step's loss in TensorBoard, the progress bar.
+      if (first_terms.empty()) first_terms = t;
+      recent.push_back(t);
+      if (recent.size() > 10) recent.erase(recent.begin());
       sums.n += 1;
       sums.lr = lr;
-      for (int k = 0; k < Vgg11::kBlocks; ++k) {
-        sums.terms[k].pull += t[k].pull;
-        sums.terms[k].push += t[k].push;
-        sums.terms[k].decorr += t[k].decorr;
-        sums.terms[k].supervised += t[k].supervised;
-      }
+      add_terms(sums.terms, t);
       const double loss = total_loss(t, coeffs);
       sums.loss += loss;
       if (files) {
@@ -610,33 +706,15 @@ int train(const TrainOptions& o, Device dev) {
     // epoch there), and the checkpoint keeps the position and the sums, so a resumed run finishes it.
     const bool complete = batch_in_epoch >= steps_per_epoch;
     if (sums.n == 0) break;
-    const int64_t n = sums.n;
     if (complete) ++epochs_done;
-    std::vector<LplTerms> mean = sums.terms;
-    for (auto& s2 : mean) { s2.pull /= n; s2.push /= n; s2.decorr /= n; s2.supervised /= n; }
-    nlohmann::json m;
-    m["epoch"] = epoch;
-    m["step"] = global_step;
-    m["lr"] = sums.lr;
-    m["images_per_s"] = last_ips;
-    for (int k = 0; k < Vgg11::kBlocks; ++k)
-      if (layer_logged(o, k)) put_layer_terms(m, o, "Layerwise train losses", k, mean[k]);
-    m["Loss/train_loss"] = sums.loss / n;
-    if (!complete) m["partial_epoch"] = true;
-    if (o.verbose_printing) {
-      std::fprintf(stderr, "epoch %lld: lr %.3g, train_loss %.5f\n", static_cast<long long>(epoch), sums.lr, sums.loss / n);
-      for (int k = 0; k < Vgg11::kBlocks; ++k)
-        if (layer_logged(o, k))
-          std::fprintf(stderr, "  layer %d: pull %.5f push %.5f decorr %.6f supervised %.5f\n", k + 1, mean[k].pull,
-                       mean[k].push, mean[k].decorr, mean[k].supervised);
-    }
+    nlohmann::json m = epoch_record(o, net, sums, epoch, global_step, last_ips, complete);
     // The checkpoint comes first: a crash or an OOM kill in the evaluation or the histograms must not
     // lose the epoch's training. The state keeps the epoch's log record, so that a run resumed from
     // here before metrics.jsonl has the epoch's line redoes the logging (as an uninterrupted run logs it).
     if (files) {
       prof::Scope ph("checkpoint", &timer);
       if (complete) {
-        sums = EpochSums{};
+        sums = EpochSums(L);
         TrainState st = state_at(epoch + 1, 0);
         st.values[kPendingEpochLog] = m.dump();
         files->save(net, opt, step, st, epoch, o, guard);
@@ -659,36 +737,7 @@ int train(const TrainOptions& o, Device dev) {
   if (o.profile)
     std::fprintf(stderr, "profiled steps %lld..%lld (between cudaProfilerStart and cudaProfilerStop)\n",
                  static_cast<long long>(profile_from), static_cast<long long>(step_limit - 1));
-  if (!recent.empty()) {
-    // How learning went: each layer's terms at the first step and over the last steps. The Hebbian
-    // term is -mean log(var + eps): it falls as the variance of the features rises.
-    std::vector<LplTerms> end(Vgg11::kBlocks);
-    for (const auto& t : recent)
-      for (int k = 0; k < Vgg11::kBlocks; ++k) {
-        end[k].pull += t[k].pull / static_cast<double>(recent.size());
-        end[k].push += t[k].push / static_cast<double>(recent.size());
-        end[k].decorr += t[k].decorr / static_cast<double>(recent.size());
-        end[k].supervised += t[k].supervised / static_cast<double>(recent.size());
-      }
-    std::fprintf(stderr, "loss terms per layer: first step -> mean of the last %zu steps\n", recent.size());
-    if (o.train_with_supervision) {
-      std::fprintf(stderr, "  layer  supervised loss (cross-entropy of the head)\n");
-      for (int k = 0; k < Vgg11::kBlocks; ++k)
-        if (layer_logged(o, k))
-          std::fprintf(stderr, "  %d      %.4f -> %.4f\n", k + 1, first_terms[k].supervised, end[k].supervised);
-    } else {
-    std::fprintf(stderr, "  layer  pull                      push                     decorr                 pull / exp(-push)\n");
-    for (int k = 0; k < Vgg11::kBlocks; ++k) {
-      if (!layer_logged(o, k)) continue;
-      const auto& a = first_terms[k];
-      const auto& b = end[k];
-      // exp(-push) is the geometric mean of (var + eps): pull relative to the feature variance.
-      std::fprintf(stderr, "  %d      %.3e -> %.3e    %8.4f -> %8.4f     %.2e -> %.2e     %.3g -> %.3g\n", k + 1, a.pull,
-                   b.pull, a.push, b.push, a.decorr, b.decorr, a.pull / std::exp(-a.push), b.pull / std::exp(-b.push));
-    }
-    }
-    std::fprintf(stderr, "total loss %.5f -> %.5f\n", total_loss(first_terms, coeffs), total_loss(end, coeffs));
-  }
+  if (!recent.empty()) print_learning_summary(o, net, first_terms, recent, coeffs);
   if (files) std::fprintf(stderr, "weights: %s/checkpoints/last.safetensors\n", files->dir.c_str());
   return 0;
 }

@@ -1,9 +1,9 @@
-// Per-layer pooled features of our VGG-11 on a given input, for comparisons with PyTorch
+// Per-layer pooled features of our encoders on a given input, for comparisons with PyTorch
 // (tools/compare_torch_features.py):
-//   vgg11_features (--weights W.safetensors | --seed S [--no_biases]) --input x.safetensors
-//                  --out features.safetensors [--save_weights w.safetensors] [--device cpu|cuda]
+//   vgg11_features (--weights W.safetensors | --seed S [--no_biases] [--encoder vgg|alexnet|resnet])
+//                  --input x.safetensors --out features.safetensors [--save_weights w.safetensors] [--device cpu|cuda]
 // The input file holds a float32 tensor "input" [N, C, H, W]; the output holds features.<k> [N, C_k]
-// (global average of block k's output, k = 0..7). Never overwrites an existing file.
+// (global average of layer k's output, evaluation mode). Never overwrites an existing file.
 #include <cstdio>
 #include <map>
 #include <string>
@@ -13,13 +13,13 @@
 #include "engine/flags.h"
 #include "engine/file_util.h"
 #include "engine/safetensors.h"
-#include "models/vgg11.h"
+#include "models/encoder.h"
 
 using namespace lpl;
 
 namespace {
 constexpr const char* kUsage =
-    "usage: vgg11_features (--weights W.safetensors | --seed S [--no_biases]) --input x.safetensors "
+    "usage: vgg11_features (--weights W.safetensors | --seed S [--no_biases] [--encoder vgg|alexnet|resnet]) --input x.safetensors "
     "--out features.safetensors [--save_weights w.safetensors] [--device cpu|cuda]";
 
 std::map<std::string, std::string> parse(int argc, char** argv) {
@@ -36,7 +36,7 @@ std::map<std::string, std::string> parse(int argc, char** argv) {
       a.insert_or_assign(k, std::string("1"));
       continue;
     }
-    static const char* known[] = {"weights", "seed", "input", "out", "save_weights", "device"};
+    static const char* known[] = {"weights", "seed", "input", "out", "save_weights", "device", "encoder"};
     bool ok = false;
     for (const char* n : known) ok |= k == n;
     LPL_CHECK(ok, fmt::format("unknown flag --{}\n{}", k, kUsage));
@@ -61,28 +61,26 @@ int run(int argc, char** argv) {
             fmt::format("'{}': tensor 'input' must be float32 [N, C, H, W], got {} {}", a["input"],
                         dtype_name(x.dtype()), x.shape().str()));
 
-  Vgg11Options opt;
+  EncoderOptions opt;
   opt.in_channels = static_cast<int>(x.dim(1));
-  std::unique_ptr<Vgg11> net;
+  std::unique_ptr<Encoder> net;
   if (a.count("weights")) {
     SafetensorsFile w = load_safetensors(a["weights"]);
-    opt.bias = w.tensors.count("network.encoder.blocks.0.module.0.bias") > 0;
-    net = std::make_unique<Vgg11>(opt, 0, dev);
+    opt = encoder_options_of_weights(w);
+    opt.in_channels = static_cast<int>(x.dim(1));
+    net = make_encoder(opt, 0, dev);
     net->load_weights(w, a["weights"]);
   } else {
     opt.bias = !a.count("no_biases");
-    net = std::make_unique<Vgg11>(opt, seed, dev);
+    if (a.count("encoder")) opt.kind = a["encoder"];
+    net = make_encoder(opt, seed, dev);
   }
   NamedTensors out;
-  Tensor h = x.to(dev);
-  for (int k = 0; k < Vgg11::kBlocks; ++k) {
-    h = net->block_forward(k, h);
-    out.emplace_back(fmt::format("features.{}", k), net->pooled(k).to(cpu()));
-    net->release(k);
-  }
+  const std::vector<Tensor> z = net->pooled_features(x.to(dev));
+  for (size_t k = 0; k < z.size(); ++k) out.emplace_back(fmt::format("features.{}", k), z[k].to(cpu()));
   save_safetensors(a["out"], out, {{"source", "vgg11_features"}});
   if (a.count("save_weights")) save_safetensors(a["save_weights"], net->named_weights(), {{"format", "pt"}});
-  std::printf("wrote %s (%d layers, batch %lld)\n", a["out"].c_str(), Vgg11::kBlocks,
+  std::printf("wrote %s (%d layers, batch %lld)\n", a["out"].c_str(), net->num_layers(),
               static_cast<long long>(x.dim(0)));
   return 0;
 }

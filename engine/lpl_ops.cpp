@@ -76,8 +76,21 @@ std::vector<LplTerms> lpl_terms_read(const Tensor& terms) {
   return out;
 }
 
-Tensor lpl_block_delta(const Tensor& g, const Tensor& a, const Tensor& argmax, bool pooled) {
+bool lpl_block_delta_fits(const Pool2dParams* p) {
+  return !p || (p->kernel_h == 2 && p->kernel_w == 2 && p->stride_h == 2 && p->stride_w == 2 && p->pad_h == 0 &&
+                p->pad_w == 0);
+}
+
+Tensor lpl_block_delta(const Tensor& g, const Tensor& a, const Tensor& argmax, const Pool2dParams* pool, bool pooled) {
   const char* op = "lpl_block_delta";
+  LPL_CHECK(lpl_block_delta_fits(pool),
+            fmt::format("{}: the fused block delta handles a 2x2 stride-2 max-pool without padding only, got kernel {}x{} "
+                        "stride {}x{} padding {}x{} (use maxpool2d_backward)", op, pool ? pool->kernel_h : 0,
+                        pool ? pool->kernel_w : 0, pool ? pool->stride_h : 0, pool ? pool->stride_w : 0,
+                        pool ? pool->pad_h : 0, pool ? pool->pad_w : 0));
+  LPL_CHECK((pool != nullptr) == argmax.defined(),
+            fmt::format("{}: the pool's parameters and its argmax come together (got {} without {})", op,
+                        pool ? "a pool" : "an argmax", pool ? "an argmax" : "a pool"));
   check_f32(g, op, "g");
   check_f32(a, op, "a");
   LPL_CHECK(a.ndim() == 4, fmt::format("{}: a must be the ReLU output [N, C, H, W], got {}", op, a.shape().str()));

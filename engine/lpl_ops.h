@@ -53,9 +53,13 @@ std::vector<LplTerms> lpl_terms_read(const Tensor& terms);
 // ---- The block backward of layer-local LPL -------------------------------------------------------
 // Carries g = dL/d(block representation) back to the conv output: through the global average pool
 // (g is [N, C]; pooled) or directly (g has the block output's shape; no_pooling), through the 2x2
-// stride-2 max-pool routing (argmax from maxpool2d_forward; undefined when the block has no pool)
-// and the ReLU mask (a = ReLU output, [N, C, H, W]). Returns the conv-output delta [N, C, H, W].
-Tensor lpl_block_delta(const Tensor& g, const Tensor& a, const Tensor& argmax, bool pooled);
+// stride-2 max-pool routing (pool: the forward's parameters, argmax from maxpool2d_forward; both
+// absent when the block has no pool) and the ReLU mask (a = ReLU output, [N, C, H, W]). Returns the
+// conv-output delta [N, C, H, W]. Other pools (3x3 stride 2, with padding, ...) are refused: see
+// lpl_block_delta_fits, and use maxpool2d_backward + relu_backward for them.
+Tensor lpl_block_delta(const Tensor& g, const Tensor& a, const Tensor& argmax, const Pool2dParams* pool, bool pooled);
+// Whether the fused block delta handles a block with this pool (nullptr: no pool).
+bool lpl_block_delta_fits(const Pool2dParams* pool);
 
 // In-place y = max(y, 0), and d = (y > 0) ? d : 0 (the ReLU backward with its output y).
 void relu_inplace(Tensor& y);

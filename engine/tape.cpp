@@ -13,7 +13,7 @@
 // engine/ops.h but not defined yet: until they are, Tape::dropout and Tape::batch_norm throw, and the
 // node logic below is compiled out. Set to 1 once the ops are linked in.
 #ifndef LPL_TAPE_HAVE_DROPOUT_BN
-#define LPL_TAPE_HAVE_DROPOUT_BN 0
+#define LPL_TAPE_HAVE_DROPOUT_BN 1
 #endif
 
 namespace lpl::ag {

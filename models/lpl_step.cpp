@@ -9,7 +9,7 @@
 
 namespace lpl {
 
-LplStep::LplStep(Vgg11& net, const LplStepOptions& o) : net_(net), opt_(o) {
+LplStep::LplStep(Encoder& net, const LplStepOptions& o) : net_(net), opt_(o) {
   LPL_CHECK(!(o.no_pooling && net.options().projector), "lpl: --no_pooling cannot be combined with --use_projector_mlp");
   LPL_CHECK(!(o.no_pooling && o.stale_estimates), "lpl: --stale_estimates is not supported with --no_pooling");
   LPL_CHECK(!(o.no_pooling && o.end_to_end), "lpl: --no_pooling cannot be combined with --train_end_to_end");
@@ -17,18 +17,32 @@ LplStep::LplStep(Vgg11& net, const LplStepOptions& o) : net_(net), opt_(o) {
             "lpl: --no_pooling is for the LPL objective only (not the supervised or negative-sample baselines)");
   LPL_CHECK(o.end_to_end == net.options().end_to_end,
             "lpl: the network and the step disagree on --train_end_to_end (projectors and heads depend on it)");
+  LPL_CHECK(o.end_to_end || net.supports_layer_local(),
+            fmt::format("lpl: the {} encoder trains end-to-end only (as the original): add --train_end_to_end", net.kind()));
   if (o.objective == StepObjective::supervised)
     LPL_CHECK(net.num_heads() > 0, "lpl: the supervised objective needs a network with classifier heads (classes > 0)");
-  supervised_.assign(Vgg11::kBlocks, 0.0);
-  terms_ = lpl_terms_buffer(net.device(), Vgg11::kBlocks);
-  stale_mean_.resize(Vgg11::kBlocks);
-  stale_var_.resize(Vgg11::kBlocks);
-  stale_valid_.assign(Vgg11::kBlocks, false);
+  const int L = net.num_layers();
+  supervised_.assign(static_cast<size_t>(L), 0.0);
+  terms_ = lpl_terms_buffer(net.device(), L);
+  stale_mean_.resize(static_cast<size_t>(L));
+  stale_var_.resize(static_cast<size_t>(L));
+  stale_valid_.assign(static_cast<size_t>(L), false);
   if (o.stale_estimates)
-    for (int k = 0; k < Vgg11::kBlocks; ++k) {
-      stale_mean_[k] = Tensor::zeros({net.objective_width(k)}, net.device());
-      stale_var_[k] = Tensor::zeros({net.objective_width(k)}, net.device());
+    for (int k = 0; k < L; ++k) {
+      stale_mean_[static_cast<size_t>(k)] = Tensor::zeros({net.objective_width(k)}, net.device());
+      stale_var_[static_cast<size_t>(k)] = Tensor::zeros({net.objective_width(k)}, net.device());
     }
+  for (Param* p : net.trained_params())
+    if (p->part != ParamPart::encoder) top_params_.push_back(p);
+}
+
+ForwardMode LplStep::mode(int64_t step_index) const {
+  ForwardMode m;
+  m.training = opt_.training;
+  m.views = 2;
+  m.seed = opt_.seed;
+  m.step = step_index;
+  return m;
 }
 
 Tensor LplStep::shuffle_perm(int64_t B, int64_t step_index) const {
@@ -45,15 +59,16 @@ Tensor LplStep::shuffle_perm(int64_t B, int64_t step_index) const {
   return p.to(net_.device());
 }
 
-Tensor LplStep::objective(int k, const Tensor& r, int64_t step_index, Tensor& terms) {
+void LplStep::objective(int k, ag::Tape& t, const ag::Var& r, int64_t step_index, Tensor& terms) {
   prof::Scope s("objective", opt_.timer);
+  const auto uk = static_cast<size_t>(k);
   if (opt_.objective == StepObjective::supervised) {
     // One head per trained layer: logits of both views, mean CE over the 2B rows = (CE1 + CE2) / 2.
-    const int head = opt_.end_to_end ? 0 : k;
-    Tensor logits = net_.head_forward(head, r);
-    CrossEntropyResult ce = softmax_cross_entropy(logits, labels2_);
-    supervised_[k] = ce.loss;
-    return net_.head_backward(head, r, ce.dlogits);
+    const ag::Var logits = net_.head_forward(t, opt_.end_to_end ? 0 : k, r);
+    CrossEntropyResult ce = softmax_cross_entropy(logits.value, labels2_);
+    supervised_[uk] = ce.loss;
+    if (!opt_.no_grad) t.backward(logits, ce.dlogits);
+    return;
   }
   LplObjectiveArgs args;
   args.coeffs = opt_.coeffs;
@@ -61,78 +76,89 @@ Tensor LplStep::objective(int k, const Tensor& r, int64_t step_index, Tensor& te
   args.negative_samples = opt_.objective == StepObjective::negative_samples;
   Tensor perm;
   if (opt_.shuffle_positives) {
-    perm = shuffle_perm(r.dim(0) / 2, step_index);
+    perm = shuffle_perm(r.value.dim(0) / 2, step_index);
     args.positive_perm = &perm;
   }
   if (opt_.stale_estimates) {
-    args.stale_mean = &stale_mean_[k];
-    args.stale_var = &stale_var_[k];
-    args.stale_valid = stale_valid_[k];
+    args.stale_mean = &stale_mean_[uk];
+    args.stale_var = &stale_var_[uk];
+    args.stale_valid = stale_valid_[uk];
   }
-  Tensor dr = Tensor::empty(r.shape(), r.device());
-  lpl_objective(r, dr, terms, k, args);
-  if (opt_.stale_estimates) stale_valid_[k] = true;
-  return dr;
+  // The fused objective returns the loss terms and dL/dr together: dL/dr seeds the backward.
+  Tensor dr = Tensor::empty(r.value.shape(), r.value.device());
+  lpl_objective(r.value, dr, terms, k, args);
+  if (opt_.stale_estimates) stale_valid_[uk] = true;
+  if (!opt_.no_grad) t.backward(r, dr);
+}
+
+ag::Var LplStep::representation(int k, ag::Tape& t, const ag::Var& y) {
+  prof::Scope s("pool + projector forward", opt_.timer);
+  ag::Var r = opt_.no_pooling ? y : t.global_avgpool(y);
+  if (net_.has_projector(k)) r = net_.projector_forward(t, k, r);
+  return r;
 }
 
 void LplStep::run_layer(int k, const Tensor& x, int64_t step_index, Tensor& terms) {
-  LPL_CHECK(!opt_.end_to_end, "lpl step: run_layer is the layer-local step (end-to-end trains through run)");
+  LPL_CHECK(!opt_.end_to_end && net_.analytic(),
+            "lpl step: run_layer is the analytic layer-local step (end-to-end trains through run)");
+  LayerLocalBlocks& blocks = *net_.analytic();
   prof::PhaseTimer* tm = opt_.timer;
-  Tensor y, r, dr;
+  Tensor y;
   {
     prof::Scope s("block forward", tm);
-    y = net_.block_forward(k, x);
+    y = blocks.block_forward(k, x, mode(step_index));
     inject_.inject(k + 1, step_index, y);  // no-op unless LPL_INJECT_NAN names this layer and step
   }
-  {
+  // The representation, projector and objective on the tape from a leaf at the block output (or its
+  // pool): what comes back is dL/d(representation), which the analytic block backward carries on.
+  tape_.clear();
+  tape_.set_recording(!opt_.no_grad);
+  ag::Var z = tape_.leaf(opt_.no_pooling ? y : global_avgpool_forward(y));
+  ag::Var r = z;
+  if (net_.has_projector(k)) {
     prof::Scope s("pool + projector forward", tm);
-    r = opt_.no_pooling ? y : net_.pooled(k);
-    if (net_.options().projector) r = net_.projector_forward(k, r);
+    r = net_.projector_forward(tape_, k, z);
   }
-  dr = objective(k, r, step_index, terms);
-  if (net_.options().projector) {
-    prof::Scope s("projector backward", tm);
-    dr = net_.projector_backward(k, dr);
-  }
+  objective(k, tape_, r, step_index, terms);
+  if (opt_.no_grad) return;
+  Tensor dz = tape_.grad(z);
+  tape_.clear();
   prof::Scope s("block backward", tm);
-  net_.block_backward(k, dr, !opt_.no_pooling);
+  blocks.block_backward(k, dz, !opt_.no_pooling);
 }
 
-std::vector<LplTerms> LplStep::run_end_to_end(const Tensor& x, int64_t step_index) {
+std::vector<LplTerms> LplStep::run_on_tape(const Tensor& x, int64_t step_index) {
   prof::PhaseTimer* tm = opt_.timer;
-  constexpr int last = Vgg11::kBlocks - 1;
-  Tensor in = x;
-  for (int k = 0; k < Vgg11::kBlocks; ++k) {
-    prof::Scope s("block forward", tm);
-    in = net_.block_forward(k, in);  // every block keeps what its backward needs
-    inject_.inject(k + 1, step_index, in);
+  const ForwardMode m = mode(step_index);
+  const int L = net_.num_layers();
+  tape_.set_recording(!opt_.no_grad);
+  ag::Var h = ag::Tape::input(x);
+  for (int k = 0; k < L; ++k) {
+    if (!opt_.end_to_end) {
+      tape_.clear();
+      h = ag::Tape::detach(h);  // layer-local: nothing crosses a block boundary backwards
+    }
+    {
+      prof::Scope s("block forward", tm);
+      h = net_.layer_forward(tape_, k, h, m);
+      inject_.inject(k + 1, step_index, h.value);
+    }
+    if (net_.layer_trained(k)) {
+      const ag::Var r = representation(k, tape_, h);
+      prof::Scope s("backward", tm);
+      objective(k, tape_, r, step_index, terms_);
+    }
   }
-  Tensor r;
-  {
-    prof::Scope s("pool + projector forward", tm);
-    r = net_.pooled(last);
-    if (net_.options().projector) r = net_.projector_forward(last, r);
-  }
-  Tensor g = objective(last, r, step_index, terms_);
-  if (net_.options().projector) {
-    prof::Scope s("projector backward", tm);
-    g = net_.projector_backward(last, g);
-  }
-  for (int k = last; k >= 0; --k) {
-    prof::Scope s("block backward", tm);
-    // dL/dz (pooled) for the final block, then dL/d(block output) from the next block's backward-data.
-    g = net_.block_backward(k, g, k == last, k > 0);
-    net_.release(k);
-  }
+  tape_.clear();
   return lpl_terms_read(terms_);
 }
 
 void LplStep::save_state(TrainState& s) const {
   std::string valid;
-  for (int k = 0; k < Vgg11::kBlocks; ++k) valid += stale_valid_[k] ? '1' : '0';
+  for (bool v : stale_valid_) valid += v ? '1' : '0';
   s.values["lpl.stale_valid"] = valid;
   if (!opt_.stale_estimates) return;
-  for (int k = 0; k < Vgg11::kBlocks; ++k) {
+  for (size_t k = 0; k < stale_valid_.size(); ++k) {
     s.tensors.emplace_back(fmt::format("lpl.stale_mean.{}", k), stale_mean_[k]);
     s.tensors.emplace_back(fmt::format("lpl.stale_var.{}", k), stale_var_[k]);
   }
@@ -140,24 +166,25 @@ void LplStep::save_state(TrainState& s) const {
 
 void LplStep::load_state(const TrainState& s, const std::string& file) {
   auto it = s.values.find("lpl.stale_valid");
-  LPL_CHECK(it != s.values.end() && it->second.size() == static_cast<size_t>(Vgg11::kBlocks),
+  LPL_CHECK(it != s.values.end() && it->second.size() == stale_valid_.size(),
             fmt::format("checkpoint state '{}' has no valid 'lpl.stale_valid' entry", file));
   if (!opt_.stale_estimates) return;
   std::map<std::string, Tensor> src;
   for (const auto& [n, t] : s.tensors)
     if (n.rfind("lpl.", 0) == 0) src.emplace(n, t);
   NamedTensors dst;
-  for (int k = 0; k < Vgg11::kBlocks; ++k) {
+  for (size_t k = 0; k < stale_valid_.size(); ++k) {
     dst.emplace_back(fmt::format("lpl.stale_mean.{}", k), stale_mean_[k]);
     dst.emplace_back(fmt::format("lpl.stale_var.{}", k), stale_var_[k]);
   }
   restore_tensors(src, dst, file, true);
-  for (int k = 0; k < Vgg11::kBlocks; ++k) stale_valid_[k] = it->second[k] == '1';
+  for (size_t k = 0; k < stale_valid_.size(); ++k) stale_valid_[k] = it->second[k] == '1';
 }
 
 std::vector<LplTerms> LplStep::run(const Tensor& x, int64_t step_index, const Tensor& labels) {
   LPL_CHECK(x.ndim() == 4 && x.dim(0) % 2 == 0 && x.dim(0) >= 4,
             fmt::format("lpl step: input must be two stacked views [2B, C, S, S] with B >= 2, got {}", x.shape().str()));
+  const int L = net_.num_layers();
   if (opt_.objective == StepObjective::supervised) {
     LPL_CHECK(labels.defined() && labels.dtype() == DType::I32 && labels.ndim() == 1 && labels.dim(0) == x.dim(0) / 2,
               fmt::format("lpl step: the supervised objective needs int32 labels [{}] for the batch, got {}", x.dim(0) / 2,
@@ -167,18 +194,21 @@ std::vector<LplTerms> LplStep::run(const Tensor& x, int64_t step_index, const Te
     std::fill(supervised_.begin(), supervised_.end(), 0.0);
   }
   std::vector<LplTerms> t;
-  if (opt_.end_to_end) {
-    t = run_end_to_end(x, step_index);
+  if (opt_.end_to_end || opt_.tape || !net_.analytic()) {
+    if (!opt_.no_grad) ag::zero_grad(net_.trained_params());  // the tape accumulates
+    t = run_on_tape(x, step_index);
   } else {
+    if (!opt_.no_grad) ag::zero_grad(top_params_);  // block gradients are overwritten, the tape's accumulate
+    LayerLocalBlocks& blocks = *net_.analytic();
     Tensor in = x;
-    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    for (int k = 0; k < L; ++k) {
       run_layer(k, in, step_index, terms_);
-      in = net_.block_output(k);
-      net_.release(k);
+      in = blocks.block_output(k);
+      blocks.release(k);
     }
     t = lpl_terms_read(terms_);
   }
-  for (int k = 0; k < Vgg11::kBlocks; ++k) t[k].supervised = supervised_[k];
+  for (int k = 0; k < L; ++k) t[static_cast<size_t>(k)].supervised = supervised_[static_cast<size_t>(k)];
   return t;
 }
 

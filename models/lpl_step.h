@@ -1,8 +1,9 @@
-// One training step on VGG-11, as a readable sequence of explicit calls. Layer-local (default):
-// for each block k: forward -> representation -> [projector] -> objective (dL/dz and loss terms)
-// -> [projector backward] -> block backward (dW, db) -> the block output feeds block k+1 with the
-// gradient stopped. End-to-end (--train_end_to_end): all 8 forwards, the objective on the final
-// representation only, then backprop through every block (conv backward-data, max-pool and ReLU).
+// One training step of any encoder, as a readable sequence of explicit calls. Layer-local (default),
+// on the encoder's analytic path: for each block k: forward -> representation -> [projector] ->
+// objective (dL/dz and loss terms) -> [projector backward] -> block backward (dW, db) -> the block
+// output feeds block k+1 with the gradient stopped. End-to-end (--train_end_to_end), and layer-local
+// for encoders without an analytic path: the encoder's layers on the reverse-mode tape (engine/tape.h),
+// the objective on the final representation (end-to-end) or on each detached block's, then backward.
 // The objective is LPL's, the negative-sample baseline's or a supervised classifier head's
 // cross-entropy. Both views travel as one batch of 2B images.
 #pragma once
@@ -13,7 +14,8 @@
 #include "engine/divergence.h"
 #include "engine/lpl_ops.h"
 #include "engine/profile.h"
-#include "models/vgg11.h"
+#include "engine/tape.h"
+#include "models/encoder.h"
 
 namespace lpl {
 
@@ -28,18 +30,25 @@ struct LplStepOptions {
   bool no_pooling = false;         // objective on the block output itself
   bool stale_estimates = false;    // Hebbian term with the previous step's mean / variance
   bool shuffle_positives = false;  // pull pairs z1 with a random permutation of z2
-  uint64_t seed = 24;              // for the shuffle permutation
+  uint64_t seed = 24;              // for the shuffle permutation and dropout
+  // false: evaluation mode (no dropout, batch norm with its running statistics, not updated).
+  bool training = true;
+  // true: loss terms only, no gradients (validation).
+  bool no_grad = false;
+  // true: layer-local on the tape (detach at every block output) even where the encoder has an
+  // analytic path (the tests compare the two).
+  bool tape = false;
   prof::PhaseTimer* timer = nullptr;  // per-phase wall time (CPU runs; GPU time needs a sync per phase)
 };
 
 class LplStep {
  public:
-  LplStep(Vgg11& net, const LplStepOptions& o);
+  LplStep(Encoder& net, const LplStepOptions& o);
   // x: [2B, C, S, S], rows 0..B-1 view 1 and B..2B-1 view 2; labels: int32 [B] (supervised only,
   // on x's device). Writes every trained parameter's gradient and returns each layer's unweighted
   // loss terms (read back once per step; end-to-end only the final layer's are set).
   std::vector<LplTerms> run(const Tensor& x, int64_t step_index, const Tensor& labels = Tensor());
-  // Only layer k's objective and gradient, from block k's input x (layer-local; tests of locality).
+  // Only layer k's objective and gradient, from block k's input x (analytic layer-local path).
   void run_layer(int k, const Tensor& x, int64_t step_index, Tensor& terms);
   // Checkpoints: the stale estimates ("lpl.stale_mean.<k>", "lpl.stale_var.<k>", which are valid).
   void save_state(TrainState& s) const;
@@ -47,11 +56,17 @@ class LplStep {
 
  private:
   Tensor shuffle_perm(int64_t B, int64_t step_index) const;
-  // The objective of layer k on its representation r: returns dL/dr, writes the terms (slot k).
-  Tensor objective(int k, const Tensor& r, int64_t step_index, Tensor& terms);
-  std::vector<LplTerms> run_end_to_end(const Tensor& x, int64_t step_index);
-  Vgg11& net_;
+  ForwardMode mode(int64_t step_index) const;
+  // The objective of layer k on its representation r (a value on tape t): writes the terms (slot k)
+  // and, unless no_grad, runs the tape's backward from it.
+  void objective(int k, ag::Tape& t, const ag::Var& r, int64_t step_index, Tensor& terms);
+  // The representation of layer k from its block output y on the tape: pooled, through the projector.
+  ag::Var representation(int k, ag::Tape& t, const ag::Var& y);
+  std::vector<LplTerms> run_on_tape(const Tensor& x, int64_t step_index);
+  Encoder& net_;
   LplStepOptions opt_;
+  ag::Tape tape_;
+  std::vector<Param*> top_params_;         // projector and head parameters (the tape accumulates into them)
   Tensor terms_;
   Tensor labels2_;                         // [2B] int32: the step's labels for both views
   std::vector<double> supervised_;         // per layer: the head's cross-entropy of this step

@@ -6,7 +6,7 @@
 
 namespace lpl {
 
-FeatureMatrix final_layer_features(Vgg11& net, const data::DatasetSplits& splits, const data::ImageSet& set,
+FeatureMatrix final_layer_features(Encoder& net, const data::DatasetSplits& splits, const data::ImageSet& set,
                                    int64_t limit, std::vector<int32_t>* labels) {
   FeatureMatrix x;
   const int64_t n = limit > 0 ? std::min(limit, set.n) : set.n;
@@ -23,13 +23,7 @@ FeatureMatrix final_layer_features(Vgg11& net, const data::DatasetSplits& splits
   loader.start_epoch(0);
   data::Batch b;
   while (loader.next(b)) {
-    Tensor h = b.eval_view;
-    for (int k = 0; k < Vgg11::kBlocks; ++k) {
-      h = net.block_forward(k, h);
-      if (k + 1 < Vgg11::kBlocks) net.release(k);
-    }
-    append_rows(x, net.pooled(Vgg11::kBlocks - 1));
-    net.release(Vgg11::kBlocks - 1);
+    append_rows(x, net.pooled_features(b.eval_view, true).back());
     if (labels && b.labels.defined()) {
       auto y = labels_from_tensor(b.labels);
       labels->insert(labels->end(), y.begin(), y.end());
@@ -38,10 +32,10 @@ FeatureMatrix final_layer_features(Vgg11& net, const data::DatasetSplits& splits
   return x;
 }
 
-std::vector<LplTerms> validation_terms(Vgg11& net, const LplStepOptions& so, const data::DatasetSplits& splits,
+std::vector<LplTerms> validation_terms(Encoder& net, const LplStepOptions& so, const data::DatasetSplits& splits,
                                        const data::ImageSet& set, int64_t batch_size, int64_t max_batches,
                                        uint64_t seed, int64_t epoch) {
-  std::vector<LplTerms> mean(Vgg11::kBlocks);
+  std::vector<LplTerms> mean(static_cast<size_t>(net.num_layers()));
   if (so.objective == StepObjective::supervised && set.labels.empty()) return {};
   const int64_t b = std::min(batch_size, set.n);
   if (b < 2) return mean;
@@ -55,12 +49,14 @@ std::vector<LplTerms> validation_terms(Vgg11& net, const LplStepOptions& so, con
   loader.start_epoch(epoch);
   LplStepOptions vo = so;
   vo.timer = nullptr;
+  vo.training = false;  // as the original's validation loop: evaluation mode (no dropout, running statistics)
+  vo.no_grad = true;
   LplStep step(net, vo);
   data::Batch batch;
   int64_t n = 0;
   while ((max_batches <= 0 || n < max_batches) && loader.next(batch)) {
     const std::vector<LplTerms> t = step.run(stack_views(batch.view1, batch.view2), n, batch.labels);
-    for (int k = 0; k < Vgg11::kBlocks; ++k) {
+    for (size_t k = 0; k < mean.size(); ++k) {
       mean[k].pull += t[k].pull;
       mean[k].push += t[k].push;
       mean[k].decorr += t[k].decorr;

@@ -8,7 +8,7 @@
 
 namespace lpl {
 
-int64_t log_feature_histograms(tb::EventWriter& tb, Vgg11& net, const data::DatasetSplits& splits, int64_t samples,
+int64_t log_feature_histograms(tb::EventWriter& tb, Encoder& net, const data::DatasetSplits& splits, int64_t samples,
                                int64_t epoch_1based) {
   const data::ImageSet& full = splits.probe_train.n > 0 ? splits.probe_train : splits.ssl_train;
   const int64_t n = std::min(samples, full.n);

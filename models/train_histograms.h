@@ -7,12 +7,12 @@
 
 #include "data/dataset.h"
 #include "engine/tb_events.h"
-#include "models/vgg11.h"
+#include "models/encoder.h"
 
 namespace lpl {
 
 // Returns the number of images used (0 when the split is empty or samples is 0).
-int64_t log_feature_histograms(tb::EventWriter& tb, Vgg11& net, const data::DatasetSplits& splits, int64_t samples,
+int64_t log_feature_histograms(tb::EventWriter& tb, Encoder& net, const data::DatasetSplits& splits, int64_t samples,
                                int64_t epoch_1based);
 
 }  // namespace lpl

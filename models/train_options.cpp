@@ -1,6 +1,7 @@
 #include "models/train_options.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,7 @@
 
 #include "engine/common.h"
 #include "engine/flags.h"
+#include "models/encoder.h"
 
 namespace lpl {
 
@@ -53,7 +55,7 @@ std::vector<Spec> specs(TrainOptions& o) {
       {"gpus", Kind::Int, &o.gpus, "GPUs (0 or 1; more: not implemented yet)"},
       {"num_workers", Kind::Int, &o.num_workers, "augmentation threads (0: same as --threads)"},
       {"fp32", Kind::Flag, &o.fp32, "full float32 on the GPU, no TF32 (the default here)"},
-      {"encoder", Kind::String, &o.encoder, "vgg (alexnet, resnet: not implemented yet)"},
+      {"encoder", Kind::String, &o.encoder, "vgg | alexnet | resnet (ResNet-50, end-to-end only) (vgg)"},
       // models/module.py
       {"use_projector_mlp", Kind::Flag, &o.use_projector_mlp, "projector MLP per layer"},
       {"projection_size", Kind::Int, &o.projection_size, "projector output size (256)"},
@@ -152,8 +154,8 @@ void validate(const TrainOptions& o) {
   need(o.device == "cpu" || o.device.rfind("cuda", 0) == 0, fmt::format("--device must be cpu or cuda[:N], got '{}'", o.device));
   // Features of the original not built yet.
   auto nyi = [](bool bad, const std::string& what) { LPL_CHECK(!bad, what + ": not implemented yet"); };
-  nyi(o.encoder != "vgg" && o.encoder != "vgg11",
-      fmt::format("--encoder {} (only vgg is built; alexnet and resnet come later)", o.encoder));
+  need(encoder_known(o.encoder),
+       fmt::format("--encoder {}: unknown encoder (known: {})", o.encoder, fmt::join(encoder_names(), ", ")));
   nyi(o.gpus > 1, fmt::format("--gpus {} (one GPU per run)", o.gpus));
   nyi(o.num_nodes > 1, fmt::format("--num_nodes {} (one machine per run)", o.num_nodes));
 }

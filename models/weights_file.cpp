@@ -19,10 +19,10 @@ SafetensorsFile read_weights_file(const std::string& path, const std::string& wh
   return load_safetensors(path);
 }
 
-void load_checked_weights(Vgg11& net, const SafetensorsFile& f, const std::string& path, const std::string& what,
+void load_checked_weights(Encoder& net, const SafetensorsFile& f, const std::string& path, const std::string& what,
                           const std::vector<std::string>& ignored_prefixes) {
   std::set<std::string> wanted;
-  for (const Param* p : net.params()) wanted.insert(p->name);
+  for (const auto& name : net.weight_names()) wanted.insert(name);
   std::vector<std::string> missing, foreign;
   for (const auto& name : wanted)
     if (!f.tensors.count(name)) missing.push_back(fmt::format("'{}'", name));

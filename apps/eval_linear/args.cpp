@@ -5,9 +5,12 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "engine/common.h"
 #include "engine/flags.h"
+
+#include "models/encoder.h"
 
 namespace lpl::eval {
 namespace {
@@ -60,7 +63,9 @@ Weights:
   --weights FILE           a .safetensors file with the original's weight names
   --random_init            an untrained network (PyTorch-default init) seeded by --random_seed (24)
   --model_type lpl|supervised|neg-samples   accepted (the encoder weights have the same names)
-  --encoder vgg            (resnet, alexnet: not implemented yet)
+  --encoder vgg|alexnet|resnet   the encoder of --random_init (vgg); with weights, the file's own
+                           encoder (its metadata or tensor names) is used, and a different
+                           --encoder is refused
 Data:
   --dataset cifar10|stl10|fashion-mnist|imagenet2012|shapes3d (default cifar10)   --data_dir DIR
                            shapes3d: every factor (floor_hue, wall_hue, object_hue, scale, shape,
@@ -156,8 +161,8 @@ EvalArgs parse_eval_args(int argc, char** argv) {
 
   check_choice("--dataset", a.dataset, {"cifar10", "stl10", "fashion-mnist", "imagenet2012", "shapes3d"});
   check_choice("--model_type", a.model_type, {"lpl", "supervised", "neg-samples"});
-  check_choice("--encoder", a.encoder, {"vgg", "resnet", "alexnet"});
-  if (a.encoder != "vgg") fail(fmt::format("eval_linear: --encoder {} is not implemented yet (only vgg)", a.encoder));
+  if (!a.encoder.empty() && !encoder_known(a.encoder))
+    fail(fmt::format("eval_linear: --encoder {}: unknown encoder (known: {})", a.encoder, fmt::join(encoder_names(), ", ")));
   const int sources = !a.experiment_dir.empty() + !a.weights.empty() + a.random_init;
   if (sources != 1)
     fail("eval_linear: give exactly one of --experiment_dir DIR, --weights FILE or --random_init");

@@ -13,7 +13,7 @@ struct EvalArgs {
   bool downsample_images = false;
   std::string experiment_dir;
   std::string model_type = "lpl";  // lpl | supervised | neg-samples (same encoder weights)
-  std::string encoder = "vgg";
+  std::string encoder;             // empty: the weights file's encoder (vgg for --random_init)
   bool last_layer_only = false;
   int gpus = 1;
   int num_workers = 16;            // loader threads (capped by the machine)

@@ -15,32 +15,31 @@
 namespace lpl::eval {
 namespace {
 
-// Runs the blocks on x and appends the pooled representation of each wanted block.
-void forward_pooled(Vgg11& net, Tensor x, bool last_layer_only, std::vector<FeatureMatrix>& out) {
-  const int L = Vgg11::kBlocks;
-  out.resize(last_layer_only ? 1 : L);
-  for (int k = 0; k < L; ++k) {
-    x = net.block_forward(k, x);
-    if (!last_layer_only || k == L - 1) append_rows(out[last_layer_only ? 0 : k], net.pooled(k));
-    if (k > 0) net.release(k - 1);
-  }
-  net.release(L - 1);
+// Appends the pooled representation of each wanted layer of x.
+void forward_pooled(Encoder& net, const Tensor& x, bool last_layer_only, std::vector<FeatureMatrix>& out) {
+  const std::vector<Tensor> z = net.pooled_features(x, last_layer_only);
+  out.resize(z.size());
+  for (size_t k = 0; k < z.size(); ++k) append_rows(out[k], z[k]);
 }
 
 }  // namespace
 
-std::unique_ptr<Vgg11> load_network(const std::string& file, bool random_init, uint64_t random_seed, Device dev) {
-  Vgg11Options o;
-  if (random_init) return std::make_unique<Vgg11>(o, random_seed, dev);
+std::unique_ptr<Encoder> load_network(const std::string& file, bool random_init, const std::string& encoder,
+                                      uint64_t random_seed, Device dev) {
+  EncoderOptions o;
+  o.kind = encoder.empty() ? "vgg" : encoder;
+  if (random_init) return make_encoder(o, random_seed, dev);
   const SafetensorsFile f = read_weights_file(file, "weights file");
-  o.bias = f.tensors.count("network.encoder.blocks.0.module.0.bias") > 0;
-  auto net = std::make_unique<Vgg11>(o, random_seed, dev);
+  o = encoder_options_of_weights(f);
+  LPL_CHECK(encoder.empty() || same_encoder(encoder, o.kind),
+            fmt::format("weights file '{}' holds a {} encoder, but --encoder {} was given", file, o.kind, encoder));
+  auto net = make_encoder(o, random_seed, dev);
   // A training run's projectors and classifier heads are not probed; anything else is foreign.
   load_checked_weights(*net, f, file, "weights file", {"network.encoder.projectors.", "classifier_heads."});
   return net;
 }
 
-SplitFeatures extract_split(Vgg11& net, const data::ImageSet& set, const std::string& split_name,
+SplitFeatures extract_split(Encoder& net, const data::ImageSet& set, const std::string& split_name,
                             const data::DatasetSplits& meta, const EvalArgs& args, Device dev, bool pixels) {
   LPL_CHECK(set.n > 0, fmt::format("eval_linear: the {} split of {} is empty", split_name, meta.name));
   LPL_CHECK(static_cast<int64_t>(set.labels.size()) == set.n,
@@ -56,6 +55,7 @@ SplitFeatures extract_split(Vgg11& net, const data::ImageSet& set, const std::st
   data::Loader loader(set, meta, lo);
   loader.start_epoch(0);
   SplitFeatures sf;
+  sf.layer_numbers = probed_layers(net, args.last_layer_only);
   data::Batch b;
   while (loader.next(b)) {
     forward_pooled(net, b.eval_view, args.last_layer_only, sf.layers);
@@ -68,7 +68,13 @@ SplitFeatures extract_split(Vgg11& net, const data::ImageSet& set, const std::st
   return sf;
 }
 
-std::vector<FeatureMatrix> embed_images(Vgg11& net, const std::vector<float>& images, const std::vector<int64_t>& shape,
+std::vector<int> probed_layers(const Encoder& net, bool last_layer_only) {
+  std::vector<int> out;
+  for (int k = last_layer_only ? net.last_layer() : 0; k < net.num_layers(); ++k) out.push_back(k + 1);
+  return out;
+}
+
+std::vector<FeatureMatrix> embed_images(Encoder& net, const std::vector<float>& images, const std::vector<int64_t>& shape,
                                         int64_t batch_size, bool last_layer_only, Device dev) {
   LPL_CHECK(shape.size() == 4 && shape[1] == 3 && shape[0] >= 1,
             fmt::format("eval_linear --embed: images must be N x 3 x H x W float32, got shape ({})", fmt::join(shape, ", ")));

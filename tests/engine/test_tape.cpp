@@ -490,9 +490,9 @@ void errors(Device d) {
   Tape t2;
   const Var y2 = t2.linear(Tape::input(test::random_tensor({2, 4}, 53, d)), t2.param(bad), nullptr);
   CHECK_THROWS_AS(t2.backward(y2, Tensor::zeros({2, 3}, d)), Error);
-  // not yet available (engine/tape.cpp LPL_TAPE_HAVE_DROPOUT_BN = 0); replace with dropout / batch_norm checks once wired
+  // the op's own refusals come through the tape
   Tape t3;
-  CHECK_THROWS_AS(t3.dropout(t3.leaf(Tensor::zeros({2, 3}, d)), 0.5f, 1, 2), Error);
+  CHECK_THROWS_AS(t3.dropout(t3.leaf(Tensor::zeros({2, 3}, d)), 1.0f, 1, 2), Error);
 }
 LPL_TEST_ON_DEVICES("tape: errors", errors)
 

@@ -57,8 +57,7 @@ TEST_CASE("eval_linear refuses bad command lines with one clear message") {
   expect_error("", "eval_linear: give exactly one of --experiment_dir DIR, --weights FILE or --random_init");
   expect_error("--random_init --weights x.safetensors",
                "eval_linear: give exactly one of --experiment_dir DIR, --weights FILE or --random_init");
-  expect_error("--random_init --encoder resnet", "eval_linear: --encoder resnet is not implemented yet (only vgg)");
-  expect_error("--random_init --encoder foo", "eval_linear: --encoder must be one of vgg, resnet, alexnet, got 'foo'");
+  expect_error("--random_init --encoder foo", "eval_linear: --encoder foo: unknown encoder (known: alexnet, resnet, vgg)");
   expect_error("--random_init --gpus 2", "eval_linear: --gpus 2: multi-GPU evaluation is not implemented yet");
   expect_error("--random_init --batch_size x", "eval_linear: --batch_size: expected an integer, got 'x'");
   expect_error("--random_init --probe_lr -1", "eval_linear: --probe_lr must be > 0, got -1");

@@ -79,9 +79,10 @@ LPL_GPU_TEST_CASE("cpu vs cuda: block delta, ReLU in place, Adam and SGD updates
   compare(a, ag, 0, 0, "relu_inplace");
   MaxPoolResult mp = maxpool2d_forward(a, Pool2dParams{}), mpg = maxpool2d_forward(ag, Pool2dParams{});
   Tensor g = test::random_tensor({8, 16}, 2), gg = g.to(cuda(0));
-  compare(lpl_block_delta(g, a, mp.argmax, true), lpl_block_delta(gg, ag, mpg.argmax, true), 1e-6, 0, "block delta pooled");
+  const Pool2dParams pool2;
+  compare(lpl_block_delta(g, a, mp.argmax, &pool2, true), lpl_block_delta(gg, ag, mpg.argmax, &pool2, true), 1e-6, 0, "block delta pooled");
   Tensor gm = test::random_tensor({8, 16, 6, 6}, 3), gmg = gm.to(cuda(0));
-  compare(lpl_block_delta(gm, a, mp.argmax, false), lpl_block_delta(gmg, ag, mpg.argmax, false), 1e-6, 0,
+  compare(lpl_block_delta(gm, a, mp.argmax, &pool2, false), lpl_block_delta(gmg, ag, mpg.argmax, &pool2, false), 1e-6, 0,
           "block delta no_pooling");
   Tensor w = test::random_tensor({1000}, 4), gr = test::random_tensor({1000}, 5);
   Tensor m = Tensor::zeros({1000}), v = Tensor::zeros({1000});

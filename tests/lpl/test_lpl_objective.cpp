@@ -179,7 +179,8 @@ static void block_delta(Device d) {
       }
   Tensor amd = am.to(d);
   auto gv = test::random_vec(N * C, 9);
-  Tensor delta = lpl_block_delta(Tensor::from_vector(gv, {N, C}, d), a, amd, true);
+  const Pool2dParams pool2;
+  Tensor delta = lpl_block_delta(Tensor::from_vector(gv, {N, C}, d), a, amd, &pool2, true);
   std::vector<double> ref(N * C * H * W, 0.0);
   for (int64_t nc = 0; nc < N * C; ++nc)
     for (int64_t j = 0; j < 4; ++j) {
@@ -189,11 +190,20 @@ static void block_delta(Device d) {
   test::check_close(delta.to_vector(), ref, 1e-6, 1e-7, "pooled block delta");
   // No pool, no average: the ReLU mask only.
   auto gm = test::random_vec(N * C * H * W, 10);
-  Tensor d2 = lpl_block_delta(Tensor::from_vector(gm, {N, C, H, W}, d), a, Tensor(), false);
+  Tensor d2 = lpl_block_delta(Tensor::from_vector(gm, {N, C, H, W}, d), a, Tensor(), nullptr, false);
   std::vector<double> ref2(gm.size());
   for (size_t i = 0; i < gm.size(); ++i) ref2[i] = av[i] > 0 ? gm[i] : 0.0;
   test::check_close(d2.to_vector(), ref2, 1e-6, 1e-7, "unpooled block delta");
-  CHECK_THROWS_WITH_AS(lpl_block_delta(Tensor::from_vector(gv, {N, C}, d), a, Tensor(), false),
+  CHECK_THROWS_WITH_AS(lpl_block_delta(Tensor::from_vector(gv, {N, C}, d), a, Tensor(), nullptr, false),
                        doctest::Contains("lpl_block_delta: g"), Error);
+  // A 3x3 stride-2 pool with padding 1 has the same output size as the 2x2 one: refused by its
+  // parameters, not silently routed as a 2x2 pool.
+  Pool2dParams p3;
+  p3.kernel_h = p3.kernel_w = 3;
+  p3.pad_h = p3.pad_w = 1;
+  CHECK_THROWS_WITH_AS(lpl_block_delta(Tensor::from_vector(gv, {N, C}, d), a, amd, &p3, true),
+                       doctest::Contains("2x2 stride-2 max-pool without padding only, got kernel 3x3"), Error);
+  CHECK_THROWS_WITH_AS(lpl_block_delta(Tensor::from_vector(gv, {N, C}, d), a, amd, nullptr, true),
+                       doctest::Contains("come together"), Error);
 }
 LPL_TEST_ON_DEVICES("block delta routes through average pool, max-pool arg-max and ReLU mask", block_delta)

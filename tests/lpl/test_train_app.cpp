@@ -132,7 +132,7 @@ TEST_CASE("train options: unknown flags, bad values and invalid combinations are
           "--stale_estimates makes no difference with --use_negative_samples");
   refused({"--resume_from_checkpoint", "--init_from", "w.safetensors"},
           "--resume_from_checkpoint and --init_from: a resumed run continues from its checkpoint; give one of them");
-  refused({"--encoder", "alexnet"}, "--encoder alexnet (only vgg is built; alexnet and resnet come later): not implemented yet");
+  refused({"--encoder", "densenet"}, "--encoder densenet: unknown encoder (known: alexnet, resnet, vgg)");
   refused({"--gpus", "2"}, "--gpus 2 (one GPU per run): not implemented yet");
   refused({"--num_nodes", "2"}, "--num_nodes 2 (one machine per run): not implemented yet");
   // Thread counts far beyond the machine crash OpenMP or the loader, or crawl (shared bounds, engine/flags.h).
