@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "engine/checkpoint.h"
-#include "models/vgg11.h"
+#include "engine/param.h"
 
 namespace lpl {
 
