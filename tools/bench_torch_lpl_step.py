@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """The LPL training step of train_vgg11 in PyTorch, written from ../shared/spec/LPL.md §1-§3, timed.
 
-VGG-11 (8 conv3x3 blocks, ReLU, max-pool after blocks 1, 2, 4, 6, 8), layer-local (each block's
-input detached), per layer the LPL objective on the globally average-pooled output (pull + Hebbian +
-10 x decorrelation, both views batched into one forward of 2B images), autograd backward, Adam with
-L2 decay 1.5e-6 (none on biases). Prints one JSON line like `train_vgg11 --benchmark`:
+--encoder vgg (default): VGG-11 (8 conv3x3 blocks, ReLU, max-pool after blocks 1, 2, 4, 6, 8).
+--encoder alexnet: the original's AlexNet encoder (7 blocks, dropout 0.5 before blocks 6 and 7).
+--encoder resnet: ResNet-50 as the original's models/resnets.py (torchvision's, bottlenecks without
+batch norm), end-to-end only; the two views go through it as two forward passes (the original's
+batch norm sees each view as its own batch).
+Layer-local (default; each block's input detached) or --end_to_end (the objective on the last layer
+only); per trained layer the LPL objective on the globally average-pooled output (pull + Hebbian +
+10 x decorrelation; VGG and AlexNet batch both views into one forward of 2B images), autograd
+backward, Adam with L2 decay 1.5e-6 (none on biases and on names with 'bn'). Prints one JSON line
+like `train_vgg11 --benchmark`:
     {"images_per_s": ..., "batch": 256, "device": "cpu", "threads": 2, "framework": "torch <version>"}
 Both views are counted. Usage (Debian's python3-torch):
     /usr/bin/python3 tools/bench_torch_lpl_step.py --steps 5 --batch_size 256 --threads 2
+    /usr/bin/python3 tools/bench_torch_lpl_step.py --encoder resnet --end_to_end --steps 3 --batch_size 32
 """
 import argparse
 import json
@@ -30,6 +37,38 @@ class Block(nn.Module):
     def forward(self, x):
         y = F.relu(self.conv(x))
         return F.max_pool2d(y, 2) if self.pool else y
+
+
+def alexnet_blocks():
+    def blk(*mods):
+        return nn.Sequential(*mods)
+    relu = lambda: nn.ReLU(inplace=True)
+    pool = lambda: nn.MaxPool2d(3, 2)
+    return nn.ModuleList([
+        blk(nn.Conv2d(3, 64, 11, 4, 2), relu(), pool()),
+        blk(nn.Conv2d(64, 192, 5, padding=2), relu(), pool()),
+        blk(nn.Conv2d(192, 384, 3, padding=1), relu()),
+        blk(nn.Conv2d(384, 256, 3, padding=1), relu()),
+        blk(nn.Conv2d(256, 256, 3, padding=2), relu(), pool()),
+        blk(nn.AdaptiveAvgPool2d((6, 6)), nn.Dropout(0.5), nn.Conv2d(256, 4096, 6), relu()),
+        blk(nn.Dropout(0.5), nn.Conv2d(4096, 4096, 1), relu()),
+    ])
+
+
+def resnet50_without_bottleneck_bn():
+    import torchvision
+    net = torchvision.models.resnet50()
+    for m in net.modules():
+        if isinstance(m, torchvision.models.resnet.Bottleneck):
+            m.bn1, m.bn2, m.bn3 = nn.Identity(), nn.Identity(), nn.Identity()
+    net.fc = nn.Identity()
+    net.avgpool = nn.Identity()
+    return net
+
+
+def resnet_features(net, x):
+    x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
+    return net.layer4(net.layer3(net.layer2(net.layer1(x))))
 
 
 def lpl_layer_loss(z, B, coeffs=(1.0, 1.0, 10.0), eps=1e-4):
@@ -58,27 +97,45 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--image_size", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--encoder", choices=["vgg", "alexnet", "resnet"], default="vgg")
+    ap.add_argument("--end_to_end", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(24)
     B, S = args.batch_size, args.image_size
-    blocks, cin = nn.ModuleList(), 3
-    for c, p in zip(CHANNELS, POOL):
-        blocks.append(Block(cin, c, p))
-        cin = c
-    decay = [p for n, p in blocks.named_parameters() if not n.endswith("bias")]
-    no_decay = [p for n, p in blocks.named_parameters() if n.endswith("bias")]
+    if args.encoder == "resnet":
+        if not args.end_to_end:
+            raise SystemExit("--encoder resnet trains end-to-end only (as the original): add --end_to_end")
+        model = resnet50_without_bottleneck_bn()
+        blocks = None
+    elif args.encoder == "alexnet":
+        model = blocks = alexnet_blocks()
+    else:
+        blocks, cin = nn.ModuleList(), 3
+        for c, p in zip(CHANNELS, POOL):
+            blocks.append(Block(cin, c, p))
+            cin = c
+        model = blocks
+    model.train()
+    skip = lambda n: "bias" in n or "bn" in n or "norm" in n  # the original's rule, by name
+    decay = [p for n, p in model.named_parameters() if not skip(n)]
+    no_decay = [p for n, p in model.named_parameters() if skip(n)]
     opt = torch.optim.Adam([{"params": decay}, {"params": no_decay, "weight_decay": 0.0}], lr=1e-4,
                            weight_decay=1.5e-6)
     x = torch.rand(2 * B, 3, S, S) * 4 - 2  # both views stacked, as train_vgg11 --benchmark
 
     def step():
         opt.zero_grad(set_to_none=True)
-        h, total = x, 0.0
-        for blk in blocks:
-            y = blk(h.detach())  # layer-local: no gradient crosses a block boundary
-            total = total + lpl_layer_loss(y.mean(dim=(2, 3)), B)
-            h = y
+        if blocks is None:  # ResNet-50: one forward per view, the objective on the pooled last stage
+            z = torch.cat([resnet_features(model, x[:B]), resnet_features(model, x[B:])]).mean(dim=(2, 3))
+            total = lpl_layer_loss(z, B)
+        else:
+            h, total = x, 0.0
+            for i, blk in enumerate(blocks):
+                y = blk(h if args.end_to_end else h.detach())  # layer-local: no gradient crosses a block
+                if not args.end_to_end or i == len(blocks) - 1:
+                    total = total + lpl_layer_loss(y.mean(dim=(2, 3)), B)
+                h = y
         total.backward()
         opt.step()
 
@@ -89,7 +146,9 @@ def main():
         step()
     el = time.perf_counter() - t0
     print(json.dumps({"images_per_s": 2 * B * args.steps / el, "batch": B, "device": "cpu",
-                      "threads": args.threads, "framework": "torch " + torch.__version__}))
+                      "threads": args.threads, "encoder": args.encoder,
+                      "mode": "end-to-end" if args.end_to_end else "layer-local",
+                      "framework": "torch " + torch.__version__}))
 
 
 if __name__ == "__main__":
