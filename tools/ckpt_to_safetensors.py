@@ -6,7 +6,8 @@ safetensors weights, so their trained networks can be evaluated here (eval_linea
 
 Needs Debian's python3-torch (/usr/bin/python3). Keeps every floating-point tensor of the
 checkpoint's state_dict under its own name (network.encoder.blocks.<i>.module.0.weight, ...),
-as float32; epoch and global_step go into the file's metadata. Writes atomically; refuses to
+as float32, and the int64 batch-norm counters (ResNet-50's num_batches_tracked) as int64; epoch and
+global_step go into the file's metadata. Works for the VGG-11, AlexNet and ResNet-50 encoders. Writes atomically; refuses to
 overwrite an existing output unless --force."""
 import argparse
 import json
@@ -23,8 +24,10 @@ def write_safetensors(path, tensors, metadata):
     if metadata:
         header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
     for name, t in tensors.items():
-        b = t.detach().to(torch.float32).contiguous().cpu().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        is_int = t.dtype == torch.int64
+        b = t.detach().to(torch.int64 if is_int else torch.float32).contiguous().cpu().numpy().tobytes()
+        header[name] = {"dtype": "I64" if is_int else "F32", "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(b)]}
         offset += len(b)
         blobs.append(b)
     h = json.dumps(header, separators=(",", ":")).encode()
@@ -56,10 +59,11 @@ def main():
     sd = ck.get("state_dict", ck) if isinstance(ck, dict) else None
     if not isinstance(sd, dict):
         sys.exit(f"error: {a.ckpt} holds no state_dict")
-    keep = {k: v for k, v in sd.items() if torch.is_tensor(v) and v.is_floating_point()}
+    keep = {k: v for k, v in sd.items()
+            if torch.is_tensor(v) and (v.is_floating_point() or k.endswith("num_batches_tracked"))}
     dropped = [k for k in sd if k not in keep]
-    if not any(k.startswith("network.encoder.blocks.") for k in keep):
-        sys.exit(f"error: {a.ckpt} has no network.encoder.blocks.* weights (not an LPL checkpoint?)")
+    if not any(k.startswith("network.encoder.") for k in keep):
+        sys.exit(f"error: {a.ckpt} has no network.encoder.* weights (not an LPL checkpoint?)")
     meta = {k: ck[k] for k in ("epoch", "global_step") if isinstance(ck, dict) and k in ck}
     meta["source"] = os.path.basename(a.ckpt)
     write_safetensors(a.out, keep, meta)
