@@ -50,9 +50,10 @@ def write_safetensors(path, arrays, metadata=None):
     if metadata:
         header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
     for name, a in arrays.items():
+        shape = list(np.shape(a))  # (np.ascontiguousarray makes a 0-d array 1-d: num_batches_tracked is [])
         a = np.ascontiguousarray(a)
         b = a.tobytes()
-        header[name] = {"dtype": ST_DTYPE[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        header[name] = {"dtype": ST_DTYPE[a.dtype], "shape": shape, "data_offsets": [offset, offset + len(b)]}
         offset += len(b)
         blobs.append(b)
     h = json.dumps(header, separators=(",", ":")).encode()
