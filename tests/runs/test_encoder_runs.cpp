@@ -94,12 +94,14 @@ std::string check_mode(const std::string& tag, const Mode& m, const std::vector<
   return ref_dir;
 }
 
-// eval_linear on the run's weights (all layers, a few images): one result per layer.
-void check_eval(const std::string& tag, const std::string& run_dir, size_t layers) {
-  const std::string out = root().dir + "/eval_" + tag + ".json";
-  const CliResult r = run_eval("--weights " + run_dir + "/checkpoints/last.safetensors --dataset fashion-mnist "
-                               "--device cpu --threads 1 --limit_probe_train 64 --limit_test 32 --probe_epochs 1 "
-                               "--no_metrics --no_plot --out " + out);
+// eval_linear on the run (all layers, a few images), through --weights FILE --out or through
+// --experiment_dir RUN (results in RUN/eval.json): one result per layer.
+void check_eval(const std::string& tag, const std::string& run_dir, size_t layers, bool by_dir = false) {
+  const std::string out = by_dir ? run_dir + "/eval.json" : root().dir + "/eval_" + tag + ".json";
+  const std::string which = by_dir ? "--experiment_dir " + run_dir
+                                   : "--weights " + run_dir + "/checkpoints/last.safetensors --out " + out;
+  const CliResult r = run_eval(which + " --dataset fashion-mnist --device cpu --threads 1 --limit_probe_train 64 "
+                               "--limit_test 32 --probe_epochs 1 --no_metrics --no_plot");
   REQUIRE_MESSAGE(r.status == 0, r.output);
   const auto j = nlohmann::json::parse(slurp(out));
   REQUIRE(j["layers"].size() == layers);
@@ -166,12 +168,19 @@ LPL_FASHION_MNIST_TEST_CASE("ResNet-50 end-to-end: batch-norm buffers, resume bi
   CHECK(count.numel() == 1);
   // 3 steps of 2 views, each view its own batch (as the original's two forward passes).
   CHECK(count.data<int64_t>()[0] == 6);
-  // Running statistics moved away from their initial values.
-  const Tensor& mean = f.tensors.at("network.encoder.bn1.running_mean");
-  bool moved = false;
-  for (int64_t i = 0; i < mean.numel(); ++i) moved = moved || mean.data<float>()[i] != 0.f;
-  CHECK(moved);
-  check_eval("resnet", dir, 1);
+  CHECK(f.tensors.at("network.encoder.layer4.0.downsample.1.num_batches_tracked").data<int64_t>()[0] == 6);
+  // Running statistics moved away from their initial values (mean 0, variance 1).
+  auto moved_from = [&](const std::string& name, float init) {
+    const Tensor& t = f.tensors.at(name);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (t.data<float>()[i] != init) return true;
+    return false;
+  };
+  CHECK(moved_from("network.encoder.bn1.running_mean", 0.f));
+  CHECK(moved_from("network.encoder.bn1.running_var", 1.f));
+  CHECK(moved_from("network.encoder.layer3.0.downsample.1.running_mean", 0.f));
+  CHECK(moved_from("network.encoder.layer1.0.downsample.1.running_var", 1.f));
+  check_eval("resnet", dir, 1, true);
 }
 
 LPL_FASHION_MNIST_TEST_CASE("ResNet-50 end-to-end supervised: one head, online evaluation") {
