@@ -32,7 +32,7 @@ std::unique_ptr<Encoder> load_network(const std::string& file, bool random_init,
   const SafetensorsFile f = read_weights_file(file, "weights file");
   o = encoder_options_of_weights(f);
   LPL_CHECK(encoder.empty() || same_encoder(encoder, o.kind),
-            fmt::format("weights file '{}' holds a {} encoder, but --encoder {} was given", file, o.kind, encoder));
+            fmt::format("weights file '{}' holds weights of the {} encoder, but --encoder {} was given", file, o.kind, encoder));
   auto net = make_encoder(o, random_seed, dev);
   // A training run's projectors and classifier heads are not probed; anything else is foreign.
   load_checked_weights(*net, f, file, "weights file", {"network.encoder.projectors.", "classifier_heads."});

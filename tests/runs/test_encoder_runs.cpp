@@ -135,7 +135,7 @@ LPL_FASHION_MNIST_TEST_CASE("AlexNet layer-local: names, online evaluation, resu
   const CliResult r = run_eval("--weights " + dir + "/checkpoints/last.safetensors --encoder vgg --dataset fashion-mnist "
                                "--device cpu --limit_probe_train 64 --limit_test 32 --no_metrics --no_plot");
   CHECK(r.status == 1);
-  CHECK_MESSAGE(r.output.find("holds a alexnet encoder, but --encoder vgg was given") != std::string::npos, r.output);
+  CHECK_MESSAGE(r.output.find("holds weights of the alexnet encoder, but --encoder vgg was given") != std::string::npos, r.output);
 }
 
 LPL_FASHION_MNIST_TEST_CASE("AlexNet layer-local with the projector: projector names, online evaluation") {
