@@ -9,13 +9,6 @@
 
 #include "engine/common.h"
 
-// Dropout and batch norm call ops (dropout_forward/backward, batch_norm_*) that are declared in
-// engine/ops.h but not defined yet: until they are, Tape::dropout and Tape::batch_norm throw, and the
-// node logic below is compiled out. Set to 1 once the ops are linked in.
-#ifndef LPL_TAPE_HAVE_DROPOUT_BN
-#define LPL_TAPE_HAVE_DROPOUT_BN 1
-#endif
-
 namespace lpl::ag {
 
 namespace {
@@ -212,9 +205,7 @@ Var Tape::add(const Var& a, const Var& b) {
   const int ai = node_of(a, "add"), bi = node_of(b, "add");
   LPL_CHECK(a.value.defined() && b.value.defined() && a.shape() == b.shape(),
             fmt::format("tape: add: operands of shapes {} and {} differ", a.shape().str(), b.shape().str()));
-  // TODO(issue 12): lpl::add(a, b) once its implementation is merged.
-  Tensor y = a.value.clone();
-  axpy(1.f, b.value, y);
+  Tensor y = lpl::add(a.value, b.value);
   if (!record_ || (ai < 0 && bi < 0)) return Var{y, -1};
   Node n;
   n.op = Op::add;
@@ -225,7 +216,6 @@ Var Tape::add(const Var& a, const Var& b) {
   return Var{y, push(std::move(n))};
 }
 
-#if LPL_TAPE_HAVE_DROPOUT_BN
 Var Tape::dropout(const Var& x, float p, uint64_t seed, uint64_t stream) {
   const int xi = node_of(x, "dropout");
   Tensor y = dropout_forward(x.value, p, seed, stream);
@@ -291,18 +281,6 @@ Var Tape::batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& ru
   n.groups = groups;
   return Var{y, push(std::move(n))};
 }
-#else
-Var Tape::dropout(const Var& x, float p, uint64_t seed, uint64_t stream) {
-  static_cast<void>(x), static_cast<void>(p), static_cast<void>(seed), static_cast<void>(stream);
-  fail("tape: dropout/batch_norm not available yet");
-}
-
-Var Tape::batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean, Tensor& running_var,
-                     const BatchNormParams& p, bool training, int groups) {
-  (void)x, (void)gamma, (void)beta, (void)running_mean, (void)running_var, (void)p, (void)training, (void)groups;
-  fail("tape: dropout/batch_norm not available yet");
-}
-#endif
 
 Var Tape::custom(const std::vector<Var>& inputs, const Tensor& out, CustomBackward* bw) {
   LPL_CHECK(bw != nullptr, "tape: custom: the backward object is null");
@@ -419,7 +397,6 @@ void Tape::backward_node(Node& n, const Tensor& dy) {
       }
       break;
     }
-#if LPL_TAPE_HAVE_DROPOUT_BN
     case Op::dropout:
       accumulate(n.in[0], dropout_backward(dy, n.p, n.seed, n.stream), true);
       break;
@@ -453,11 +430,6 @@ void Tape::backward_node(Node& n, const Tensor& dy) {
       if (xi >= 0) accumulate(xi, dx, true);
       break;
     }
-#else
-    case Op::dropout:
-    case Op::batch_norm:
-      fail("tape: dropout/batch_norm not available yet");
-#endif
   }
 }
 

@@ -69,7 +69,8 @@ class Tape {
   // Batch norm over (N, H, W) per channel. training: batch statistics, running statistics updated in
   // place; the batch is normalised as `groups` equal slices along dim 0, one after another (the
   // original runs the two views as separate forward passes: each has its own statistics and updates
-  // the running statistics once). Evaluation (training = false): running statistics, no update.
+  // the running statistics once). Evaluation (training = false): running statistics, no update, no
+  // backward (an lpl::Error while recording with an input that needs a gradient; groups is ignored).
   Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean, Tensor& running_var,
                  const BatchNormParams& p, bool training, int groups = 1);
   // out was computed by the caller from inputs; bw must outlive backward().

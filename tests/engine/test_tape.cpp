@@ -258,6 +258,226 @@ void custom_partial(Device d) {
 }
 LPL_TEST_ON_DEVICES("tape: custom node with an input that needs no gradient", custom_partial)
 
+// ---- dropout and batch norm -------------------------------------------------------------------------
+
+void dropout_node(Device d) {
+  const float p = 0.3f;
+  const uint64_t seed = 11, stream = 5;
+  const Tensor x = test::random_tensor({2, 3, 4, 5}, 60, d);
+  Tape t;
+  const Var xv = t.leaf(x);
+  const Var y = t.dropout(xv, p, seed, stream);
+  REQUIRE(y.requires_grad());
+  test::check_close(y.value.to_vector(), dropout_forward(x, p, seed, stream).to_vector(), 0, 0, "dropout output");
+  // The mask drops some elements and keeps others (else the check below says little).
+  const std::vector<float> yv = y.value.to_vector();
+  const auto zeros = std::count(yv.begin(), yv.end(), 0.f);
+  CHECK(zeros > 0);
+  CHECK(zeros < static_cast<long>(yv.size()));
+  const Tensor dy = test::random_tensor(y.shape(), 61, d);
+  t.backward(y, dy);
+  // Exactly the mask-scaled dy.
+  test::check_close(t.grad(xv).to_vector(), dropout_backward(dy, p, seed, stream).to_vector(), 0, 0, "dropout dx");
+  // Finite differences: the mask is a function of (seed, stream) only, so L is linear in x.
+  grad_check("dropout p 0.3", {{x, false, "x"}},
+             [p, seed, stream](Tape& tt, const std::vector<Var>& v) { return tt.dropout(v[0], p, seed, stream); }, d);
+  // Through a parameter: linear -> dropout.
+  grad_check("linear -> dropout",
+             {{test::random_tensor({4, 6}, 62, d), false, "x"}, {test::random_tensor({5, 6}, 63, d), true, "w"}},
+             [p, seed, stream](Tape& tt, const std::vector<Var>& v) {
+               return tt.dropout(tt.linear(v[0], v[1], nullptr), p, seed, stream);
+             },
+             d);
+}
+LPL_TEST_ON_DEVICES("tape: dropout gradient is the mask-scaled dy and matches finite differences", dropout_node)
+
+// Float64 reference of PyTorch's BatchNorm2d training step on x [N, C, H, W]: the output, and the running
+// statistics updated in place (momentum, unbiased variance).
+std::vector<double> bn_reference(const std::vector<float>& x, const Shape& s, const std::vector<float>& gamma,
+                                 const std::vector<float>& beta, std::vector<double>& rm, std::vector<double>& rv,
+                                 double eps, double momentum) {
+  const int64_t n = s[0], c = s[1], hw = s[2] * s[3];
+  std::vector<double> y(x.size());
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < hw; ++k) sum += x[static_cast<size_t>((i * c + ch) * hw + k)];
+    const double m = static_cast<double>(n * hw);
+    const double mean = sum / m;
+    double ss = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < hw; ++k) {
+        const double dv = x[static_cast<size_t>((i * c + ch) * hw + k)] - mean;
+        ss += dv * dv;
+      }
+    const double var = ss / m;
+    const double invstd = 1 / std::sqrt(var + eps);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < hw; ++k) {
+        const size_t j = static_cast<size_t>((i * c + ch) * hw + k);
+        y[j] = (x[j] - mean) * invstd * gamma[static_cast<size_t>(ch)] + beta[static_cast<size_t>(ch)];
+      }
+    rm[static_cast<size_t>(ch)] = (1 - momentum) * rm[static_cast<size_t>(ch)] + momentum * mean;
+    rv[static_cast<size_t>(ch)] = (1 - momentum) * rv[static_cast<size_t>(ch)] + momentum * ss / (m - 1);
+  }
+  return y;
+}
+
+void bn_train(Device d, int groups) {
+  const Shape xs{4, 3, 3, 3};
+  const std::string g = " groups " + std::to_string(groups);
+  const BatchNormParams bp{};  // eps 1e-5, momentum 0.1
+  const Tensor x = test::random_tensor(xs, 70, d, -1.f, 2.f);
+  const Tensor gamma = test::random_tensor({3}, 71, d, 0.5f, 1.5f);
+  const Tensor beta = test::random_tensor({3}, 72, d);
+  const std::vector<float> rm0 = test::random_vec(3, 73, -0.2f, 0.2f), rv0 = test::random_vec(3, 74, 0.5f, 1.5f);
+
+  // One call on the tape: output and running statistics against the float64 reference, group by group.
+  Tensor rm = Tensor::from_vector(rm0, {3}, d), rv = Tensor::from_vector(rv0, {3}, d);
+  Param pg = make_param("bn.weight", gamma, Tensor::zeros({3}, d));
+  Param pb = make_param("bn.bias", beta, Tensor::zeros({3}, d));
+  Tape t;
+  const Var y = t.batch_norm(t.leaf(x), t.param(pg), t.param(pb), rm, rv, bp, true, groups);
+  REQUIRE(y.requires_grad());
+  CHECK(y.shape() == xs);
+  std::vector<double> ref_rm(rm0.begin(), rm0.end()), ref_rv(rv0.begin(), rv0.end()), ref_y;
+  const int64_t per = xs[0] / groups;
+  const Shape gs{per, xs[1], xs[2], xs[3]};
+  for (int k = 0; k < groups; ++k) {
+    const std::vector<double> yk = bn_reference(x.slice0(k * per, per).to_vector(), gs, gamma.to_vector(),
+                                                beta.to_vector(), ref_rm, ref_rv, bp.eps, bp.momentum);
+    ref_y.insert(ref_y.end(), yk.begin(), yk.end());
+  }
+  test::check_close(y.value.to_vector(), ref_y, 1e-5, 1e-5, "batch_norm output vs float64" + g);
+  test::check_close(rm.to_vector(), ref_rm, 1e-6, 1e-7, "running_mean vs float64 (PyTorch's rule)" + g);
+  test::check_close(rv.to_vector(), ref_rv, 1e-6, 1e-7, "running_var vs float64 (PyTorch's rule)" + g);
+
+  if (groups > 1) {
+    // The op run separately on each slice, one after the other: the same bits, output and statistics.
+    Tensor rm2 = Tensor::from_vector(rm0, {3}, d), rv2 = Tensor::from_vector(rv0, {3}, d);
+    std::vector<float> sep;
+    for (int k = 0; k < groups; ++k) {
+      const std::vector<float> yk =
+          batch_norm_train_forward(x.slice0(k * per, per), gamma, beta, rm2, rv2, bp, nullptr).to_vector();
+      sep.insert(sep.end(), yk.begin(), yk.end());
+    }
+    test::check_close(y.value.to_vector(), sep, 0, 0, "batch_norm groups vs the op per slice" + g);
+    test::check_close(rm.to_vector(), rm2.to_vector(), 0, 0, "running_mean vs successive op calls" + g);
+    test::check_close(rv.to_vector(), rv2.to_vector(), 0, 0, "running_var vs successive op calls" + g);
+  }
+
+  // dgamma / dbeta are added (+=) to what Param::grad held.
+  const Tensor dy = test::random_tensor(xs, 75, d);
+  pg.grad = Tensor::from_vector(std::vector<float>(3, 1.f), {3}, d);
+  pb.grad = Tensor::from_vector(std::vector<float>(3, -2.f), {3}, d);
+  t.backward(y, dy);
+  std::vector<float> dg = pg.grad.to_vector(), db = pb.grad.to_vector();
+  ag::zero_grad({&pg, &pb});
+  t.backward(y, dy);
+  std::vector<double> dg_want, db_want;
+  for (float v : pg.grad.to_vector()) dg_want.push_back(1.0 + v);
+  for (float v : pb.grad.to_vector()) db_want.push_back(-2.0 + v);
+  test::check_close(dg, dg_want, 1e-6, 1e-6, "dgamma added into Param::grad" + g);
+  test::check_close(db, db_want, 1e-6, 1e-6, "dbeta added into Param::grad" + g);
+
+  // Finite differences w.r.t. the input (a leaf), gamma and beta (Params); then gamma and beta as leaves.
+  Tensor frm = Tensor::from_vector(rm0, {3}, d), frv = Tensor::from_vector(rv0, {3}, d);
+  auto build = [&frm, &frv, bp, groups](Tape& tt, const std::vector<Var>& v) {
+    return tt.batch_norm(v[0], v[1], v[2], frm, frv, bp, true, groups);
+  };
+  grad_check("batch_norm train" + g, {{x, false, "x"}, {gamma, true, "gamma"}, {beta, true, "beta"}}, build, d);
+  grad_check("batch_norm train (gamma, beta as leaf())" + g, {{x, false, "x"}, {gamma, false, "gamma"}, {beta, false, "beta"}},
+             build, d);
+}
+void bn_train_1(Device d) { bn_train(d, 1); }
+void bn_train_2(Device d) { bn_train(d, 2); }
+LPL_TEST_ON_DEVICES("tape: batch_norm training, one group: output, running stats, finite differences", bn_train_1)
+LPL_TEST_ON_DEVICES("tape: batch_norm training, two groups: per-slice output and stats, finite differences", bn_train_2)
+
+void bn_eval(Device d) {
+  const BatchNormParams bp{};
+  const Tensor x = test::random_tensor({2, 3, 4, 4}, 80, d);
+  const Tensor gamma = test::random_tensor({3}, 81, d, 0.5f, 1.5f), beta = test::random_tensor({3}, 82, d);
+  const std::vector<float> rm0 = test::random_vec(3, 83, -0.2f, 0.2f), rv0 = test::random_vec(3, 84, 0.5f, 1.5f);
+  Tensor rm = Tensor::from_vector(rm0, {3}, d), rv = Tensor::from_vector(rv0, {3}, d);
+  Param pg = make_param("bn.weight", gamma, Tensor::zeros({3}, d));
+  Param pb = make_param("bn.bias", beta, Tensor::zeros({3}, d));
+  const std::vector<float> want = batch_norm_eval_forward(x, gamma, beta, rm, rv, bp).to_vector();
+  {
+    Tape t(false);
+    const Var y = t.batch_norm(t.leaf(x), t.param(pg), t.param(pb), rm, rv, bp, false);
+    CHECK(!y.requires_grad());
+    CHECK(t.size() == 0);
+    test::check_close(y.value.to_vector(), want, 0, 0, "batch_norm eval, not recording");
+  }
+  {
+    // Recording, but nothing needs a gradient: allowed.
+    Tape t;
+    const Var y = t.batch_norm(Tape::input(x), Tape::input(gamma), Tape::input(beta), rm, rv, bp, false);
+    CHECK(!y.requires_grad());
+    test::check_close(y.value.to_vector(), want, 0, 0, "batch_norm eval, recording, no gradient needed");
+  }
+  test::check_close(rm.to_vector(), rm0, 0, 0, "running_mean untouched in evaluation");
+  test::check_close(rv.to_vector(), rv0, 0, 0, "running_var untouched in evaluation");
+  {
+    // Recording with an input that needs a gradient: refused.
+    Tape t;
+    CHECK_THROWS_WITH_AS(t.batch_norm(t.leaf(x), Tape::input(gamma), Tape::input(beta), rm, rv, bp, false),
+                         doctest::Contains("evaluation mode has no backward"), Error);
+    CHECK_THROWS_WITH_AS(t.batch_norm(Tape::input(x), t.param(pg), t.param(pb), rm, rv, bp, false),
+                         doctest::Contains("evaluation mode has no backward"), Error);
+  }
+}
+LPL_TEST_ON_DEVICES("tape: batch_norm evaluation: the eval op when not recording, refused with a gradient", bn_eval)
+
+void bn_errors(Device d) {
+  Tensor rm = Tensor::zeros({3}, d), rv = Tensor::from_vector(std::vector<float>(3, 1.f), {3}, d);
+  const Tensor gamma = Tensor::from_vector(std::vector<float>(3, 1.f), {3}, d), beta = Tensor::zeros({3}, d);
+  Tape t;
+  // 5 samples do not split into 2 groups.
+  CHECK_THROWS_WITH_AS(t.batch_norm(t.leaf(test::random_tensor({5, 3, 2, 2}, 85, d)), Tape::input(gamma),
+                                    Tape::input(beta), rm, rv, BatchNormParams{}, true, 2),
+                       doctest::Contains("does not split into 2 equal groups"), Error);
+  CHECK_THROWS_AS(t.batch_norm(t.leaf(test::random_tensor({4, 3, 2, 2}, 86, d)), Tape::input(gamma), Tape::input(beta),
+                               rm, rv, BatchNormParams{}, true, 0),
+                  Error);
+}
+LPL_TEST_ON_DEVICES("tape: batch_norm errors", bn_errors)
+
+// x -> conv -> batch_norm (2 groups) -> relu -> add(x), every parameter a Param.
+void residual_bn(Device d) {
+  const Conv2dParams cp{1, 1, 1, 1};
+  const BatchNormParams bp{};
+  const Shape xs{4, 3, 4, 4};
+  const Tensor x = test::random_tensor(xs, 99, d);  // batch_norm output >= 0.021 from ReLU's kink (seeds 90-109: 7e-5 to 0.021)
+  const Tensor w = test::random_tensor({3, 3, 3, 3}, 91, d, -0.4f, 0.4f), b = test::random_tensor({3}, 92, d, -0.1f, 0.1f);
+  const Tensor gamma = test::random_tensor({3}, 93, d, 0.5f, 1.5f), beta = test::random_tensor({3}, 94, d, -0.5f, 0.5f);
+  Tensor rm = Tensor::zeros({3}, d), rv = Tensor::from_vector(std::vector<float>(3, 1.f), {3}, d);
+  auto block = [&rm, &rv, cp, bp](Tape& t, const std::vector<Var>& v) {
+    const Var h = t.batch_norm(t.conv2d(v[0], v[1], &v[2], cp), v[3], v[4], rm, rv, bp, true, 2);
+    return t.add(t.relu(h), v[0]);
+  };
+  // How close the batch norm's output comes to ReLU's kink: a finite difference across it is wrong. A
+  // step of h moves a batch-norm output by at most a few h here (|w| <= 0.4, |xhat| <= 3, invstd ~ 1-3).
+  const double h = 2e-3;
+  {
+    Tape t(false);
+    const Var bv = Tape::input(b);
+    const Var bn = t.batch_norm(t.conv2d(Tape::input(x), Tape::input(w), &bv, cp), Tape::input(gamma),
+                                Tape::input(beta), rm, rv, bp, true, 2);
+    double m = INFINITY;
+    for (float v : bn.value.to_vector()) m = std::min(m, std::abs(static_cast<double>(v)));
+    MESSAGE("residual block: min |batch_norm output| = " << m);
+    REQUIRE_MESSAGE(m > 10 * h, "the batch norm's output comes within " << m << " of ReLU's kink: pick another seed");
+  }
+  // The conv bias's true gradient is 0 (batch norm removes any per-channel shift): its check compares
+  // the tape's value (rounding) with the finite difference's rounding noise, within atol.
+  grad_check("residual x -> conv -> batch_norm(2 groups) -> relu -> + x",
+             {{x, false, "x"}, {w, true, "w"}, {b, true, "b"}, {gamma, true, "gamma"}, {beta, true, "beta"}}, block, d,
+             h);
+}
+LPL_TEST_ON_DEVICES("tape: residual block with batch norm (2 groups) matches finite differences", residual_bn)
+
 // ---- a small network against the same gradient written out with the ops ------------------------------
 
 struct Net {
