@@ -154,12 +154,21 @@ Tensor uniform_init(const Shape& s, int64_t fan_in, uint64_t seed, uint64_t stre
 
 // ---- Registry -----------------------------------------------------------------------------------------
 using EncoderFactory = std::function<std::unique_ptr<Encoder>(const EncoderOptions&, uint64_t seed, Device)>;
+// What an encoder supports, known before building it (so flags are checked before data is loaded).
+struct EncoderTraits {
+  bool layer_local = true;  // false: end-to-end only (the original's ResNet-50)
+  bool projector = true;    // false: --use_projector_mlp is refused
+};
 // Builds the encoder o.kind names ("vgg", "alexnet", "resnet", or one registered at run time).
 std::unique_ptr<Encoder> make_encoder(const EncoderOptions& o, uint64_t seed, Device d);
 // Adds (or replaces) an encoder under `name`; aliases are other names for it (e.g. "vgg11").
-void register_encoder(const std::string& name, EncoderFactory f);
+void register_encoder(const std::string& name, EncoderFactory f, EncoderTraits traits = {});
 std::vector<std::string> encoder_names();
 bool encoder_known(const std::string& name);
+// The traits of a known encoder (refuses an unknown name).
+EncoderTraits encoder_traits(const std::string& name);
+// The option combinations an encoder refuses, as one message ("" when fine).
+std::string encoder_options_problem(const EncoderOptions& o);
 // Whether two names denote the same encoder ("vgg11" and "vgg").
 bool same_encoder(const std::string& a, const std::string& b);
 // The encoder a weights file holds: its "encoder" metadata entry, else recognised from its tensor

@@ -13,11 +13,15 @@
 namespace lpl {
 
 namespace {
-std::map<std::string, EncoderFactory>& registry() {
-  static std::map<std::string, EncoderFactory> r = {
-      {"vgg", make_vgg11},
-      {"alexnet", make_alexnet},
-      {"resnet", make_resnet50},
+struct Entry {
+  EncoderFactory make;
+  EncoderTraits traits;
+};
+std::map<std::string, Entry>& registry() {
+  static std::map<std::string, Entry> r = {
+      {"vgg", {make_vgg11, {}}},
+      {"alexnet", {make_alexnet, {}}},
+      {"resnet", {make_resnet50, {false, false}}},
   };
   return r;
 }
@@ -33,9 +37,9 @@ std::string canonical(const std::string& name) {
 }
 }  // namespace
 
-void register_encoder(const std::string& name, EncoderFactory f) {
+void register_encoder(const std::string& name, EncoderFactory f, EncoderTraits traits) {
   std::lock_guard<std::mutex> g(registry_mutex());
-  registry()[name] = std::move(f);
+  registry()[name] = Entry{std::move(f), traits};
 }
 
 std::vector<std::string> encoder_names() {
@@ -50,16 +54,32 @@ bool encoder_known(const std::string& name) {
   return registry().count(canonical(name)) > 0;
 }
 
+EncoderTraits encoder_traits(const std::string& name) {
+  std::lock_guard<std::mutex> g(registry_mutex());
+  auto it = registry().find(canonical(name));
+  LPL_CHECK(it != registry().end(), fmt::format("--encoder {}: unknown encoder", name));
+  return it->second.traits;
+}
+
+std::string encoder_options_problem(const EncoderOptions& o) {
+  if (!encoder_known(o.kind))
+    return fmt::format("--encoder {}: unknown encoder (known: {})", o.kind, fmt::join(encoder_names(), ", "));
+  const EncoderTraits t = encoder_traits(o.kind);
+  if (!t.projector && o.projector)
+    return fmt::format("--encoder {}: the original's {} has no projector (drop --use_projector_mlp)", o.kind, o.kind);
+  return "";
+}
+
 bool same_encoder(const std::string& a, const std::string& b) { return canonical(a) == canonical(b); }
 
 std::unique_ptr<Encoder> make_encoder(const EncoderOptions& o, uint64_t seed, Device d) {
+  const std::string problem = encoder_options_problem(o);  // also refuses an unknown name
+  LPL_CHECK(problem.empty(), problem);
   EncoderFactory f;
   {
     std::lock_guard<std::mutex> g(registry_mutex());
-    auto it = registry().find(canonical(o.kind));
-    if (it != registry().end()) f = it->second;
+    f = registry().at(canonical(o.kind)).make;
   }
-  LPL_CHECK(f != nullptr, fmt::format("--encoder {}: unknown encoder (known: {})", o.kind, fmt::join(encoder_names(), ", ")));
   EncoderOptions c = o;
   c.kind = canonical(o.kind);
   return f(c, seed, d);

@@ -28,7 +28,7 @@ Tensor kaiming_normal_fan_out(const Shape& s, uint64_t seed, uint64_t stream, De
 class ResNet50 : public Encoder {
  public:
   ResNet50(const EncoderOptions& o, uint64_t seed, Device d) : Encoder(o, d) {
-    LPL_CHECK(!o.projector, "--encoder resnet: the original's ResNet-50 has no projector (drop --use_projector_mlp)");
+    LPL_CHECK(!o.projector, encoder_options_problem(o));
     uint64_t stream = 0;
     stem_ = conv(o.in_channels, 64, 7, seed, stream++, "network.encoder.conv1");
     bn1_ = bn(64, "network.encoder.bn1", false);

@@ -154,8 +154,13 @@ void validate(const TrainOptions& o) {
   need(o.device == "cpu" || o.device.rfind("cuda", 0) == 0, fmt::format("--device must be cpu or cuda[:N], got '{}'", o.device));
   // Features of the original not built yet.
   auto nyi = [](bool bad, const std::string& what) { LPL_CHECK(!bad, what + ": not implemented yet"); };
-  need(encoder_known(o.encoder),
-       fmt::format("--encoder {}: unknown encoder (known: {})", o.encoder, fmt::join(encoder_names(), ", ")));
+  EncoderOptions eo;
+  eo.kind = o.encoder;
+  eo.projector = o.use_projector_mlp;
+  const std::string encoder_problem = encoder_options_problem(eo);
+  need(encoder_problem.empty(), encoder_problem);
+  need(o.train_end_to_end || encoder_traits(o.encoder).layer_local,
+       fmt::format("--encoder {} trains end-to-end only (as the original): add --train_end_to_end", o.encoder));
   nyi(o.gpus > 1, fmt::format("--gpus {} (one GPU per run)", o.gpus));
   nyi(o.num_nodes > 1, fmt::format("--num_nodes {} (one machine per run)", o.num_nodes));
 }

@@ -133,6 +133,9 @@ TEST_CASE("train options: unknown flags, bad values and invalid combinations are
   refused({"--resume_from_checkpoint", "--init_from", "w.safetensors"},
           "--resume_from_checkpoint and --init_from: a resumed run continues from its checkpoint; give one of them");
   refused({"--encoder", "densenet"}, "--encoder densenet: unknown encoder (known: alexnet, resnet, vgg)");
+  refused({"--encoder", "resnet"}, "--encoder resnet trains end-to-end only (as the original): add --train_end_to_end");
+  refused({"--encoder", "resnet", "--train_end_to_end", "--use_projector_mlp"},
+          "--encoder resnet: the original's resnet has no projector (drop --use_projector_mlp)");
   refused({"--gpus", "2"}, "--gpus 2 (one GPU per run): not implemented yet");
   refused({"--num_nodes", "2"}, "--num_nodes 2 (one machine per run): not implemented yet");
   // Thread counts far beyond the machine crash OpenMP or the loader, or crawl (shared bounds, engine/flags.h).

@@ -193,7 +193,7 @@ LPL_FASHION_MNIST_TEST_CASE("ResNet-50 end-to-end supervised: one head, online e
 LPL_FASHION_MNIST_TEST_CASE("ResNet-50 without --train_end_to_end or with the projector: refused before training") {
   const Mode m{"resnet", "lpl", {}};
   refused_before_training("resnet_local", base_args("resnet_local", m),
-                          "lpl: the resnet encoder trains end-to-end only (as the original): add --train_end_to_end");
+                          "--encoder resnet trains end-to-end only (as the original): add --train_end_to_end");
   refused_before_training("resnet_mlp", base_args("resnet_mlp", {"resnet", "", {"--train_end_to_end", "--use_projector_mlp"}}),
-                          "--encoder resnet: the original's ResNet-50 has no projector (drop --use_projector_mlp)");
+                          "--encoder resnet: the original's resnet has no projector (drop --use_projector_mlp)");
 }
