@@ -26,7 +26,7 @@ using namespace lpl;
 namespace {
 
 struct Args {
-  std::string dataset = "fashion-mnist", data_dir, weights, device = "cpu";
+  std::string dataset = "fashion-mnist", data_dir, weights, device = "cpu", encoder = "vgg";
   int64_t threads = 0, train_images = 0, test_images = 0, epochs = 20;
   uint64_t seed = 24;
   bool no_biases = false, compare_untrained = true;
@@ -59,13 +59,16 @@ Args parse(int argc, char** argv) {
     else if (f == "--epochs") a.epochs = num();
     else if (f == "--random_seed") a.seed = static_cast<uint64_t>(num());
     else if (f == "--no_biases") a.no_biases = true;
+    else if (f == "--encoder") a.encoder = val();
     else if (f == "--no_untrained") a.compare_untrained = false;
     else if (f == "--help") {
       std::puts(
           "probe_vgg11 [--weights FILE.safetensors] [--dataset fashion-mnist] [--data_dir DIR] [--device cpu|cuda]\n"
           "            [--threads N] [--train_images N] [--test_images N] [--epochs 20] [--random_seed 24]\n"
-          "            [--no_biases] [--no_untrained]\n"
-          "Final-layer linear probe of VGG-11 with the given weights, beside the untrained network of the same seed.");
+          "            [--no_biases] [--encoder vgg|alexnet|resnet] [--no_untrained]\n"
+          "Final-layer linear probe of an encoder with the given weights, beside the untrained network of the same\n"
+          "seed. With --weights the encoder (and its biases) are the file's; --encoder and --no_biases shape the\n"
+          "untrained network when no weights are given.");
       std::exit(0);
     } else {
       fail(fmt::format("unknown flag {} (see --help)", f));
@@ -125,12 +128,14 @@ int main(int argc, char** argv) {
     LPL_CHECK(!d.probe_train.labels.empty() && !d.test.labels.empty(),
               fmt::format("{}: the probe needs labelled probe-training and test splits", a.dataset));
     EncoderOptions vo;
+    vo.kind = a.encoder;
     vo.bias = !a.no_biases;
     nlohmann::json j;
     const auto t0 = std::chrono::steady_clock::now();
     if (!a.weights.empty()) {
       const SafetensorsFile f = load_safetensors(a.weights);
-      auto net = make_encoder(encoder_options_of_weights(f), a.seed, dev);
+      vo = encoder_options_of_weights(f);  // the untrained network below is the same encoder
+      auto net = make_encoder(vo, a.seed, dev);
       net->load_weights(f, a.weights);
       j["trained_top1"] = probe(*net, d, a, dev);
       std::printf("final-layer linear probe, trained (%s): top-1 %.2f %%\n", a.weights.c_str(),
