@@ -171,14 +171,14 @@ TEST_CASE("tape vs analytic layer-local: AlexNet (dropout on) LPL, negative samp
 
 namespace {
 
-// The step's weighted loss of layer k (float32 forward, terms in double), forward only: no gradient
-// of any weight is touched. Training mode (dropout masks fixed by (seed, step), batch statistics).
 std::string fmt_step(double s) {
   std::ostringstream o;
   o << s;
   return o.str();
 }
 
+// The step's weighted loss of layer k (float32 forward, terms in double), forward only: no gradient
+// of any weight is touched. Training mode (dropout masks fixed by (seed, step), batch statistics).
 double step_loss(Encoder& net, const LplStepOptions& so, const Tensor& x, const Tensor& y, int64_t step, int k) {
   LplStepOptions o = so;
   o.no_grad = true;
