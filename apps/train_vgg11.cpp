@@ -527,6 +527,55 @@ void print_learning_summary(const TrainOptions& o, const Encoder& net, const std
   std::fprintf(stderr, "total loss %.5f -> %.5f\n", total_loss(first, coeffs), total_loss(end, coeffs));
 }
 
+// Where a resumed run continues: its position and the epoch log its ended process may still owe.
+struct Position {
+  int64_t global_step = 0, epoch = 0, batch = 0;
+  std::string pending_log;  // the checkpoint's epoch was not logged: the process ended in its epoch-end logging
+};
+
+// Restores a checkpoint into the network, the optimiser, the step's state and the epoch sums.
+Position restore_checkpoint(const LoadedCheckpoint& ck, Encoder& net, Optimizer& opt, LplStep& step, EpochSums& sums,
+                            DivergenceGuard& guard, int64_t steps_per_epoch, const std::string& dir) {
+  const std::string& sf = ck.paths.state;
+  net.load_weights(ck.weights, ck.paths.weights);
+  opt.load_state(ck.state, sf);
+  step.load_state(ck.state, sf);
+  sums.load(ck.state, sf);
+  Position p;
+  p.global_step = ck.state.global_step;
+  p.epoch = ck.state.epoch;
+  p.batch = ck.state.batch_in_epoch;
+  LPL_CHECK(p.batch <= steps_per_epoch,
+            fmt::format("checkpoint '{}' is at batch {} of epoch {}, but epochs here have {} batches", sf, p.batch,
+                        p.epoch, steps_per_epoch));
+  guard.set_last_checkpoint(ck.paths.weights);
+  std::fprintf(stderr, "resuming %s at epoch %lld, step %lld\n", ck.paths.weights.c_str(), static_cast<long long>(p.epoch),
+               static_cast<long long>(p.global_step));
+  if (ck.state.values.count(kPendingEpochLog) && !epoch_logged(dir + "/metrics.jsonl", p.global_step))
+    p.pending_log = ck.state.values.at(kPendingEpochLog);
+  return p;
+}
+
+// One training step: forward + objective + backward (models/lpl_step.h), the divergence checks, the update.
+std::vector<LplTerms> train_step(LplStep& step, Optimizer& opt, Encoder& net, DivergenceGuard& guard,
+                                 prof::PhaseTimer& timer, const data::Batch& batch, int64_t global_step, double lr) {
+  const std::vector<LplTerms> t = step.run(stack_views(batch.view1, batch.view2), global_step, batch.labels);
+  check_losses(guard, t);
+  {
+    prof::Scope ph("finite checks", &timer);
+    check_tensors(guard, net, true);
+  }
+  {
+    prof::Scope ph("update", &timer);
+    opt.step(lr);
+  }
+  {
+    prof::Scope ph("finite checks", &timer);
+    check_tensors(guard, net, false);
+  }
+  return t;
+}
+
 int train(const TrainOptions& o, Device dev) {
   const bool write = o.fast_dev_run == 0 && !o.profile;
   RunStart start = find_run_start(o, write);
@@ -552,31 +601,15 @@ int train(const TrainOptions& o, Device dev) {
   DivergenceGuard guard;
   const int L = net.num_layers();
 
-  int64_t global_step = 0, start_epoch = 0, start_batch = 0;
   EpochSums sums(L);
-  std::string pending_log;  // the checkpoint's epoch was not logged: the process ended in its epoch-end logging
-  if (ck) {
-    const std::string& sf = ck->paths.state;
-    net.load_weights(ck->weights, ck->paths.weights);
-    opt.load_state(ck->state, sf);
-    step.load_state(ck->state, sf);
-    sums.load(ck->state, sf);
-    global_step = ck->state.global_step;
-    start_epoch = ck->state.epoch;
-    start_batch = ck->state.batch_in_epoch;
-    LPL_CHECK(start_batch <= steps_per_epoch,
-              fmt::format("checkpoint '{}' is at batch {} of epoch {}, but epochs here have {} batches", sf, start_batch,
-                          start_epoch, steps_per_epoch));
-    guard.set_last_checkpoint(ck->paths.weights);
-    std::fprintf(stderr, "resuming %s at epoch %lld, step %lld\n", ck->paths.weights.c_str(),
-                 static_cast<long long>(start_epoch), static_cast<long long>(global_step));
-    if (ck->state.values.count(kPendingEpochLog) && !epoch_logged(dir + "/metrics.jsonl", global_step))
-      pending_log = ck->state.values.at(kPendingEpochLog);
-    if (start_epoch >= o.max_epochs && pending_log.empty()) {
-      std::fprintf(stderr, "nothing to train: the checkpoint has completed %lld epochs and --max_epochs is %lld; raise "
-                   "--max_epochs to train longer\n", static_cast<long long>(start_epoch), static_cast<long long>(o.max_epochs));
-      return 0;
-    }
+  const Position pos = ck ? restore_checkpoint(*ck, net, opt, step, sums, guard, steps_per_epoch, dir) : Position{};
+  int64_t global_step = pos.global_step;
+  const int64_t start_epoch = pos.epoch, start_batch = pos.batch;
+  const std::string& pending_log = pos.pending_log;
+  if (ck && start_epoch >= o.max_epochs && pending_log.empty()) {
+    std::fprintf(stderr, "nothing to train: the checkpoint has completed %lld epochs and --max_epochs is %lld; raise "
+                 "--max_epochs to train longer\n", static_cast<long long>(start_epoch), static_cast<long long>(o.max_epochs));
+    return 0;
   }
 
   std::unique_ptr<RunFiles> files;
@@ -639,24 +672,9 @@ int train(const TrainOptions& o, Device dev) {
         synchronize(dev);
         prof::profiler_start();
       }
-      // The step: forward + objective + backward (models/lpl_step.h), checks, update.
       const double lr = scheduled_lr(sched, epoch, batch.step_in_epoch, steps_per_epoch);
-      const Tensor x = stack_views(batch.view1, batch.view2);
       guard.at(epoch, global_step);
-      const std::vector<LplTerms> t = step.run(x, global_step, batch.labels);
-      check_losses(guard, t);
-      {
-        prof::Scope ph("finite checks", &timer);
-        check_tensors(guard, net, true);
-      }
-      {
-        prof::Scope ph("update", &timer);
-        opt.step(lr);
-      }
-      {
-        prof::Scope ph("finite checks", &timer);
-        check_tensors(guard, net, false);
-      }
+      const std::vector<LplTerms> t = train_step(step, opt, net, guard, timer, batch, global_step, lr);
       ++global_step;
       ++n_here;
       batch_in_epoch = batch.step_in_epoch + 1;

@@ -187,19 +187,20 @@ static void check_channel_vec(const Tensor& t, const Tensor& x, const char* op, 
   check_same_device(x, t, op);
 }
 
-static void check_bn_eps(const BatchNormParams& p, const char* op) {
+static void check_bn_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                             const Tensor& running_var, const BatchNormParams& p, const char* op) {
+  check_4d(x, op, "x");
+  check_channel_vec(gamma, x, op, "gamma");
+  check_channel_vec(beta, x, op, "beta");
+  check_channel_vec(running_mean, x, op, "running_mean");
+  check_channel_vec(running_var, x, op, "running_var");
   LPL_CHECK(p.eps > 0 && std::isfinite(p.eps), fmt::format("{}: eps {} must be positive and finite", op, p.eps));
 }
 
 Tensor batch_norm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                                 Tensor& running_var, const BatchNormParams& p, BatchNormSaved* saved) {
   const char* op = "batch_norm_train_forward";
-  check_4d(x, op, "x");
-  check_channel_vec(gamma, x, op, "gamma");
-  check_channel_vec(beta, x, op, "beta");
-  check_channel_vec(running_mean, x, op, "running_mean");
-  check_channel_vec(running_var, x, op, "running_var");
-  check_bn_eps(p, op);
+  check_bn_forward(x, gamma, beta, running_mean, running_var, p, op);
   LPL_CHECK(p.momentum >= 0 && p.momentum <= 1, fmt::format("{}: momentum {} must be in [0, 1]", op, p.momentum));
   const int64_t per_channel = x.dim(0) * x.dim(2) * x.dim(3);
   LPL_CHECK(per_channel >= 2, fmt::format("{}: x {} has {} value per channel; training needs at least 2", op,
@@ -210,12 +211,7 @@ Tensor batch_norm_train_forward(const Tensor& x, const Tensor& gamma, const Tens
 Tensor batch_norm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                                const Tensor& running_var, const BatchNormParams& p) {
   const char* op = "batch_norm_eval_forward";
-  check_4d(x, op, "x");
-  check_channel_vec(gamma, x, op, "gamma");
-  check_channel_vec(beta, x, op, "beta");
-  check_channel_vec(running_mean, x, op, "running_mean");
-  check_channel_vec(running_var, x, op, "running_var");
-  check_bn_eps(p, op);
+  check_bn_forward(x, gamma, beta, running_mean, running_var, p, op);
   LPL_DISPATCH(x.device(), batch_norm_eval_forward, x, gamma, beta, running_mean, running_var, p);
 }
 

@@ -12,6 +12,7 @@ STEPS=${1:-100}
 ENCODER=${2:-vgg}
 THREADS=${THREADS:-2}
 OUT=${OUT:-$(mktemp -d /tmp/lpl_baselines.XXXXXX)}
+mkdir -p "$OUT"
 export OMP_NUM_THREADS=$THREADS
 common=(--encoder "$ENCODER" --dataset fashion-mnist --batch_size 64 --max_steps "$STEPS" --warmup_epochs 0 --learning_rate 1e-3
   --eval_every 0 --threads "$THREADS" --log_dir "$OUT")

@@ -31,15 +31,6 @@ std::vector<std::string> base_args(const std::string& name, const Mode& m) {
   return a;
 }
 
-std::vector<nlohmann::json> metrics_lines(const std::string& dir) {
-  std::vector<nlohmann::json> out;
-  std::ifstream f(dir + "/metrics.jsonl");
-  std::string line;
-  while (std::getline(f, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
 std::set<std::string> tb_tags(const std::string& dir) {
   std::set<std::string> tags;
   for (const auto& e : fs::directory_iterator(dir))

@@ -34,15 +34,6 @@ std::vector<std::string> base_args(const std::string& name, const Mode& m) {
 }
 std::string dir_of(const std::string& name, const Mode& m) { return root().dir + "/fashion-mnist/" + name + "/" + m.descriptor; }
 
-std::vector<nlohmann::json> metrics_lines(const std::string& dir) {
-  std::vector<nlohmann::json> out;
-  std::ifstream f(dir + "/metrics.jsonl");
-  std::string line;
-  while (std::getline(f, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
 // Trains `m`; checks the files, names and online evaluation; with `resume`, also a run stopped after
 // 2 steps (mid-epoch) then resumed, bitwise. Returns the uninterrupted run's directory.
 std::string check_mode(const std::string& tag, const Mode& m, const std::vector<std::string>& weights, bool resume) {

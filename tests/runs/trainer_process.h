@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +28,16 @@ extern char** environ;
 namespace lpl::test {
 
 namespace fs = std::filesystem;
+
+// The lines of a run's metrics.jsonl, parsed.
+inline std::vector<nlohmann::json> metrics_lines(const std::string& dir) {
+  std::vector<nlohmann::json> out;
+  std::ifstream f(dir + "/metrics.jsonl");
+  std::string line;
+  while (std::getline(f, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
 
 // ctest sets LPL_BIN_DIR (tests/CMakeLists.txt); the default suits a build/ beside tests/.
 inline const std::string kTrainer =
