@@ -25,6 +25,7 @@ ConvBlocksEncoder::ConvBlocksEncoder(const EncoderOptions& o, uint64_t seed, Dev
     cin = co;
   }
   saved_.resize(blocks_.size());
+  fused_.resize(blocks_.size());
   add_projectors_and_heads(seed, stream);
 }
 
@@ -38,9 +39,23 @@ ag::Var ConvBlocksEncoder::layer_forward(ag::Tape& t, int k, const ag::Var& x, c
   if (b.adaptive_pool > 0) h = t.adaptive_avgpool(h, b.adaptive_pool, b.adaptive_pool);
   if (b.dropout > 0 && m.training) h = t.dropout(h, b.dropout, m.seed, dropout_stream(m.step, k));
   ag::Var bias = conv_b_[static_cast<size_t>(k)] ? t.param(conv_bias(k)) : ag::Var{};
-  h = t.relu(t.conv2d(h, t.param(conv_weight(k)), bias.value.defined() ? &bias : nullptr, b.conv));
+  h = t.conv2d(h, t.param(conv_weight(k)), bias.value.defined() ? &bias : nullptr, b.conv);
+  if (b.pool && lpl_block_delta_fits(&*b.pool) && t.recording() && h.requires_grad()) {
+    FusedReluPool& f = fused_[static_cast<size_t>(k)];
+    f.a = h.value;  // the conv's node keeps its input and weight, not its output: ReLU in place
+    relu_inplace(f.a);
+    MaxPoolResult r = maxpool2d_forward(f.a, *b.pool);
+    f.argmax = r.argmax;
+    f.pool = *b.pool;
+    return t.custom({h}, r.y, &f);
+  }
+  h = t.relu(h);
   if (b.pool) h = t.maxpool2d(h, *b.pool);
   return h;
+}
+
+void ConvBlocksEncoder::FusedReluPool::backward(const Tensor& dy, std::vector<Tensor>& dinputs) {
+  dinputs[0] = lpl_block_delta(dy, a, argmax, &pool, /*pooled=*/false);
 }
 
 Tensor ConvBlocksEncoder::block_forward(int k, const Tensor& x, const ForwardMode& m) {
