@@ -38,8 +38,14 @@ int Tape::push(Node&& n) {
   return static_cast<int>(nodes_.size() - 1);
 }
 
+bool Tape::param_grad_zeroed(int node) const {
+  const Param& p = *nodes_[static_cast<size_t>(node)].param;
+  return p.grad_zeroed && p.grad.defined();
+}
+
 Tensor& Tape::param_grad(int node) {
   Param& p = *nodes_[static_cast<size_t>(node)].param;
+  p.grad_zeroed = false;  // every caller writes it
   if (!p.grad.defined()) p.grad = Tensor::zeros(p.value.shape(), p.value.device());
   LPL_CHECK(p.grad.dtype() == DType::F32 && p.grad.shape() == p.value.shape() && p.grad.device() == p.value.device(),
             fmt::format("tape: parameter '{}' ({}): its gradient {} {} does not match its value {} {}", p.name,
@@ -78,6 +84,7 @@ void zero_grad(const std::vector<Param*>& params) {
       p->grad.zero_();
     else
       p->grad = Tensor::zeros(p->value.shape(), p->value.device());
+    p->grad_zeroed = true;
   }
 }
 
@@ -331,9 +338,11 @@ void Tape::backward_node(Node& n, const Tensor& dy) {
       bool bias_done = bi < 0;
       if (wi >= 0) {
         if (is_param(wi)) {
-          // Straight into Param::grad; the bias too when it is a parameter.
+          // Straight into Param::grad; the bias too when it is a parameter. Gradients zeroed since
+          // (zero_grad) are overwritten rather than added to: the same values, without a scratch + add.
+          const bool overwrite = param_grad_zeroed(wi) && (!is_param(bi) || param_grad_zeroed(bi));
           Tensor* db = is_param(bi) ? &param_grad(bi) : nullptr;
-          conv2d_backward_filter(n.saved[0], dy, param_grad(wi), db, n.conv, /*accumulate=*/true);
+          conv2d_backward_filter(n.saved[0], dy, param_grad(wi), db, n.conv, /*accumulate=*/!overwrite);
           bias_done = bias_done || db != nullptr;
         } else {
           Tensor dw = Tensor::empty(nodes_[static_cast<size_t>(wi)].out_shape, dy.device());
@@ -343,7 +352,8 @@ void Tape::backward_node(Node& n, const Tensor& dy) {
       }
       if (!bias_done) {
         if (is_param(bi)) {
-          bias_backward(dy, param_grad(bi), /*accumulate=*/true);
+          const bool overwrite = param_grad_zeroed(bi);
+          bias_backward(dy, param_grad(bi), /*accumulate=*/!overwrite);
         } else {
           Tensor db = Tensor::empty(nodes_[static_cast<size_t>(bi)].out_shape, dy.device());
           bias_backward(dy, db, /*accumulate=*/false);
@@ -391,8 +401,8 @@ void Tape::backward_node(Node& n, const Tensor& dy) {
       for (int k = 0; k < n.custom_count; ++k) {
         const int in = custom_in_[static_cast<size_t>(n.custom_first + k)];
         Tensor& g = custom_grads_[static_cast<size_t>(k)];
-        // Not owned: the custom backward may hand out dy or a tensor it keeps.
-        if (in >= 0 && g.defined()) accumulate(in, g, /*owned=*/false);
+        // Owned only when the node says its gradients are new tensors (it may hand out dy or one it keeps).
+        if (in >= 0 && g.defined()) accumulate(in, g, /*owned=*/n.custom->returns_new_tensors());
         g = Tensor();
       }
       break;

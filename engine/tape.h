@@ -36,6 +36,9 @@ class CustomBackward {
   // dinputs has one slot per input, undefined on entry; set those the node can compute (inputs that
   // need no gradient may be left undefined).
   virtual void backward(const Tensor& dy, std::vector<Tensor>& dinputs) = 0;
+  // true: the dinputs are new tensors nobody else holds, which the tape may keep and add into
+  // (saves a copy); false: the tape copies them (a backward may hand out dy or a tensor it keeps).
+  virtual bool returns_new_tensors() const { return false; }
 };
 
 class Tape {
@@ -117,7 +120,8 @@ class Tape {
   // into Node::grad (taking g on the first contribution when owned, cloning it otherwise).
   void accumulate(int node, const Tensor& g, bool owned);
   // A param node's Param::grad, checked against its value (defined, same shape and device).
-  Tensor& param_grad(int node);
+  Tensor& param_grad(int node);  // the Param's gradient, about to be written (clears grad_zeroed)
+  bool param_grad_zeroed(int node) const;
   bool is_param(int node) const { return node >= 0 && nodes_[static_cast<size_t>(node)].op == Op::param; }
   void backward_node(Node& n, const Tensor& dy);
   bool record_;

@@ -40,13 +40,19 @@ ag::Var ConvBlocksEncoder::layer_forward(ag::Tape& t, int k, const ag::Var& x, c
   if (b.dropout > 0 && m.training) h = t.dropout(h, b.dropout, m.seed, dropout_stream(m.step, k));
   ag::Var bias = conv_b_[static_cast<size_t>(k)] ? t.param(conv_bias(k)) : ag::Var{};
   h = t.conv2d(h, t.param(conv_weight(k)), bias.value.defined() ? &bias : nullptr, b.conv);
-  if (b.pool && lpl_block_delta_fits(&*b.pool) && t.recording() && h.requires_grad()) {
+  const Pool2dParams* pool = b.pool ? &*b.pool : nullptr;
+  if (lpl_block_delta_fits(pool) && t.recording() && h.requires_grad()) {
     FusedReluPool& f = fused_[static_cast<size_t>(k)];
     f.a = h.value;  // the conv's node keeps its input and weight, not its output: ReLU in place
     relu_inplace(f.a);
-    MaxPoolResult r = maxpool2d_forward(f.a, *b.pool);
+    f.has_pool = pool != nullptr;
+    if (!pool) {
+      f.argmax = Tensor();
+      return t.custom({h}, f.a, &f);
+    }
+    MaxPoolResult r = maxpool2d_forward(f.a, *pool);
     f.argmax = r.argmax;
-    f.pool = *b.pool;
+    f.pool = *pool;
     return t.custom({h}, r.y, &f);
   }
   h = t.relu(h);
@@ -55,7 +61,7 @@ ag::Var ConvBlocksEncoder::layer_forward(ag::Tape& t, int k, const ag::Var& x, c
 }
 
 void ConvBlocksEncoder::FusedReluPool::backward(const Tensor& dy, std::vector<Tensor>& dinputs) {
-  dinputs[0] = lpl_block_delta(dy, a, argmax, &pool, /*pooled=*/false);
+  dinputs[0] = lpl_block_delta(dy, a, argmax, has_pool ? &pool : nullptr, /*pooled=*/false);
 }
 
 Tensor ConvBlocksEncoder::block_forward(int k, const Tensor& x, const ForwardMode& m) {
@@ -97,6 +103,8 @@ void ConvBlocksEncoder::block_backward(int k, const Tensor& g, bool pooled_rep) 
   }
   Param* bias = conv_b_[static_cast<size_t>(k)];
   conv2d_backward_filter(s.x, delta, conv_weight(k).grad, bias ? &bias->grad : nullptr, b.conv, false);
+  conv_weight(k).grad_zeroed = false;
+  if (bias) bias->grad_zeroed = false;
 }
 
 }  // namespace lpl

@@ -57,13 +57,15 @@ class ConvBlocksEncoder : public Encoder, public LayerLocalBlocks {
   struct Saved {
     Tensor x, a, argmax, y;  // conv input (after adaptive pool and dropout), ReLU output, pool arg-max, block output
   };
-  // ReLU + 2x2 max-pool on the tape as one custom node whose backward is the fused block delta
-  // (kernels/lpl_block.h): one pass instead of the max-pool and ReLU nodes. One per block: a block
-  // is recorded once per step (the node lives until the step's backward).
+  // ReLU (+ a 2x2 max-pool) on the tape as one custom node whose backward is the fused block delta
+  // (kernels/lpl_block.h): ReLU in place and one backward pass instead of the ReLU and max-pool
+  // nodes. One per block: a block is recorded once per step (the node lives until the step's backward).
   struct FusedReluPool : ag::CustomBackward {
     Tensor a, argmax;
     Pool2dParams pool;
+    bool has_pool = false;
     void backward(const Tensor& dy, std::vector<Tensor>& dinputs) override;
+    bool returns_new_tensors() const override { return true; }  // lpl_block_delta allocates its result
   };
   std::vector<FusedReluPool> fused_;
   std::vector<ConvBlockSpec> blocks_;

@@ -60,34 +60,44 @@ Tensor LplStep::shuffle_perm(int64_t B, int64_t step_index) const {
 }
 
 void LplStep::objective(int k, ag::Tape& t, const ag::Var& r, int64_t step_index, Tensor& terms) {
-  prof::Scope s("objective", opt_.timer);
   const auto uk = static_cast<size_t>(k);
   if (opt_.objective == StepObjective::supervised) {
     // One head per trained layer: logits of both views, mean CE over the 2B rows = (CE1 + CE2) / 2.
-    const ag::Var logits = net_.head_forward(t, opt_.end_to_end ? 0 : k, r);
-    CrossEntropyResult ce = softmax_cross_entropy(logits.value, labels2_);
-    supervised_[uk] = ce.loss;
+    ag::Var logits;
+    CrossEntropyResult ce;
+    {
+      prof::Scope s("objective", opt_.timer);
+      logits = net_.head_forward(t, opt_.end_to_end ? 0 : k, r);
+      ce = softmax_cross_entropy(logits.value, labels2_);
+      supervised_[uk] = ce.loss;
+    }
+    prof::Scope s("backward", opt_.timer);
     if (!opt_.no_grad) t.backward(logits, ce.dlogits);
     return;
   }
-  LplObjectiveArgs args;
-  args.coeffs = opt_.coeffs;
-  args.no_pooling = opt_.no_pooling;
-  args.negative_samples = opt_.objective == StepObjective::negative_samples;
-  Tensor perm;
-  if (opt_.shuffle_positives) {
-    perm = shuffle_perm(r.value.dim(0) / 2, step_index);
-    args.positive_perm = &perm;
+  Tensor dr;
+  {
+    prof::Scope s0("objective", opt_.timer);
+    LplObjectiveArgs args;
+    args.coeffs = opt_.coeffs;
+    args.no_pooling = opt_.no_pooling;
+    args.negative_samples = opt_.objective == StepObjective::negative_samples;
+    Tensor perm;
+    if (opt_.shuffle_positives) {
+      perm = shuffle_perm(r.value.dim(0) / 2, step_index);
+      args.positive_perm = &perm;
+    }
+    if (opt_.stale_estimates) {
+      args.stale_mean = &stale_mean_[uk];
+      args.stale_var = &stale_var_[uk];
+      args.stale_valid = stale_valid_[uk];
+    }
+    // The fused objective returns the loss terms and dL/dr together: dL/dr seeds the backward.
+    dr = Tensor::empty(r.value.shape(), r.value.device());
+    lpl_objective(r.value, dr, terms, k, args);
+    if (opt_.stale_estimates) stale_valid_[uk] = true;
   }
-  if (opt_.stale_estimates) {
-    args.stale_mean = &stale_mean_[uk];
-    args.stale_var = &stale_var_[uk];
-    args.stale_valid = stale_valid_[uk];
-  }
-  // The fused objective returns the loss terms and dL/dr together: dL/dr seeds the backward.
-  Tensor dr = Tensor::empty(r.value.shape(), r.value.device());
-  lpl_objective(r.value, dr, terms, k, args);
-  if (opt_.stale_estimates) stale_valid_[uk] = true;
+  prof::Scope s1("backward", opt_.timer);
   if (!opt_.no_grad) t.backward(r, dr);
 }
 
@@ -143,11 +153,7 @@ std::vector<LplTerms> LplStep::run_on_tape(const Tensor& x, int64_t step_index) 
       h = net_.layer_forward(tape_, k, h, m);
       inject_.inject(k + 1, step_index, h.value);
     }
-    if (net_.layer_trained(k)) {
-      const ag::Var r = representation(k, tape_, h);
-      prof::Scope s("backward", tm);
-      objective(k, tape_, r, step_index, terms_);
-    }
+    if (net_.layer_trained(k)) objective(k, tape_, representation(k, tape_, h), step_index, terms_);
   }
   tape_.clear();
   return lpl_terms_read(terms_);
