@@ -23,9 +23,6 @@ struct Param {
   ParamRole role = ParamRole::weight;
   ParamPart part = ParamPart::encoder;
   bool trained = true;    // false: saved with the weights but never updated (e.g. ResNet's unused fc)
-  // Set by ag::zero_grad, cleared by whatever writes the gradient next: the tape's first contribution
-  // may then overwrite instead of adding (the conv's backward-filter avoids a scratch buffer + add).
-  bool grad_zeroed = false;
 };
 
 struct Buffer {

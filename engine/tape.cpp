@@ -38,14 +38,8 @@ int Tape::push(Node&& n) {
   return static_cast<int>(nodes_.size() - 1);
 }
 
-bool Tape::param_grad_zeroed(int node) const {
-  const Param& p = *nodes_[static_cast<size_t>(node)].param;
-  return p.grad_zeroed && p.grad.defined();
-}
-
 Tensor& Tape::param_grad(int node) {
   Param& p = *nodes_[static_cast<size_t>(node)].param;
-  p.grad_zeroed = false;  // every caller writes it
   if (!p.grad.defined()) p.grad = Tensor::zeros(p.value.shape(), p.value.device());
   LPL_CHECK(p.grad.dtype() == DType::F32 && p.grad.shape() == p.value.shape() && p.grad.device() == p.value.device(),
             fmt::format("tape: parameter '{}' ({}): its gradient {} {} does not match its value {} {}", p.name,
@@ -84,7 +78,6 @@ void zero_grad(const std::vector<Param*>& params) {
       p->grad.zero_();
     else
       p->grad = Tensor::zeros(p->value.shape(), p->value.device());
-    p->grad_zeroed = true;
   }
 }
 
@@ -338,11 +331,9 @@ void Tape::backward_node(Node& n, const Tensor& dy) {
       bool bias_done = bi < 0;
       if (wi >= 0) {
         if (is_param(wi)) {
-          // Straight into Param::grad; the bias too when it is a parameter. Gradients zeroed since
-          // (zero_grad) are overwritten rather than added to: the same values, without a scratch + add.
-          const bool overwrite = param_grad_zeroed(wi) && (!is_param(bi) || param_grad_zeroed(bi));
+          // Straight into Param::grad; the bias too when it is a parameter.
           Tensor* db = is_param(bi) ? &param_grad(bi) : nullptr;
-          conv2d_backward_filter(n.saved[0], dy, param_grad(wi), db, n.conv, /*accumulate=*/!overwrite);
+          conv2d_backward_filter(n.saved[0], dy, param_grad(wi), db, n.conv, /*accumulate=*/true);
           bias_done = bias_done || db != nullptr;
         } else {
           Tensor dw = Tensor::empty(nodes_[static_cast<size_t>(wi)].out_shape, dy.device());
@@ -352,8 +343,7 @@ void Tape::backward_node(Node& n, const Tensor& dy) {
       }
       if (!bias_done) {
         if (is_param(bi)) {
-          const bool overwrite = param_grad_zeroed(bi);
-          bias_backward(dy, param_grad(bi), /*accumulate=*/!overwrite);
+          bias_backward(dy, param_grad(bi), /*accumulate=*/true);
         } else {
           Tensor db = Tensor::empty(nodes_[static_cast<size_t>(bi)].out_shape, dy.device());
           bias_backward(dy, db, /*accumulate=*/false);

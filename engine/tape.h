@@ -120,8 +120,7 @@ class Tape {
   // into Node::grad (taking g on the first contribution when owned, cloning it otherwise).
   void accumulate(int node, const Tensor& g, bool owned);
   // A param node's Param::grad, checked against its value (defined, same shape and device).
-  Tensor& param_grad(int node);  // the Param's gradient, about to be written (clears grad_zeroed)
-  bool param_grad_zeroed(int node) const;
+  Tensor& param_grad(int node);
   bool is_param(int node) const { return node >= 0 && nodes_[static_cast<size_t>(node)].op == Op::param; }
   void backward_node(Node& n, const Tensor& dy);
   bool record_;

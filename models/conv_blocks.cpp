@@ -103,8 +103,6 @@ void ConvBlocksEncoder::block_backward(int k, const Tensor& g, bool pooled_rep) 
   }
   Param* bias = conv_b_[static_cast<size_t>(k)];
   conv2d_backward_filter(s.x, delta, conv_weight(k).grad, bias ? &bias->grad : nullptr, b.conv, false);
-  conv_weight(k).grad_zeroed = false;
-  if (bias) bias->grad_zeroed = false;
 }
 
 }  // namespace lpl
