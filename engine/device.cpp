@@ -1,5 +1,7 @@
 #include "engine/device.h"
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -82,6 +84,23 @@ void cpu_tensor_free(void* p, size_t bytes) {
 }
 }  // namespace detail
 
+namespace {
+std::atomic<int64_t> g_free_failures{0};
+std::atomic<bool> g_inject_free_failure{false};
+}  // namespace
+
+void report_free_failure(const char* what, const char* error) noexcept {
+  if (g_free_failures.fetch_add(1) == 0)
+    std::fprintf(stderr, "warning: %s failed: %s (the memory is left to the end of the process; an earlier "
+                 "device error is the likely cause)\n", what, error);
+}
+int64_t free_failures() noexcept { return g_free_failures.load(); }
+
+namespace detail {
+void set_inject_free_failure(bool on) noexcept { g_inject_free_failure.store(on); }
+bool inject_free_failure() noexcept { return g_inject_free_failure.exchange(false); }
+}  // namespace detail
+
 }  // namespace lpl
 
 #if !LPL_HAVE_CUDA
@@ -101,7 +120,10 @@ void device_free(Device d, void* p, size_t bytes) {
   detail::cpu_tensor_free(p, bytes);
 }
 void* pinned_alloc(size_t bytes) { return detail::cpu_alloc(bytes); }
-void pinned_free(void* p) { detail::cpu_free(p); }
+void pinned_free(void* p) noexcept {
+  if (detail::inject_free_failure()) return report_free_failure("pinned_free", "injected failure (test hook)");
+  detail::cpu_free(p);
+}
 void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
   if (dd.is_cuda() || sd.is_cuda()) no_cuda();
   if (bytes) std::memcpy(dst, src, bytes);

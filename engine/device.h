@@ -30,7 +30,17 @@ void* device_alloc(Device d, size_t bytes);
 void device_free(Device d, void* p, size_t bytes);
 // Host memory for staging (pinned when CUDA is available): used by loaders.
 void* pinned_alloc(size_t bytes);
-void pinned_free(void* p);
+// Never throws (destructors call it): a failure is reported on stderr once per process and the
+// memory is left to the process's end.
+void pinned_free(void* p) noexcept;
+// How a free path reports a failure it must not throw: one line on stderr (the first time), counted.
+void report_free_failure(const char* what, const char* error) noexcept;
+int64_t free_failures() noexcept;
+namespace detail {
+// Test hook: makes the next free path report a failure as if the runtime had returned an error.
+void set_inject_free_failure(bool on) noexcept;
+bool inject_free_failure() noexcept;
+}  // namespace detail
 
 // Byte copies between any two devices; ordered on the device's stream. sync() waits for it.
 void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes);

@@ -2,6 +2,7 @@
 // block is safe to reuse by the next op on that stream), pinned host memory, copies, streams.
 #include <cuda_runtime.h>
 
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -27,6 +28,19 @@ void cpu_tensor_free(void* p, size_t bytes);
 namespace {
 
 constexpr int kMaxDevices = 16;
+
+// The calling thread's current device, cached: every cudaSetDevice of the engine goes through here,
+// so the cache cannot go stale, and stream() can make its device current at the cost of a compare.
+thread_local int current_device = -1;
+}  // namespace
+
+void set_current_device(int dev) {
+  if (current_device == dev) return;
+  LPL_CUDA_CHECK(cudaSetDevice(dev));
+  current_device = dev;
+}
+
+namespace {
 
 // Round sizes so that blocks of nearby sizes are interchangeable: 512 B granules below 1 MiB,
 // 2 MiB granules above.
@@ -54,7 +68,7 @@ struct CachingAllocator {
       ++stats.cache_hits;
       return p;
     }
-    LPL_CUDA_CHECK(cudaSetDevice(dev));
+    set_current_device(dev);
     void* p = nullptr;
     cudaError_t e = cudaMalloc(&p, n);
     if (e != cudaSuccess) {
@@ -113,8 +127,13 @@ bool cuda_built() { return true; }
 int cuda_device_count() {
   static int n = [] {
     int c = 0;
-    if (cudaGetDeviceCount(&c) != cudaSuccess) {
+    const cudaError_t e = cudaGetDeviceCount(&c);
+    if (e != cudaSuccess) {
       (void)cudaGetLastError();
+      // No GPU is not worth a word; anything else (a driver older than this runtime, a broken
+      // install) would otherwise read as "0 GPUs visible" without a reason.
+      if (e != cudaErrorNoDevice)
+        std::fprintf(stderr, "warning: CUDA reports no usable GPU: %s (%s)\n", cudaGetErrorString(e), cudaGetErrorName(e));
       return 0;
     }
     return c;
@@ -140,9 +159,20 @@ void* pinned_alloc(size_t bytes) {
   return p;
 }
 
-void pinned_free(void* p) {
-  if (cuda_device_count() == 0) return detail::cpu_free(p);
-  if (p) LPL_CUDA_CHECK(cudaFreeHost(p));
+void pinned_free(void* p) noexcept {
+  if (cuda_device_count() == 0) {
+    if (detail::inject_free_failure()) return report_free_failure("pinned_free", "injected failure (test hook)");
+    return detail::cpu_free(p);
+  }
+  if (!p) return;
+  // Called from destructors (loader buffers): after a sticky CUDA error this fails too, and throwing
+  // here would end the process in std::terminate blaming cudaFreeHost instead of the real error.
+  const cudaError_t e = cudaFreeHost(p);
+  if (detail::inject_free_failure()) return report_free_failure("cudaFreeHost", "injected failure (test hook)");
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    report_free_failure("cudaFreeHost", cudaGetErrorString(e));
+  }
 }
 
 void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
@@ -153,8 +183,7 @@ void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes
   }
   Device g = dd.is_cuda() ? dd : sd;
   check_cuda_device(g);
-  LPL_CUDA_CHECK(cudaSetDevice(g.index));
-  cudaStream_t s = stream(g);
+  cudaStream_t s = stream(g);  // (makes g current)
   LPL_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
   // Copies into host memory are visible to the caller only after the stream has reached them.
   if (dd.is_cpu()) LPL_CUDA_CHECK(cudaStreamSynchronize(s));
@@ -192,10 +221,10 @@ cudaStream_t stream(Device d) {
   static cudaStream_t streams[kMaxDevices] = {};
   static std::once_flag once[kMaxDevices];
   check_cuda_device(d);
-  std::call_once(once[d.index], [&] {
-    LPL_CUDA_CHECK(cudaSetDevice(d.index));
-    LPL_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[d.index], cudaStreamNonBlocking));
-  });
+  // Kernels launch on the current device: make d current (cuda:1 must not run on device 0).
+  set_current_device(d.index);
+  std::call_once(once[d.index],
+                 [&] { LPL_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[d.index], cudaStreamNonBlocking)); });
   return streams[d.index];
 }
 

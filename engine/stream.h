@@ -5,5 +5,8 @@
 #include "engine/device.h"
 
 namespace lpl {
+// The device's stream; also makes the device current for the calling thread (kernels launch there).
 cudaStream_t stream(Device d);
+// cudaSetDevice through a per-thread cache: every engine call goes through here.
+void set_current_device(int dev);
 }
