@@ -2,12 +2,15 @@
 // cuDNN 9 marks this legacy API deprecated (warnings appear with -DCUDNN_WARN_DEPRECATED); its calls
 // are confined to this file, which silences only that warning (it compiles cleanly with that
 // define and warnings as errors). Descriptors and the algorithm
-// choice are made once per shape and math mode: the first call benchmarks cuDNN's algorithms
-// (like torch.backends.cudnn.benchmark) and keeps the fastest deterministic one, so repeated runs
-// give identical results. Math is full float32 (CUDNN_FMA_MATH) unless set_allow_tf32(true).
+// choice are made once per shape and math mode: the first call asks cuDNN which algorithms work
+// (cudnnFind) and keeps the first deterministic one of a fixed preference order (Plan::choose), so
+// repeated runs and other processes give identical results. Math is full float32 (CUDNN_FMA_MATH)
+// unless set_allow_tf32(true).
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <array>
 #include <map>
 #include <memory>
@@ -59,25 +62,61 @@ struct Plan {
   Plan(const Plan&) = delete;
   Plan& operator=(const Plan&) = delete;
 
-  // Picks the fastest successful deterministic algorithm among cuDNN's benchmark results (any
-  // successful one if none is deterministic); without TF32 it never takes a tensor-op algorithm.
-  template <class Perf>
-  void choose(const Perf* perf, int n, bool tf32, const char* op) {
+  // Picks an algorithm from cuDNN's results (status, determinism, math type, memory). By default the
+  // first successful deterministic one in a fixed preference order: the choice then does not depend on
+  // measured times, so two processes on the same GPU pick the same algorithm and give the same bits.
+  // LPL_CUDNN_BENCHMARK=1 takes the fastest deterministic one instead (like cudnn.benchmark; processes
+  // may then differ). Without TF32 it never takes a tensor-op algorithm; with TF32 the chosen
+  // algorithm's math type is applied to the descriptor (as PyTorch does). No deterministic algorithm:
+  // the fastest successful one, with a warning.
+  template <class Perf, class Algo, size_t N>
+  void choose(const Perf* perf, int n, bool tf32, const char* op, const std::array<Algo, N>& order) {
+    auto usable = [&](const Perf& q, bool deterministic) {
+      if (q.status != CUDNN_STATUS_SUCCESS) return false;
+      if (!tf32 && (q.mathType == CUDNN_TENSOR_OP_MATH || q.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
+        return false;
+      return !deterministic || q.determinism == CUDNN_DETERMINISTIC;
+    };
+    static const bool by_time = [] {
+      const char* e = std::getenv("LPL_CUDNN_BENCHMARK");
+      return e && e[0] == '1';
+    }();
     int best = -1;
-    for (int pass = 0; pass < 2 && best < 0; ++pass)
-      for (int k = 0; k < n && best < 0; ++k) {
-        if (perf[k].status != CUDNN_STATUS_SUCCESS) continue;
-        if (!tf32 && (perf[k].mathType == CUDNN_TENSOR_OP_MATH || perf[k].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
-          continue;
-        if (pass == 0 && perf[k].determinism != CUDNN_DETERMINISTIC) continue;
-        best = k;
-      }
+    if (!by_time)
+      for (size_t o = 0; o < N && best < 0; ++o)
+        for (int k = 0; k < n && best < 0; ++k)
+          if (perf[k].algo == order[o] && usable(perf[k], true)) best = k;
+    for (int k = 0; k < n && best < 0; ++k)  // results come sorted by time
+      if (usable(perf[k], true)) best = k;
+    if (best < 0) {
+      for (int k = 0; k < n && best < 0; ++k)
+        if (usable(perf[k], false)) best = k;
+      if (best >= 0)
+        std::fprintf(stderr, "warning: %s: cuDNN has no deterministic algorithm for this shape; using algorithm %d "
+                     "(results may differ in the last bits from run to run)\n", op, static_cast<int>(perf[best].algo));
+    }
     LPL_CHECK(best >= 0, strf("%s: cuDNN found no usable algorithm for this shape", op));
     algo = static_cast<int>(perf[best].algo);
     workspace = perf[best].memory;
+    if (tf32) LPL_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, perf[best].mathType));
     chosen = true;
   }
 };
+
+// Fixed preference orders (usually fast first; deterministic ones only are taken from them).
+constexpr std::array<cudnnConvolutionFwdAlgo_t, 8> kFwdOrder{
+    CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
+    CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED,     CUDNN_CONVOLUTION_FWD_ALGO_GEMM,
+    CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING,            CUDNN_CONVOLUTION_FWD_ALGO_FFT,
+    CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD,              CUDNN_CONVOLUTION_FWD_ALGO_DIRECT};
+constexpr std::array<cudnnConvolutionBwdFilterAlgo_t, 6> kBwdFilterOrder{
+    CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED,
+    CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT,
+    CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3};
+constexpr std::array<cudnnConvolutionBwdDataAlgo_t, 6> kBwdDataOrder{
+    CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED,
+    CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING, CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT,
+    CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD, CUDNN_CONVOLUTION_BWD_DATA_ALGO_0};
 
 using Key = std::array<int64_t, 15>;
 Key make_key(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2dParams& p, bool tf32) {
@@ -128,7 +167,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     int n = 0;
     LPL_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, pl.x, x.f(), pl.w, w.f(), pl.conv, pl.y, y.f(), kMaxAlgos,
                                                            &n, perf, ws.data<void>(), ws.nbytes()));
-    pl.choose(perf, n, allow_tf32(), "conv2d_forward");
+    pl.choose(perf, n, allow_tf32(), "conv2d_forward", kFwdOrder);
   }
   const float one = 1.f, zero = 0.f;
   LPL_CUDNN_CHECK(cudnnConvolutionForward(h, &one, pl.x, x.f(), pl.w, w.f(), pl.conv,
@@ -154,7 +193,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
       LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, pl.x, x.f(), pl.y, dy.f(), pl.conv, pl.w,
                                                                     scratch.f(), kMaxAlgos, &n, perf,
                                                                     ws.data<void>(), ws.nbytes()));
-      pl.choose(perf, n, allow_tf32(), "conv2d_backward_filter");
+      pl.choose(perf, n, allow_tf32(), "conv2d_backward_filter", kBwdFilterOrder);
     }
     const float one = 1.f, beta = accumulate ? 1.f : 0.f;
     LPL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, pl.x, x.f(), pl.y, dy.f(), pl.conv,
@@ -176,7 +215,7 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
     int n = 0;
     LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, pl.w, w.f(), pl.y, dy.f(), pl.conv, pl.x, dx.f(),
                                                                 kMaxAlgos, &n, perf, ws.data<void>(), ws.nbytes()));
-    pl.choose(perf, n, allow_tf32(), "conv2d_backward_data");
+    pl.choose(perf, n, allow_tf32(), "conv2d_backward_data", kBwdDataOrder);
   }
   const float one = 1.f, zero = 0.f;
   LPL_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, pl.w, w.f(), pl.y, dy.f(), pl.conv,
