@@ -190,22 +190,24 @@ else
   rm -rf "$WORK" && mkdir -p "$WORK"
   tl=$(( $(left) - 40 )); [ $tl -gt 120 ] && tl=120
   S0=$(date +%s)
+  # train LOG ARGS...: one train_vgg11 run into LOG; its exit status also in TRC.
+  train() { local log=$1; shift; timeout "$tl" "$TRAIN" "${TRAIN_ARGS[@]}" "$@" >"$log" 2>&1; TRC=$?; return $TRC; }
   if ! "$BUILD/bin/make_pairs" "$WORK/pairs" 64 32 1 >"$LOG_DIR/train_pairs.log" 2>&1; then
     step train-cpu-vs-cuda FAILED "make_pairs: $(tail -1 "$LOG_DIR/train_pairs.log")"
-  elif ! timeout "$tl" "$TRAIN" "${TRAIN_ARGS[@]}" --max_epochs 1 --warmup_epochs 1 --max_steps 1 --device cpu --log_dir "$WORK/init" \
-         --experiment_name init >"$LOG_DIR/train_init.log" 2>&1; then
-    step train-cpu-vs-cuda FAILED "initial weights (CPU, lr 0): rc $?: $(tail -1 "$LOG_DIR/train_init.log")"
-  elif ! timeout "$tl" "$TRAIN" "${TRAIN_ARGS[@]}" --max_epochs 1 --warmup_epochs 0 --max_steps 3 --device cuda --log_dir "$WORK/cuda" --experiment_name cuda \
-         >"$LOG_DIR/train_cuda.log" 2>&1; then
-    step train-cpu-vs-cuda FAILED "--device cuda: rc $?: $(grep -m1 'error' "$LOG_DIR/train_cuda.log" || tail -1 "$LOG_DIR/train_cuda.log")"
-  elif ! timeout "$tl" "$TRAIN" "${TRAIN_ARGS[@]}" --max_epochs 1 --warmup_epochs 0 --max_steps 3 --device cpu --log_dir "$WORK/cpu" --experiment_name cpu \
-         >"$LOG_DIR/train_cpu.log" 2>&1; then
-    step train-cpu-vs-cuda FAILED "--device cpu: rc $?: $(tail -1 "$LOG_DIR/train_cpu.log")"
+  elif ! train "$LOG_DIR/train_init.log" --max_epochs 1 --warmup_epochs 1 --max_steps 1 --device cpu \
+         --log_dir "$WORK/init" --experiment_name init; then
+    step train-cpu-vs-cuda FAILED "initial weights (CPU, lr 0): rc $TRC: $(tail -1 "$LOG_DIR/train_init.log")"
+  elif ! train "$LOG_DIR/train_cuda.log" --max_epochs 1 --warmup_epochs 0 --max_steps 3 --device cuda \
+         --log_dir "$WORK/cuda" --experiment_name cuda; then
+    step train-cpu-vs-cuda FAILED "--device cuda: rc $TRC: $(grep -m1 'error' "$LOG_DIR/train_cuda.log" || tail -1 "$LOG_DIR/train_cuda.log")"
+  elif ! train "$LOG_DIR/train_cpu.log" --max_epochs 1 --warmup_epochs 0 --max_steps 3 --device cpu \
+         --log_dir "$WORK/cpu" --experiment_name cpu; then
+    step train-cpu-vs-cuda FAILED "--device cpu: rc $TRC: $(tail -1 "$LOG_DIR/train_cpu.log")"
   else
     w() { find "$WORK/$1" -path '*checkpoints/last.safetensors' | head -1; }
     CMP=$("$BUILD/bin/compare_weights" "$(w cpu)" "$(w cuda)" "$TRAIN_TOL" --base "$(w init)" 2>&1)
     rc=$?
-    CUDA_IPS=$(grep -oE '[0-9.]+ images/s' "$LOG_DIR/train_cuda.log" | tail -1)
+    echo "$CMP" >"$LOG_DIR/train_compare.log"
     if [ $rc -eq 0 ]; then st=ok; else st=FAILED; fi
     step train-cpu-vs-cuda "$st" "$(echo "$CMP" | tail -1); 3 SGD steps, $(( $(date +%s) - S0 ))s"
   fi
