@@ -773,8 +773,9 @@ int main(int argc, char** argv) {
     const Device dev = parse_device(o.device);
     if (dev.is_cuda()) {
       LPL_CHECK(cuda_built(), "--device cuda: this build has no CUDA backend");
-      LPL_CHECK(cuda_device_count() > dev.index, fmt::format("--device {}: no such GPU ({} visible)", o.device,
-                                                             cuda_device_count()));
+      const std::string why = cuda_device_count_error();
+      LPL_CHECK(cuda_device_count() > dev.index, fmt::format("--device {}: no such GPU ({} visible{}{})", o.device,
+                                                             cuda_device_count(), why.empty() ? "" : "; CUDA says ", why));
       set_allow_tf32(false);
     }
     if (o.benchmark > 0) return benchmark(o, dev);

@@ -96,10 +96,8 @@ void report_free_failure(const char* what, const char* error) noexcept {
 }
 int64_t free_failures() noexcept { return g_free_failures.load(); }
 
-namespace detail {
-void set_inject_free_failure(bool on) noexcept { g_inject_free_failure.store(on); }
-bool inject_free_failure() noexcept { return g_inject_free_failure.exchange(false); }
-}  // namespace detail
+void inject_free_failure_for_test(bool on) noexcept { g_inject_free_failure.store(on); }
+bool take_injected_free_failure() noexcept { return g_inject_free_failure.exchange(false); }
 
 }  // namespace lpl
 
@@ -111,6 +109,7 @@ namespace {
 }  // namespace
 bool cuda_built() { return false; }
 int cuda_device_count() { return 0; }
+std::string cuda_device_count_error() { return ""; }
 void* device_alloc(Device d, size_t bytes) {
   if (d.is_cuda()) no_cuda();
   return detail::cpu_tensor_alloc(bytes);
@@ -121,7 +120,7 @@ void device_free(Device d, void* p, size_t bytes) {
 }
 void* pinned_alloc(size_t bytes) { return detail::cpu_alloc(bytes); }
 void pinned_free(void* p) noexcept {
-  if (detail::inject_free_failure()) return report_free_failure("pinned_free", "injected failure (test hook)");
+  if (take_injected_free_failure()) return report_free_failure("pinned_free", "injected failure (test hook)");
   detail::cpu_free(p);
 }
 void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes) {

@@ -25,6 +25,9 @@ Device parse_device(const std::string& s);
 // Whether this build has the CUDA backend, and how many GPUs are visible (0 when none / no CUDA).
 bool cuda_built();
 int cuda_device_count();
+// Why the CUDA runtime reported no GPU, when it reported an error (a driver older than the runtime,
+// no driver, ...); empty otherwise.
+std::string cuda_device_count_error();
 
 void* device_alloc(Device d, size_t bytes);
 void device_free(Device d, void* p, size_t bytes);
@@ -36,11 +39,9 @@ void pinned_free(void* p) noexcept;
 // How a free path reports a failure it must not throw: one line on stderr (the first time), counted.
 void report_free_failure(const char* what, const char* error) noexcept;
 int64_t free_failures() noexcept;
-namespace detail {
 // Test hook: makes the next free path report a failure as if the runtime had returned an error.
-void set_inject_free_failure(bool on) noexcept;
-bool inject_free_failure() noexcept;
-}  // namespace detail
+void inject_free_failure_for_test(bool on) noexcept;
+bool take_injected_free_failure() noexcept;
 
 // Byte copies between any two devices; ordered on the device's stream. sync() waits for it.
 void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "engine/cuda_check.h"
@@ -112,8 +113,12 @@ CachingAllocator& allocator(int dev) {
   return a[dev];
 }
 
+std::string g_device_count_error;  // why cudaGetDeviceCount failed, if it did
+
 [[noreturn]] void no_gpu(Device d) {
-  fail(strf("device %s requested but only %d CUDA GPU(s) are visible", d.str().c_str(), cuda_device_count()));
+  const int n = cuda_device_count();
+  fail(strf("device %s requested but only %d CUDA GPU(s) are visible%s%s", d.str().c_str(), n,
+            g_device_count_error.empty() ? "" : ": CUDA says ", g_device_count_error.c_str()));
 }
 
 void check_cuda_device(Device d) {
@@ -124,16 +129,20 @@ void check_cuda_device(Device d) {
 
 bool cuda_built() { return true; }
 
+std::string cuda_device_count_error() {
+  (void)cuda_device_count();
+  return g_device_count_error;
+}
+
 int cuda_device_count() {
   static int n = [] {
     int c = 0;
     const cudaError_t e = cudaGetDeviceCount(&c);
     if (e != cudaSuccess) {
       (void)cudaGetLastError();
-      // No GPU is not worth a word; anything else (a driver older than this runtime, a broken
-      // install) would otherwise read as "0 GPUs visible" without a reason.
-      if (e != cudaErrorNoDevice)
-        std::fprintf(stderr, "warning: CUDA reports no usable GPU: %s (%s)\n", cudaGetErrorString(e), cudaGetErrorName(e));
+      // Kept for the message of a run that asks for a GPU (no_gpu): a driver older than this runtime
+      // or a broken install must not read as "0 GPUs visible" without a reason.
+      g_device_count_error = strf("%s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
       return 0;
     }
     return c;
@@ -161,14 +170,14 @@ void* pinned_alloc(size_t bytes) {
 
 void pinned_free(void* p) noexcept {
   if (cuda_device_count() == 0) {
-    if (detail::inject_free_failure()) return report_free_failure("pinned_free", "injected failure (test hook)");
+    if (take_injected_free_failure()) return report_free_failure("pinned_free", "injected failure (test hook)");
     return detail::cpu_free(p);
   }
   if (!p) return;
   // Called from destructors (loader buffers): after a sticky CUDA error this fails too, and throwing
   // here would end the process in std::terminate blaming cudaFreeHost instead of the real error.
   const cudaError_t e = cudaFreeHost(p);
-  if (detail::inject_free_failure()) return report_free_failure("cudaFreeHost", "injected failure (test hook)");
+  if (take_injected_free_failure()) return report_free_failure("cudaFreeHost", "injected failure (test hook)");
   if (e != cudaSuccess) {
     (void)cudaGetLastError();
     report_free_failure("cudaFreeHost", cudaGetErrorString(e));

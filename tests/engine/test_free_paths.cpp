@@ -14,7 +14,7 @@ TEST_CASE("pinned_free is noexcept and reports an (injected) failure instead of 
   void* p = pinned_alloc(256);
   REQUIRE(p != nullptr);
   const int64_t before = free_failures();
-  detail::set_inject_free_failure(true);
+  inject_free_failure_for_test(true);
   CHECK_NOTHROW(pinned_free(p));  // the injected failure is reported, not thrown (p is left to the process)
   CHECK(free_failures() == before + 1);
   // The hook fires once: the next free is an ordinary one.
