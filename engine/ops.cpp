@@ -300,7 +300,7 @@ CrossEntropyResult softmax_cross_entropy(const Tensor& logits, const Tensor& lab
   LPL_CHECK(logits.dim(1) > 0, "softmax_cross_entropy: logits have no classes");
   // Range-check the labels on the host (one small copy; the loss is read back anyway).
   std::vector<int32_t> lab(static_cast<size_t>(labels.numel()));
-  memcpy_bytes(lab.data(), cpu(), labels.data<int32_t>(), labels.device(), lab.size() * sizeof(int32_t));
+  read_to_host(lab.data(), labels.data<int32_t>(), labels.device(), lab.size() * sizeof(int32_t));
   for (size_t i = 0; i < lab.size(); ++i)
     LPL_CHECK(lab[i] >= 0 && lab[i] < logits.dim(1),
               fmt::format("softmax_cross_entropy: label {} at row {} is out of range [0, {})", lab[i], i,

@@ -46,7 +46,7 @@ CrossEntropyResult softmax_cross_entropy(const L& launch, const Tensor& logits, 
          SoftmaxXent{logits.f(), labels.data<int32_t>(), r.dlogits.f(), rows.data<double>(), k, k,
                      1.0 / static_cast<double>(b)});
   std::vector<double> h(static_cast<size_t>(b));
-  memcpy_bytes(h.data(), cpu(), rows.data<double>(), logits.device(), h.size() * sizeof(double));
+  read_to_host(h.data(), rows.data<double>(), logits.device(), h.size() * sizeof(double));
   double s = 0;  // added on the host in row order: the same result on both backends
   for (double v : h) s += v;
   r.loss = static_cast<float>(s / static_cast<double>(b));

@@ -92,7 +92,7 @@ double chunked_reduce(const L& launch, const Tensor& x) {
   Tensor part = Tensor::empty(Shape{chunks}, x.device(), DType::I64);  // 8 bytes per partial
   launch(x.device(), chunks, F{x.f(), n, part.data<double>()});
   std::vector<double> h(static_cast<size_t>(chunks));
-  memcpy_bytes(h.data(), cpu(), part.data<double>(), x.device(), h.size() * sizeof(double));
+  read_to_host(h.data(), part.data<double>(), x.device(), h.size() * sizeof(double));
   double s = 0;
   for (double v : h) s += v;
   return s;
