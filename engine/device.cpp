@@ -29,13 +29,13 @@ namespace {
 std::atomic<uint64_t> g_host_reads{0};
 }  // namespace
 uint64_t host_reads() { return g_host_reads.load(std::memory_order_relaxed); }
+void count_host_read() { g_host_reads.fetch_add(1, std::memory_order_relaxed); }
 void read_to_host(void* dst, const void* src, Device sd, size_t bytes) {
-  detail::count_host_read();
+  count_host_read();
   memcpy_bytes(dst, cpu(), src, sd, bytes);
 }
 
 namespace detail {
-void count_host_read() { g_host_reads.fetch_add(1, std::memory_order_relaxed); }
 
 void* cpu_alloc(size_t bytes) {
   size_t n = (bytes + 63) / 64 * 64;

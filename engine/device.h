@@ -41,9 +41,8 @@ void memset_zero(void* dst, Device d, size_t bytes);
 // device; reads are counted on the CPU too (sd = cpu), so a CPU test sees what a GPU run would wait.
 void read_to_host(void* dst, const void* src, Device sd, size_t bytes);
 uint64_t host_reads();
-namespace detail {
+// Counts one such read made without read_to_host (Tensor::copy_from from a GPU).
 void count_host_read();
-}
 void synchronize(Device d);
 
 struct AllocatorStats {

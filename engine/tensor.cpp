@@ -135,7 +135,7 @@ void Tensor::copy_from(const Tensor& src) {
   LPL_CHECK(src.numel() == numel() && src.dtype() == dtype_,
             fmt::format("copy_from: {} {} into {} {}", dtype_name(src.dtype()), src.shape().str(),
                         dtype_name(dtype_), shape_.str()));
-  if (device().is_cpu() && src.device().is_cuda() && nbytes() > 0) detail::count_host_read();  // waits for the GPU
+  if (device().is_cpu() && src.device().is_cuda() && nbytes() > 0) count_host_read();  // waits for the GPU
   memcpy_bytes(data<void>(), device(), src.data<void>(), src.device(), nbytes());
 }
 
