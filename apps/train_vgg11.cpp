@@ -39,6 +39,7 @@
 #include "engine/safetensors.h"
 #include "engine/tb_events.h"
 #include "models/lpl_step.h"
+#include "models/train_step.h"
 #include "models/optim.h"
 #include "models/online_eval.h"
 #include "models/train_checks.h"
@@ -447,21 +448,6 @@ std::unique_ptr<TrainData> load_train_data(const TrainOptions& o, Device dev) {
   return d;
 }
 
-// Non-finite loss terms, gradients or weights stop the run naming the layer (engine/divergence.h).
-void check_losses(DivergenceGuard& guard, const std::vector<LplTerms>& t) {
-  for (size_t k = 0; k < t.size(); ++k) {
-    const std::string layer = fmt::format("layer {}", k + 1);
-    guard.check_loss(layer, "pull loss", t[k].pull);
-    guard.check_loss(layer, "push loss", t[k].push);
-    guard.check_loss(layer, "decorr loss", t[k].decorr);
-    guard.check_loss(layer, "supervised loss", t[k].supervised);
-  }
-}
-void check_tensors(DivergenceGuard& guard, Encoder& net, bool gradients) {
-  for (Param* p : net.trained_params())
-    guard.check_tensor(param_place(*p), gradients ? "gradient" : "weight", p->name, gradients ? p->grad : p->value);
-}
-
 void add_terms(std::vector<LplTerms>& sum, const std::vector<LplTerms>& t, double scale = 1.0) {
   for (size_t k = 0; k < sum.size(); ++k) {
     sum[k].pull += t[k].pull * scale;
@@ -554,26 +540,6 @@ Position restore_checkpoint(const LoadedCheckpoint& ck, Encoder& net, Optimizer&
   if (ck.state.values.count(kPendingEpochLog) && !epoch_logged(dir + "/metrics.jsonl", p.global_step))
     p.pending_log = ck.state.values.at(kPendingEpochLog);
   return p;
-}
-
-// One training step: forward + objective + backward (models/lpl_step.h), the divergence checks, the update.
-std::vector<LplTerms> train_step(LplStep& step, Optimizer& opt, Encoder& net, DivergenceGuard& guard,
-                                 prof::PhaseTimer& timer, const data::Batch& batch, int64_t global_step, double lr) {
-  const std::vector<LplTerms> t = step.run(stack_views(batch.view1, batch.view2), global_step, batch.labels);
-  check_losses(guard, t);
-  {
-    prof::Scope ph("finite checks", &timer);
-    check_tensors(guard, net, true);
-  }
-  {
-    prof::Scope ph("update", &timer);
-    opt.step(lr);
-  }
-  {
-    prof::Scope ph("finite checks", &timer);
-    check_tensors(guard, net, false);
-  }
-  return t;
 }
 
 int train(const TrainOptions& o, Device dev) {
@@ -674,7 +640,8 @@ int train(const TrainOptions& o, Device dev) {
       }
       const double lr = scheduled_lr(sched, epoch, batch.step_in_epoch, steps_per_epoch);
       guard.at(epoch, global_step);
-      const std::vector<LplTerms> t = train_step(step, opt, net, guard, timer, batch, global_step, lr);
+      const std::vector<LplTerms> t = train_step(step, opt, net, guard, &timer, stack_views(batch.view1, batch.view2), batch.labels,
+                                                     global_step, lr);
       ++global_step;
       ++n_here;
       batch_in_epoch = batch.step_in_epoch + 1;

@@ -26,7 +26,18 @@ Device parse_device(const std::string& s) {
   fail(fmt::format("unknown device '{}' (expected cpu, cuda or cuda:N)", s));
 }
 
+namespace {
+std::atomic<uint64_t> g_host_reads{0};
+}  // namespace
+uint64_t host_reads() { return g_host_reads.load(std::memory_order_relaxed); }
+void count_host_read() { g_host_reads.fetch_add(1, std::memory_order_relaxed); }
+void read_to_host(void* dst, const void* src, Device sd, size_t bytes) {
+  count_host_read();
+  memcpy_bytes(dst, cpu(), src, sd, bytes);
+}
+
 namespace detail {
+
 void* cpu_alloc(size_t bytes) {
   size_t n = (bytes + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, n == 0 ? 64 : n);

@@ -46,6 +46,14 @@ bool take_injected_free_failure() noexcept;
 // Byte copies between any two devices; ordered on the device's stream. sync() waits for it.
 void memcpy_bytes(void* dst, Device dd, const void* src, Device sd, size_t bytes);
 void memset_zero(void* dst, Device d, size_t bytes);
+// A read of values the host needs (a loss, a finite flag, labels) from memory on device sd: the
+// copy, and on a GPU a wait for the stream to reach it. Every such read goes through here (and
+// Tensor::copy_from from a GPU into host memory), so host_reads() counts the host's waits for the
+// device; reads are counted on the CPU too (sd = cpu), so a CPU test sees what a GPU run would wait.
+void read_to_host(void* dst, const void* src, Device sd, size_t bytes);
+uint64_t host_reads();
+// Counts one such read made without read_to_host (Tensor::copy_from from a GPU).
+void count_host_read();
 void synchronize(Device d);
 
 struct AllocatorStats {

@@ -39,6 +39,10 @@ void DivergenceGuard::check_tensor(const std::string& layer, const std::string& 
                        name, t.shape().str(), bad, v.size(), first >= 0 ? v[first] : 0.f, first));
 }
 
+void DivergenceGuard::check_count(const std::string& what, double count) const {
+  if (count != 0) diverged(fmt::format("{} had {} non-finite value(s)", what, count));
+}
+
 NanInjection NanInjection::from_env() {
   NanInjection n;
   const char* e = std::getenv("LPL_INJECT_NAN");

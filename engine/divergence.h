@@ -26,6 +26,10 @@ class DivergenceGuard {
   void check_tensor(const std::string& layer, const std::string& term, const std::string& name,
                     const Tensor& t) const;
 
+  // A count of non-finite values found on the device (LplStep::count_nonfinite) when checking the
+  // tensors one by one named none of them: stops the run with what was counted.
+  void check_count(const std::string& what, double count) const;
+
  private:
   [[noreturn]] void diverged(const std::string& what) const;
   int64_t epoch_ = 0, step_ = 0;

@@ -70,7 +70,7 @@ std::vector<LplTerms> lpl_terms_read(const Tensor& terms) {
   LPL_CHECK(terms.dtype() == DType::I64 && terms.ndim() == 1 && terms.dim(0) % 3 == 0,
             "lpl_terms_read: not a buffer from lpl_terms_buffer");
   std::vector<double> h(static_cast<size_t>(terms.numel()));
-  memcpy_bytes(h.data(), cpu(), terms.data<void>(), terms.device(), h.size() * sizeof(double));
+  read_to_host(h.data(), terms.data<void>(), terms.device(), h.size() * sizeof(double));
   std::vector<LplTerms> out(h.size() / 3);
   for (size_t i = 0; i < out.size(); ++i) out[i] = {h[3 * i], h[3 * i + 1], h[3 * i + 2]};
   return out;

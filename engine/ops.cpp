@@ -300,12 +300,32 @@ CrossEntropyResult softmax_cross_entropy(const Tensor& logits, const Tensor& lab
   LPL_CHECK(logits.dim(1) > 0, "softmax_cross_entropy: logits have no classes");
   // Range-check the labels on the host (one small copy; the loss is read back anyway).
   std::vector<int32_t> lab(static_cast<size_t>(labels.numel()));
-  memcpy_bytes(lab.data(), cpu(), labels.data<int32_t>(), labels.device(), lab.size() * sizeof(int32_t));
+  read_to_host(lab.data(), labels.data<int32_t>(), labels.device(), lab.size() * sizeof(int32_t));
   for (size_t i = 0; i < lab.size(); ++i)
     LPL_CHECK(lab[i] >= 0 && lab[i] < logits.dim(1),
               fmt::format("softmax_cross_entropy: label {} at row {} is out of range [0, {})", lab[i], i,
                           logits.dim(1)));
   LPL_DISPATCH(logits.device(), softmax_cross_entropy, logits, labels);
+}
+
+namespace {
+void check_f64_slot(const Tensor& out, int64_t slot, const Tensor& x, const char* op) {
+  LPL_CHECK(out.defined() && out.dtype() == DType::I64 && out.ndim() == 1 && slot >= 0 && slot < out.dim(0),
+            fmt::format("{}: out must be a 1-d float64 (int64-typed) buffer with room for slot {}", op, slot));
+  check_same_device(x, out, op);
+}
+}  // namespace
+
+Tensor softmax_cross_entropy_into(const Tensor& logits, const Tensor& labels, Tensor& out, int64_t slot) {
+  check_2d(logits, "softmax_cross_entropy_into", "logits");
+  LPL_CHECK(labels.dtype() == DType::I32 && labels.ndim() == 1 && labels.dim(0) == logits.dim(0),
+            fmt::format("softmax_cross_entropy_into: labels must be int32 [{}], got {} {}", logits.dim(0),
+                        dtype_name(labels.dtype()), labels.shape().str()));
+  check_same_device(logits, labels, "softmax_cross_entropy_into");
+  check_f64_slot(out, slot, logits, "softmax_cross_entropy_into");
+  LPL_CHECK(logits.dim(0) > 0, "softmax_cross_entropy_into: empty batch");
+  LPL_CHECK(logits.dim(1) > 0, "softmax_cross_entropy_into: logits have no classes");
+  LPL_DISPATCH(logits.device(), softmax_cross_entropy_into, logits, labels, out, slot);
 }
 
 ColumnStats column_mean_var(const Tensor& z) {
@@ -332,6 +352,12 @@ void axpy(float a, const Tensor& x, Tensor& y) {
 double sum_all(const Tensor& x) {
   check_f32(x, "sum_all", "x");
   LPL_DISPATCH(x.device(), sum_all, x);
+}
+
+void count_nonfinite(const Tensor& x, Tensor& out, int64_t slot) {
+  check_f32(x, "count_nonfinite", "x");
+  check_f64_slot(out, slot, x, "count_nonfinite");
+  LPL_DISPATCH(x.device(), count_nonfinite, x, out, slot);
 }
 
 bool all_finite(const Tensor& x) {

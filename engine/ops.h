@@ -103,6 +103,11 @@ struct CrossEntropyResult {
   Tensor dlogits;  // d(mean loss)/d logits
 };
 CrossEntropyResult softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
+// The same without waiting for the device: the mean loss is written as float64 (rounded through
+// float32, as .loss) into out[slot] (out: a float64 buffer stored as int64, e.g. LplStep's terms) and
+// dlogits returned. Labels are not range-checked on the host (check them where the batch is made);
+// an out-of-range label gives a NaN loss and a zero gradient row, never a stray memory access.
+Tensor softmax_cross_entropy_into(const Tensor& logits, const Tensor& labels, Tensor& out, int64_t slot);
 
 // ---- Reductions for the LPL objective (z is [B, M]) ------------------------------------------------
 // Column mean [M] and unbiased variance [M] (divide by B - 1).
@@ -120,6 +125,9 @@ void axpy(float a, const Tensor& x, Tensor& y);
 double sum_all(const Tensor& x);
 // True when every element is finite.
 bool all_finite(const Tensor& x);
+// out[slot] += the number of non-finite values of x, on x's device (out: a float64 buffer stored as
+// int64): many tensors' checks come back in one read.
+void count_nonfinite(const Tensor& x, Tensor& out, int64_t slot);
 // out[j] (+)= sum_i x[i, j] for x [R, C]; y[i, j] += b[j] for y [R, C].
 void column_sum_op(const Tensor& x, Tensor& out, bool accumulate);
 void add_row_bias_op(Tensor& y, const Tensor& b);

@@ -135,6 +135,7 @@ void Tensor::copy_from(const Tensor& src) {
   LPL_CHECK(src.numel() == numel() && src.dtype() == dtype_,
             fmt::format("copy_from: {} {} into {} {}", dtype_name(src.dtype()), src.shape().str(),
                         dtype_name(dtype_), shape_.str()));
+  if (device().is_cpu() && src.device().is_cuda() && nbytes() > 0) count_host_read();  // waits for the GPU
   memcpy_bytes(data<void>(), device(), src.data<void>(), src.device(), nbytes());
 }
 
@@ -143,7 +144,7 @@ void Tensor::zero_() { memset_zero(data<void>(), device(), nbytes()); }
 std::vector<float> Tensor::to_vector() const {
   check_f32(*this, "to_vector", "tensor");
   std::vector<float> v(static_cast<size_t>(numel()));
-  memcpy_bytes(v.data(), cpu(), f(), device(), nbytes());
+  read_to_host(v.data(), f(), device(), nbytes());
   return v;
 }
 

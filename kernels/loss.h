@@ -1,8 +1,10 @@
 // Softmax cross-entropy with int32 labels (mean over the batch), written once for both backends.
 // One row per call: numerically stable (the row maximum is subtracted before exp), float64 sums.
-// Labels are range-checked on the host by engine/ops.cpp before this runs.
+// softmax_cross_entropy range-checks labels on the host (engine/ops.cpp); softmax_cross_entropy_into
+// does not wait for the device: an out-of-range label gives a NaN row loss.
 #pragma once
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "engine/ops.h"
@@ -26,6 +28,11 @@ struct SoftmaxXent {
     double s = 0;
     for (int64_t k = 0; k < classes; ++k) s += exp(static_cast<double>(z[k]) - m);
     const int32_t y = labels[r];
+    if (y < 0 || y >= classes) {  // refused on the host where labels are checked; never read out of bounds
+      row_loss[r] = std::numeric_limits<double>::quiet_NaN();
+      for (int64_t k = 0; k < classes; ++k) dz[k] = 0.f;
+      return;
+    }
     const double log_s = log(s);
     // loss_r = log sum_k exp(z_k) - z_y;  d loss / d z_k = (softmax_k - [k == y]) / batch.
     row_loss[r] = log_s + m - static_cast<double>(z[y]);
@@ -46,11 +53,36 @@ CrossEntropyResult softmax_cross_entropy(const L& launch, const Tensor& logits, 
          SoftmaxXent{logits.f(), labels.data<int32_t>(), r.dlogits.f(), rows.data<double>(), k, k,
                      1.0 / static_cast<double>(b)});
   std::vector<double> h(static_cast<size_t>(b));
-  memcpy_bytes(h.data(), cpu(), rows.data<double>(), logits.device(), h.size() * sizeof(double));
+  read_to_host(h.data(), rows.data<double>(), logits.device(), h.size() * sizeof(double));
   double s = 0;  // added on the host in row order: the same result on both backends
   for (double v : h) s += v;
   r.loss = static_cast<float>(s / static_cast<double>(b));
   return r;
+}
+
+// *out = (float) (sum of the b row losses, in row order) / b: the same value as .loss above.
+struct MeanRows {
+  const double* rows;
+  int64_t b;
+  double* out;
+  LPL_HD void operator()(int64_t) const {
+    double s = 0;
+    for (int64_t r = 0; r < b; ++r) s += rows[r];
+    *out = static_cast<double>(static_cast<float>(s / static_cast<double>(b)));
+  }
+};
+
+template <class L>
+Tensor softmax_cross_entropy_into(const L& launch, const Tensor& logits, const Tensor& labels, Tensor& out,
+                                  int64_t slot) {
+  const int64_t b = logits.dim(0), k = logits.dim(1);
+  Tensor dlogits = Tensor::empty(logits.shape(), logits.device());
+  Tensor rows = Tensor::empty(Shape{b}, logits.device(), DType::I64);  // 8 bytes per row loss
+  launch(logits.device(), b,
+         SoftmaxXent{logits.f(), labels.data<int32_t>(), dlogits.f(), rows.data<double>(), k, k,
+                     1.0 / static_cast<double>(b)});
+  launch(logits.device(), 1, MeanRows{rows.data<double>(), b, out.data<double>() + slot});
+  return dlogits;
 }
 
 }  // namespace lpl::kern

@@ -36,6 +36,18 @@ struct ChunkNonFinite {
   }
 };
 
+// *out += sum of n partials, in order (one call).
+struct AddPartials {
+  const double* partial;
+  int64_t n;
+  double* out;
+  LPL_HD void operator()(int64_t) const {
+    double s = *out;
+    for (int64_t c = 0; c < n; ++c) s += partial[c];
+    *out = s;
+  }
+};
+
 // out[j] (+)= sum_i x[i, j]: one thread per column (adjacent threads read adjacent columns).
 struct ColumnSum {
   const float* x;
@@ -92,7 +104,7 @@ double chunked_reduce(const L& launch, const Tensor& x) {
   Tensor part = Tensor::empty(Shape{chunks}, x.device(), DType::I64);  // 8 bytes per partial
   launch(x.device(), chunks, F{x.f(), n, part.data<double>()});
   std::vector<double> h(static_cast<size_t>(chunks));
-  memcpy_bytes(h.data(), cpu(), part.data<double>(), x.device(), h.size() * sizeof(double));
+  read_to_host(h.data(), part.data<double>(), x.device(), h.size() * sizeof(double));
   double s = 0;
   for (double v : h) s += v;
   return s;
@@ -105,6 +117,15 @@ double sum_all(const L& launch, const Tensor& x) {
 template <class L>
 bool all_finite(const L& launch, const Tensor& x) {
   return chunked_reduce<L, ChunkNonFinite>(launch, x) == 0.0;
+}
+template <class L>
+void count_nonfinite(const L& launch, const Tensor& x, Tensor& out, int64_t slot) {
+  const int64_t n = x.numel();
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  if (chunks == 0) return;
+  Tensor part = Tensor::empty(Shape{chunks}, x.device(), DType::I64);  // 8 bytes per partial
+  launch(x.device(), chunks, ChunkNonFinite{x.f(), n, part.data<double>()});
+  launch(x.device(), 1, AddPartials{part.data<double>(), chunks, out.data<double>() + slot});
 }
 template <class L>
 void column_sum(const L& launch, const Tensor& x, Tensor& out, bool accumulate) {

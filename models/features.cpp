@@ -22,7 +22,7 @@ void append_rows(FeatureMatrix& m, const Tensor& t) {
                                   static_cast<long long>(t.dim(1)), static_cast<long long>(m.d)));
   const size_t old = m.x.size();
   m.x.resize(old + static_cast<size_t>(t.numel()));
-  memcpy_bytes(m.x.data() + old, cpu(), t.f(), t.device(), t.nbytes());
+  read_to_host(m.x.data() + old, t.f(), t.device(), t.nbytes());
   m.n += t.dim(0);
 }
 
@@ -30,7 +30,7 @@ std::vector<int32_t> labels_from_tensor(const Tensor& t) {
   LPL_CHECK(t.defined() && t.dtype() == DType::I32 && t.ndim() == 1,
             "labels_from_tensor: labels must be an int32 [N] tensor");
   std::vector<int32_t> y(static_cast<size_t>(t.numel()));
-  memcpy_bytes(y.data(), cpu(), t.data<int32_t>(), t.device(), t.nbytes());
+  read_to_host(y.data(), t.data<int32_t>(), t.device(), t.nbytes());
   return y;
 }
 

@@ -22,8 +22,8 @@ LplStep::LplStep(Encoder& net, const LplStepOptions& o) : net_(net), opt_(o) {
   if (o.objective == StepObjective::supervised)
     LPL_CHECK(net.num_heads() > 0, "lpl: the supervised objective needs a network with classifier heads (classes > 0)");
   const int L = net.num_layers();
-  supervised_.assign(static_cast<size_t>(L), 0.0);
-  terms_ = lpl_terms_buffer(net.device(), L);
+  buffer_ = Tensor::zeros({4 * L + 2}, net.device(), DType::I64);
+  terms_ = buffer_.slice0(0, 3 * L);
   stale_mean_.resize(static_cast<size_t>(L));
   stale_var_.resize(static_cast<size_t>(L));
   stale_valid_.assign(static_cast<size_t>(L), false);
@@ -45,10 +45,17 @@ ForwardMode LplStep::mode(int64_t step_index) const {
   return m;
 }
 
-Tensor LplStep::shuffle_perm(int64_t B, int64_t step_index) const {
+Tensor LplStep::shuffle_perm(int64_t B, int64_t step_index) {
+  // Made on the host once per step (every layer of a step pairs the same way) and uploaded once from
+  // pinned memory, so the copy does not wait.
+  if (perm_.defined() && perm_step_ == step_index && perm_b_ == B) return perm_;
+  // The staging buffer is about to be rewritten while its last upload may run (rare: no read() since).
+  if (perm_pending_) synchronize(net_.device());
+  if (!perm_host_ || perm_b_ < B)
+    perm_host_ = std::shared_ptr<void>(pinned_alloc(static_cast<size_t>(B) * sizeof(int32_t)), pinned_free);
   // Fisher-Yates with counter-based draws: the permutation depends on (seed, step) only.
   const CounterRng rng{opt_.seed, 0x5348554646ull};
-  Tensor p = Tensor::empty({B}, cpu(), DType::I32);
+  Tensor p = Tensor::wrap(perm_host_.get(), {B}, cpu(), DType::I32);
   int32_t* v = p.data<int32_t>();
   std::iota(v, v + B, 0);
   for (int64_t i = B - 1; i > 0; --i) {
@@ -56,23 +63,26 @@ Tensor LplStep::shuffle_perm(int64_t B, int64_t step_index) const {
     const auto j = static_cast<int64_t>(rng.uniform(idx / 4, static_cast<int>(idx % 4)) * static_cast<float>(i + 1));
     std::swap(v[i], v[std::min(j, i)]);
   }
-  return p.to(net_.device());
+  perm_ = p.to(net_.device());
+  perm_step_ = step_index, perm_b_ = B;
+  perm_pending_ = net_.device().is_cuda();
+  return perm_;
 }
 
 void LplStep::objective(int k, ag::Tape& t, const ag::Var& r, int64_t step_index, Tensor& terms) {
   const auto uk = static_cast<size_t>(k);
   if (opt_.objective == StepObjective::supervised) {
     // One head per trained layer: logits of both views, mean CE over the 2B rows = (CE1 + CE2) / 2.
+    // The loss goes to the step's buffer on the device (read once with the other terms).
     ag::Var logits;
-    CrossEntropyResult ce;
+    Tensor dlogits;
     {
       prof::Scope s("objective", opt_.timer);
       logits = net_.head_forward(t, opt_.end_to_end ? 0 : k, r);
-      ce = softmax_cross_entropy(logits.value, labels2_);
-      supervised_[uk] = ce.loss;
+      dlogits = softmax_cross_entropy_into(logits.value, labels2_, buffer_, 3 * net_.num_layers() + k);
     }
     prof::Scope s("backward", opt_.timer);
-    if (!opt_.no_grad) t.backward(logits, ce.dlogits);
+    if (!opt_.no_grad) t.backward(logits, dlogits);
     return;
   }
   Tensor dr;
@@ -137,7 +147,7 @@ void LplStep::run_layer(int k, const Tensor& x, int64_t step_index, Tensor& term
   blocks.block_backward(k, dz, !opt_.no_pooling);
 }
 
-std::vector<LplTerms> LplStep::run_on_tape(const Tensor& x, int64_t step_index) {
+void LplStep::run_on_tape(const Tensor& x, int64_t step_index) {
   prof::PhaseTimer* tm = opt_.timer;
   const ForwardMode m = mode(step_index);
   const int L = net_.num_layers();
@@ -156,7 +166,6 @@ std::vector<LplTerms> LplStep::run_on_tape(const Tensor& x, int64_t step_index) 
     if (net_.layer_trained(k)) objective(k, tape_, representation(k, tape_, h), step_index, terms_);
   }
   tape_.clear();
-  return lpl_terms_read(terms_);
 }
 
 void LplStep::save_state(TrainState& s) const {
@@ -188,6 +197,29 @@ void LplStep::load_state(const TrainState& s, const std::string& file) {
 }
 
 std::vector<LplTerms> LplStep::run(const Tensor& x, int64_t step_index, const Tensor& labels) {
+  compute(x, step_index, labels);
+  return read().terms;
+}
+
+void LplStep::count_nonfinite(const std::vector<Param*>& params, bool gradients) {
+  const int64_t slot = 4 * static_cast<int64_t>(net_.num_layers()) + (gradients ? 0 : 1);
+  for (const Param* p : params) lpl::count_nonfinite(gradients ? p->grad : p->value, buffer_, slot);
+}
+
+LplStep::Readback LplStep::read() const {
+  const auto L = static_cast<size_t>(net_.num_layers());
+  std::vector<double> h(static_cast<size_t>(buffer_.numel()));
+  read_to_host(h.data(), buffer_.data<void>(), buffer_.device(), h.size() * sizeof(double));
+  perm_pending_ = false;  // the stream has passed every upload before the read
+  Readback r;
+  r.terms.resize(L);
+  for (size_t k = 0; k < L; ++k) r.terms[k] = {h[3 * k], h[3 * k + 1], h[3 * k + 2], h[3 * L + k]};
+  r.nonfinite_gradients = h[4 * L];
+  r.nonfinite_weights = h[4 * L + 1];
+  return r;
+}
+
+void LplStep::compute(const Tensor& x, int64_t step_index, const Tensor& labels) {
   LPL_CHECK(x.ndim() == 4 && x.dim(0) % 2 == 0 && x.dim(0) >= 4,
             fmt::format("lpl step: input must be two stacked views [2B, C, S, S] with B >= 2, got {}", x.shape().str()));
   const int L = net_.num_layers();
@@ -195,14 +227,22 @@ std::vector<LplTerms> LplStep::run(const Tensor& x, int64_t step_index, const Te
     LPL_CHECK(labels.defined() && labels.dtype() == DType::I32 && labels.ndim() == 1 && labels.dim(0) == x.dim(0) / 2,
               fmt::format("lpl step: the supervised objective needs int32 labels [{}] for the batch, got {}", x.dim(0) / 2,
                           labels.defined() ? labels.shape().str() : std::string("none")));
+    if (labels.device().is_cpu()) {  // host memory: checked here without waiting for a device
+      const int32_t* y = labels.data<int32_t>();
+      const int classes = net_.options().classes;
+      for (int64_t i = 0; i < labels.numel(); ++i)
+        LPL_CHECK(y[i] >= 0 && y[i] < classes,
+                  fmt::format("lpl step: label {} at row {} is out of range [0, {})", y[i], i, classes));
+    }
     const Tensor l = labels.to(x.device());
     labels2_ = stack_views(l, l);
-    std::fill(supervised_.begin(), supervised_.end(), 0.0);
   }
-  std::vector<LplTerms> t;
+  // The supervised losses and the non-finite counts start from 0 (the LPL terms are overwritten).
+  Tensor rest = buffer_.slice0(3 * L, L + 2);
+  rest.zero_();
   if (opt_.end_to_end || opt_.tape || !net_.analytic()) {
     if (!opt_.no_grad) ag::zero_grad(net_.trained_params());  // the tape accumulates
-    t = run_on_tape(x, step_index);
+    run_on_tape(x, step_index);
   } else {
     if (!opt_.no_grad) ag::zero_grad(top_params_);  // block gradients are overwritten, the tape's accumulate
     LayerLocalBlocks& blocks = *net_.analytic();
@@ -212,10 +252,7 @@ std::vector<LplTerms> LplStep::run(const Tensor& x, int64_t step_index, const Te
       in = blocks.block_output(k);
       blocks.release(k);
     }
-    t = lpl_terms_read(terms_);
   }
-  for (int k = 0; k < L; ++k) t[static_cast<size_t>(k)].supervised = supervised_[static_cast<size_t>(k)];
-  return t;
 }
 
 Tensor stack_views(const Tensor& v1, const Tensor& v2) {

@@ -8,6 +8,7 @@
 // cross-entropy. Both views travel as one batch of 2B images.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/checkpoint.h"
@@ -48,6 +49,18 @@ class LplStep {
   // on x's device). Writes every trained parameter's gradient and returns each layer's unweighted
   // loss terms (read back once per step; end-to-end only the final layer's are set).
   std::vector<LplTerms> run(const Tensor& x, int64_t step_index, const Tensor& labels = Tensor());
+  // run() without the read: the step's terms stay in the device buffer until read(), so the finite
+  // checks of the gradients and weights (count_nonfinite) and the update can join the same read.
+  void compute(const Tensor& x, int64_t step_index, const Tensor& labels = Tensor());
+  // Adds the number of non-finite values of the parameters' gradients (or values) into the step's
+  // buffer, on the device; compute() resets both counts.
+  void count_nonfinite(const std::vector<Param*>& params, bool gradients);
+  struct Readback {
+    std::vector<LplTerms> terms;  // as run() returns them
+    double nonfinite_gradients = 0, nonfinite_weights = 0;
+  };
+  // The one blocking read of a step: its loss terms, supervised losses and non-finite counts.
+  Readback read() const;
   // Only layer k's objective and gradient, from block k's input x (analytic layer-local path).
   void run_layer(int k, const Tensor& x, int64_t step_index, Tensor& terms);
   // Checkpoints: the stale estimates ("lpl.stale_mean.<k>", "lpl.stale_var.<k>", which are valid).
@@ -55,21 +68,27 @@ class LplStep {
   void load_state(const TrainState& s, const std::string& file);
 
  private:
-  Tensor shuffle_perm(int64_t B, int64_t step_index) const;
+  Tensor shuffle_perm(int64_t B, int64_t step_index);
   ForwardMode mode(int64_t step_index) const;
   // The objective of layer k on its representation r (a value on tape t): writes the terms (slot k)
   // and, unless no_grad, runs the tape's backward from it.
   void objective(int k, ag::Tape& t, const ag::Var& r, int64_t step_index, Tensor& terms);
   // The representation of layer k from its block output y on the tape: pooled, through the projector.
   ag::Var representation(int k, ag::Tape& t, const ag::Var& y);
-  std::vector<LplTerms> run_on_tape(const Tensor& x, int64_t step_index);
+  void run_on_tape(const Tensor& x, int64_t step_index);
   Encoder& net_;
   LplStepOptions opt_;
   ag::Tape tape_;
   std::vector<Param*> top_params_;         // projector and head parameters (the tape accumulates into them)
-  Tensor terms_;
+  // float64 (int64-typed) on the device: 3 LPL terms per layer, then per layer the head's
+  // cross-entropy (supervised), then the non-finite counts of the gradients and the weights.
+  Tensor buffer_;
+  Tensor terms_;                           // buffer_'s first 3L slots (lpl_objective's terms)
   Tensor labels2_;                         // [2B] int32: the step's labels for both views
-  std::vector<double> supervised_;         // per layer: the head's cross-entropy of this step
+  Tensor perm_;                            // --shuffle_positives: this step's permutation, on the device
+  int64_t perm_step_ = -1, perm_b_ = 0;    // the step and batch size perm_ was made for
+  std::shared_ptr<void> perm_host_;        // pinned staging for perm_
+  mutable bool perm_pending_ = false;      // its upload may still be running (no read() since)
   std::vector<Tensor> stale_mean_, stale_var_;
   std::vector<bool> stale_valid_;
   NanInjection inject_ = NanInjection::from_env();  // LPL_INJECT_NAN (tests of the divergence guard)
