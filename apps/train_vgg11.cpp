@@ -439,6 +439,7 @@ std::unique_ptr<TrainData> load_train_data(const TrainOptions& o, Device dev) {
   lopt.seed = o.random_seed;
   lopt.threads = static_cast<int>(o.num_workers > 0 ? o.num_workers : std::max(1, num_threads()));
   lopt.augment = d->splits.augment;
+  lopt.eval_view = false;  // training reads the two views only
   lopt.device = dev;
   d->train_set = &training_split(o, d->splits);
   check_training_inputs(o, d->splits, *d->train_set);

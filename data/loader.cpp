@@ -64,6 +64,7 @@ class LoaderImpl {
     given_ = !meta.augment;
     LPL_CHECK(given_ || !floats, "Loader: float pixels need a dataset without augmentation (pairs)");
     augment_ = opt.augment && meta.augment;
+    want_eval_ = opt.eval_view || !augment_;  // without augmentation the views are the evaluation view
     gpu_aug_ = opt.device.is_cuda() && opt.gpu_augment && !given_;
     OH_ = given_ ? static_cast<int>(set.h) : meta.image_size;
     OW_ = given_ ? static_cast<int>(set.w) : meta.image_size;
@@ -89,7 +90,7 @@ class LoaderImpl {
       } else {
         s.v1.reset(static_cast<size_t>(B * V) * sizeof(float));
         if (augment_ || given_) s.v2.reset(static_cast<size_t>(B * V) * sizeof(float));
-        if (!given_) s.ev.reset(static_cast<size_t>(B * V) * sizeof(float));
+        if (!given_ && want_eval_) s.ev.reset(static_cast<size_t>(B * V) * sizeof(float));
       }
       s.labels.reset(static_cast<size_t>(B) * sizeof(int32_t));
       s.idx.reset(static_cast<size_t>(B) * sizeof(int64_t));
@@ -194,7 +195,7 @@ class LoaderImpl {
         return t;
       };
       // Parameters of the rows: [0, R) evaluation view, [R, 2R) view 1, [2R, 3R) view 2.
-      out.eval_view = make(params);
+      if (want_eval_) out.eval_view = make(params);
       if (augment_) {
         out.view1 = make(params + R);
         out.view2 = make(params + 2 * R);
@@ -208,8 +209,10 @@ class LoaderImpl {
       memcpy_bytes(out.view2.f(), d, s.v2.p, cpu(), vbytes);
       out.eval_view = out.view1;
     } else {
-      out.eval_view = Tensor::empty(vs, d);
-      memcpy_bytes(out.eval_view.f(), d, s.ev.p, cpu(), vbytes);
+      if (want_eval_) {
+        out.eval_view = Tensor::empty(vs, d);
+        memcpy_bytes(out.eval_view.f(), d, s.ev.p, cpu(), vbytes);
+      }
       if (augment_) {
         out.view1 = Tensor::empty(vs, d);
         out.view2 = Tensor::empty(vs, d);
@@ -278,7 +281,7 @@ class LoaderImpl {
         }
         continue;
       }
-      augment_view_cpu(img, C, H, W, eval_, S_, norm_, s.ev.as<float>() + r * V, scratch);
+      if (want_eval_) augment_view_cpu(img, C, H, W, eval_, S_, norm_, s.ev.as<float>() + r * V, scratch);
       if (augment_) {
         augment_view_cpu(img, C, H, W, draw_view_params(opt_.seed, epoch, 0, i, H, W, S_), S_, norm_,
                          s.v1.as<float>() + r * V, scratch);
@@ -332,6 +335,7 @@ class LoaderImpl {
   LoaderOptions opt_;
   int S_ = 32, OH_ = 32, OW_ = 32;
   bool augment_ = true, gpu_aug_ = false, given_ = false;
+  bool want_eval_ = true;  // make the evaluation view (LoaderOptions::eval_view, or no augmentation)
   NormF norm_{};
   ViewParams eval_;
   std::vector<Slot> slots_;

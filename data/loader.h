@@ -28,6 +28,9 @@ struct LoaderOptions {
   int threads = 1;                // augmentation worker threads
   bool shuffle = true, drop_last = true;
   bool augment = true;            // SimCLR views; false: view1 = view2 = eval_view (or the data's own pairs)
+  // false: no evaluation view when augmenting (training never reads it: a third of the augmentation
+  // work and of the copies saved); Batch::eval_view is then undefined.
+  bool eval_view = true;
   Device device = cpu();
   int prefetch = 2;               // batches prepared ahead
   // With a CUDA device: true = augment on the GPU from a uint8 copy of the split kept there;

@@ -44,6 +44,7 @@ std::vector<LplTerms> validation_terms(Encoder& net, const LplStepOptions& so, c
   lo.seed = seed ^ 0x76616c69ull;  // "vali": other augmentations than the training views
   lo.shuffle = false;
   lo.augment = splits.augment;
+  lo.eval_view = false;  // the validation loss reads the two views only
   lo.device = net.device();
   data::Loader loader(set, splits, lo);
   loader.start_epoch(epoch);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "data/loader.h"
+#include "models/features.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -253,4 +254,37 @@ TEST_CASE("first_images keeps every per-image array consistent (uint8, float32 v
   CHECK_NOTHROW(Loader(fh, meta, lo));
   CHECK(first_images(s, 0).n == 5);   // 0: all
   CHECK(first_images(s, 99).n == 5);  // more than there are: all
+}
+
+TEST_CASE("loader: training batches without the evaluation view carry the same two views (issue 13)") {
+  ImageSet set = make_set(40);
+  DatasetSplits meta = meta_for();
+  auto run = [&](bool eval_view, bool augment) {
+    LoaderOptions o;
+    o.batch_size = 16;
+    o.threads = 2;
+    o.eval_view = eval_view;
+    o.augment = augment;
+    Loader ld(set, meta, o);
+    ld.start_epoch(5);
+    std::vector<Batch> out;
+    Batch b;
+    while (ld.next(b)) out.push_back(b);
+    return out;
+  };
+  const auto with = run(true, true), without = run(false, true);
+  REQUIRE(with.size() == without.size());
+  REQUIRE(!with.empty());
+  for (size_t i = 0; i < with.size(); ++i) {
+    CHECK(with[i].eval_view.defined());
+    CHECK(!without[i].eval_view.defined());  // training never reads it: not made at all
+    CHECK(without[i].view1.to_vector() == with[i].view1.to_vector());
+    CHECK(without[i].view2.to_vector() == with[i].view2.to_vector());
+    CHECK(labels_from_tensor(without[i].labels) == labels_from_tensor(with[i].labels));
+  }
+  // Without augmentation the views are the evaluation view: it is made whatever eval_view says.
+  const auto plain = run(false, false);
+  REQUIRE(!plain.empty());
+  CHECK(plain[0].eval_view.defined());
+  CHECK(plain[0].view1.to_vector() == plain[0].eval_view.to_vector());
 }
