@@ -1,8 +1,8 @@
 // Batch norm over (N, H, W) per channel (torch.nn.BatchNorm2d), written once for both backends.
-// The per-channel reductions run in two deterministic passes, as bias_backward's: one float64
-// partial per (image, channel) plane, then one sum per channel over the images in image order. The
-// split depends only on the shape, never on the device or the thread count, and nothing is atomic:
-// the same bits on every run, and CPU and CUDA add the same partials in the same order.
+// The per-channel reductions run in two segmented sums (kernels/segments.h), as bias_backward's: one
+// float64 partial per (image, channel) plane, then one sum per channel over the images. The split
+// depends only on the shape, never on the thread count, and nothing is atomic: the same bits on
+// every run of a backend.
 // The statistics are two-pass (mean, then the sum of squared deviations from it), both in float64.
 #pragma once
 #include <cmath>
@@ -10,70 +10,46 @@
 
 #include "engine/common.h"
 #include "engine/ops.h"
+#include "kernels/segments.h"
 #include "kernels/span.h"
 
 namespace lpl::kern {
 
-// Sum of p[0..n) in float64 with eight independent partial sums (no serial add chain on the CPU).
-LPL_HD inline double plane_sum(const float* __restrict__ p, int64_t n) {
-  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) a[k] += p[i + k];
-  for (; i < n; ++i) a[0] += p[i];
-  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-}
-
-// partial[i] = sum of plane i (i = n * C + c) of x.
+// partial[i] = sum of plane i (i = n * C + c) of x (segments: rows).
 struct BnPlaneSum {
   const float* x;
   double* partial;
   int64_t hw;
-  int64_t per;  // = hw: the work of one call, for the CPU launcher's inline/parallel choice
-  LPL_HD void operator()(int64_t i) const { partial[i] = plane_sum(x + i * hw, hw); }
+  LPL_HD double term(int64_t i, int64_t k) const { return x[i * hw + k]; }
+  LPL_HD void finish(int64_t i, double s) const { partial[i] = s; }
 };
 
-// mean[ch] = sum over images of partial[img * C + ch] / count.
+// mean[ch] = sum over images of partial[img * C + ch] / count (segments: columns).
 struct BnChannelMean {
   const double* partial;
   double* mean;
-  int64_t n, c;
+  int64_t c;
   double count;
-  int64_t per;  // = n
-  LPL_HD void operator()(int64_t ch) const {
-    double s = 0;
-    for (int64_t img = 0; img < n; ++img) s += partial[img * c + ch];
-    mean[ch] = s / count;
-  }
+  LPL_HD double term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
+  LPL_HD void finish(int64_t ch, double s) const { mean[ch] = s / count; }
 };
 
-// partial[i] = sum over plane i of (x - mean[c])^2.
+// partial[i] = sum over plane i of (x - mean[c])^2 (segments: rows).
 struct BnPlaneSqDev {
   const float* x;
   const double* mean;
   double* partial;
   int64_t hw, c;
-  int64_t per;  // = hw
-  LPL_HD void operator()(int64_t i) const {
-    const float* __restrict__ p = x + i * hw;
-    const double m = mean[i % c];
-    double a[4] = {0, 0, 0, 0};
-    int64_t k = 0;
-    for (; k + 4 <= hw; k += 4)
-      for (int j = 0; j < 4; ++j) {
-        const double dv = p[k + j] - m;
-        a[j] += dv * dv;
-      }
-    for (; k < hw; ++k) {
-      const double dv = p[k] - m;
-      a[0] += dv * dv;
-    }
-    partial[i] = (a[0] + a[1]) + (a[2] + a[3]);
+  LPL_HD double term(int64_t i, int64_t k) const {
+    const double dv = x[i * hw + k] - mean[divmod(i, c).r];
+    return dv * dv;
   }
+  LPL_HD void finish(int64_t i, double s) const { partial[i] = s; }
 };
 
-// Per channel: the batch mean and 1 / sqrt(biased variance + eps) for the normalisation and the
-// backward, and the running statistics' update with the unbiased variance (as PyTorch).
+// Per channel (segments: columns of the squared-deviation partials): the batch mean and
+// 1 / sqrt(biased variance + eps) for the normalisation and the backward, and the running
+// statistics' update with the unbiased variance (as PyTorch).
 struct BnTrainFinish {
   const double* partial;  // sums of squared deviations per plane
   const double* mean_d;
@@ -81,12 +57,10 @@ struct BnTrainFinish {
   float* invstd;
   float* running_mean;
   float* running_var;
-  int64_t n, c;
+  int64_t c;
   double count, eps, momentum;
-  int64_t per;  // = n
-  LPL_HD void operator()(int64_t ch) const {
-    double q = 0;
-    for (int64_t img = 0; img < n; ++img) q += partial[img * c + ch];
+  LPL_HD double term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
+  LPL_HD void finish(int64_t ch, double q) const {
     const double m = mean_d[ch], var_b = q / count, var_u = q / (count - 1);
     mean[ch] = static_cast<float>(m);
     invstd[ch] = static_cast<float>(1.0 / sqrt(var_b + eps));
@@ -116,7 +90,7 @@ struct BnApply {
   const float* beta;
   int64_t c, hw, per;
   LPL_HD void operator()(int64_t s) const {
-    const int64_t b = s * per, ch = (b / hw) % c;
+    const int64_t b = s * per, ch = divmod(divmod(b, hw).q, c).r;
     const float m = mean[ch], sc = invstd[ch] * gamma[ch], sh = beta[ch];
     const float* __restrict__ xs = x;
     float* __restrict__ ys = y;
@@ -124,53 +98,33 @@ struct BnApply {
   }
 };
 
-// Backward partials of plane i: partial[i] = sum dy, partial[N C + i] = sum dy (x - mean[c]).
+// Backward partials of plane i (segments: rows): partial[i] = (sum dy, sum dy (x - mean[c])).
 struct BnBwdPlane {
   const float* dy;
   const float* x;
   const float* mean;
-  double* partial;
-  int64_t hw, c, nc;
-  int64_t per;  // = hw
-  LPL_HD void operator()(int64_t i) const {
-    const float* __restrict__ g = dy + i * hw;
-    const float* __restrict__ p = x + i * hw;
-    const double m = mean[i % c];
-    double s[4] = {0, 0, 0, 0}, t[4] = {0, 0, 0, 0};
-    int64_t k = 0;
-    for (; k + 4 <= hw; k += 4)
-      for (int j = 0; j < 4; ++j) {
-        s[j] += g[k + j];
-        t[j] += g[k + j] * (p[k + j] - m);
-      }
-    for (; k < hw; ++k) {
-      s[0] += g[k];
-      t[0] += g[k] * (p[k] - m);
-    }
-    partial[i] = (s[0] + s[1]) + (s[2] + s[3]);
-    partial[nc + i] = (t[0] + t[1]) + (t[2] + t[3]);
+  Double2* partial;
+  int64_t hw, c;
+  LPL_HD Double2 term(int64_t i, int64_t k) const {
+    const float g = dy[i * hw + k];
+    return {g, g * (x[i * hw + k] - static_cast<double>(mean[divmod(i, c).r]))};
   }
+  LPL_HD void finish(int64_t i, Double2 s) const { partial[i] = s; }
 };
 
-// Per channel: dbeta += sum dy, dgamma += sum dy xhat, and the two means the dx formula needs,
-// k[ch] = sum dy / count and k[C + ch] = sum dy xhat / count.
+// Per channel (segments: columns of the plane partials): dbeta += sum dy, dgamma += sum dy xhat,
+// and the two means the dx formula needs, k[ch] = sum dy / count and k[C + ch] = sum dy xhat / count.
 struct BnBwdFinish {
-  const double* partial;
+  const Double2* partial;
   const float* invstd;
   float* dgamma;
   float* dbeta;
   float* k;
-  int64_t n, c;
+  int64_t c;
   double count;
-  int64_t per;  // = n
-  LPL_HD void operator()(int64_t ch) const {
-    const int64_t nc = n * c;
-    double sdy = 0, sdyx = 0;
-    for (int64_t img = 0; img < n; ++img) {
-      sdy += partial[img * c + ch];
-      sdyx += partial[nc + img * c + ch];
-    }
-    sdyx *= static_cast<double>(invstd[ch]);
+  LPL_HD Double2 term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
+  LPL_HD void finish(int64_t ch, Double2 s) const {
+    const double sdy = s.a, sdyx = s.b * static_cast<double>(invstd[ch]);
     dbeta[ch] = static_cast<float>(static_cast<double>(dbeta[ch]) + sdy);
     dgamma[ch] = static_cast<float>(static_cast<double>(dgamma[ch]) + sdyx);
     k[ch] = static_cast<float>(sdy / count);
@@ -189,7 +143,7 @@ struct BnBwdApply {
   float* dx;
   int64_t c, hw, per;
   LPL_HD void operator()(int64_t s) const {
-    const int64_t b = s * per, ch = (b / hw) % c;
+    const int64_t b = s * per, ch = divmod(divmod(b, hw).q, c).r;
     const float m = mean[ch], inv = invstd[ch], sc = gamma[ch] * inv, k1 = k[ch], k2 = k[c + ch];
     const float* __restrict__ g = dy;
     const float* __restrict__ xs = x;
@@ -213,12 +167,13 @@ Tensor batch_norm_train_forward(const L& launch, const Tensor& x, const Tensor& 
   sv.mean = Tensor::empty({c}, d);
   sv.invstd = Tensor::empty({c}, d);
   Tensor part = f64_scratch(n * c, d), mean_d = f64_scratch(c, d);
-  launch(d, n * c, BnPlaneSum{x.f(), part.data<double>(), hw, hw});
-  launch(d, c, BnChannelMean{part.data<double>(), mean_d.data<double>(), n, c, count, n});
-  launch(d, n * c, BnPlaneSqDev{x.f(), mean_d.data<double>(), part.data<double>(), hw, c, hw});
-  launch(d, c,
-         BnTrainFinish{part.data<double>(), mean_d.data<double>(), sv.mean.f(), sv.invstd.f(), running_mean.f(),
-                       running_var.f(), n, c, count, static_cast<double>(p.eps), static_cast<double>(p.momentum), n});
+  const Segments planes{n * c, hw, SegLayout::rows}, channels{c, n, SegLayout::columns};
+  launch.sum(d, planes, BnPlaneSum{x.f(), part.data<double>(), hw});
+  launch.sum(d, channels, BnChannelMean{part.data<double>(), mean_d.data<double>(), c, count});
+  launch.sum(d, planes, BnPlaneSqDev{x.f(), mean_d.data<double>(), part.data<double>(), hw, c});
+  launch.sum(d, channels,
+             BnTrainFinish{part.data<double>(), mean_d.data<double>(), sv.mean.f(), sv.invstd.f(), running_mean.f(),
+                           running_var.f(), c, count, static_cast<double>(p.eps), static_cast<double>(p.momentum)});
   Tensor y = Tensor::empty(x.shape(), d);
   const Span sp = row_spans<L>(n * c, hw);
   launch(d, sp.count, BnApply{x.f(), y.f(), sv.mean.f(), sv.invstd.f(), gamma.f(), beta.f(), c, hw, sp.per});
@@ -245,8 +200,9 @@ Tensor batch_norm_backward(const L& launch, const Tensor& dy, const Tensor& x, c
   const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
   const double count = static_cast<double>(n * hw);
   Tensor part = f64_scratch(2 * n * c, d), k = Tensor::empty({2 * c}, d);
-  launch(d, n * c, BnBwdPlane{dy.f(), x.f(), saved.mean.f(), part.data<double>(), hw, c, n * c, hw});
-  launch(d, c, BnBwdFinish{part.data<double>(), saved.invstd.f(), dgamma.f(), dbeta.f(), k.f(), n, c, count, n});
+  auto* pp = reinterpret_cast<Double2*>(part.data<double>());
+  launch.sum(d, {n * c, hw, SegLayout::rows}, BnBwdPlane{dy.f(), x.f(), saved.mean.f(), pp, hw, c});
+  launch.sum(d, {c, n, SegLayout::columns}, BnBwdFinish{pp, saved.invstd.f(), dgamma.f(), dbeta.f(), k.f(), c, count});
   Tensor dx = Tensor::empty(x.shape(), d);
   const Span sp = row_spans<L>(n * c, hw);
   launch(d, sp.count,

@@ -1,12 +1,14 @@
 // Per-channel bias of NCHW tensors, written once for both backends.
-// bias_backward: db[c] = sum over n, h, w of dy[n, c, h, w]. It runs in two passes so both backends
-// add in the same order: one float64 partial per (image, channel) plane, then one sum per channel
-// over the images. The split depends only on the shape, never on the device.
+// bias_backward: db[c] = sum over n, h, w of dy[n, c, h, w], in two segmented sums
+// (kernels/segments.h): one float64 partial per (image, channel) plane, then one sum per channel over
+// the images. The split depends only on the shape, never on the device or the thread count.
 #pragma once
 #include <cstdint>
 
 #include "engine/common.h"
 #include "engine/ops.h"
+#include "kernels/segments.h"
+#include "kernels/span.h"
 
 namespace lpl::kern {
 
@@ -15,25 +17,18 @@ struct BiasGradPartial {
   const float* dy;
   double* partial;
   int64_t hw;
-  LPL_HD void operator()(int64_t i) const {
-    const float* p = dy + i * hw;
-    double s = 0;
-    for (int64_t k = 0; k < hw; ++k) s += p[k];
-    partial[i] = s;
-  }
+  LPL_HD double term(int64_t i, int64_t k) const { return dy[i * hw + k]; }
+  LPL_HD void finish(int64_t i, double s) const { partial[i] = s; }
 };
 
-// db[c] (+)= sum over n of partial[n * C + c] (adjacent threads read adjacent partials).
+// db[c] (+)= sum over n of partial[n * C + c] (segments: the columns of the n x C partials).
 struct BiasGradFinish {
   const double* partial;
   float* db;
-  int64_t n, c;
+  int64_t c;
   bool accumulate;
-  LPL_HD void operator()(int64_t ch) const {
-    double s = 0;
-    for (int64_t img = 0; img < n; ++img) s += partial[img * c + ch];
-    db[ch] = static_cast<float>(accumulate ? db[ch] + s : s);
-  }
+  LPL_HD double term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
+  LPL_HD void finish(int64_t ch, double s) const { db[ch] = static_cast<float>(accumulate ? db[ch] + s : s); }
 };
 
 // y[n, c, h, w] += b[c]
@@ -41,15 +36,15 @@ struct AddChannelBias {
   float* y;
   const float* b;
   int64_t c, hw;
-  LPL_HD void operator()(int64_t i) const { y[i] += b[(i / hw) % c]; }
+  LPL_HD void operator()(int64_t i) const { y[i] += b[divmod(divmod(i, hw).q, c).r]; }
 };
 
 template <class L>
 void bias_backward(const L& launch, const Tensor& dy, Tensor& db, bool accumulate) {
   const int64_t n = dy.dim(0), c = dy.dim(1), hw = dy.dim(2) * dy.dim(3);
   Tensor part = Tensor::empty(Shape{n * c}, dy.device(), DType::I64);  // 8 bytes per partial
-  launch(dy.device(), n * c, BiasGradPartial{dy.f(), part.data<double>(), hw});
-  launch(dy.device(), c, BiasGradFinish{part.data<double>(), db.f(), n, c, accumulate});
+  launch.sum(dy.device(), {n * c, hw, SegLayout::rows}, BiasGradPartial{dy.f(), part.data<double>(), hw});
+  launch.sum(dy.device(), {c, n, SegLayout::columns}, BiasGradFinish{part.data<double>(), db.f(), c, accumulate});
 }
 
 template <class L>

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "kernels/segments.h"
 #include "kernels/span.h"
 
 namespace lpl::kern {
@@ -43,34 +44,32 @@ struct SoftmaxXent {
   }
 };
 
+// *out = (float) (sum of the b row losses) / b (one segment).
+struct MeanRows {
+  const double* rows;
+  int64_t b;
+  double* out;
+  LPL_HD double term(int64_t, int64_t r) const { return rows[r]; }
+  LPL_HD void finish(int64_t, double s) const { *out = static_cast<double>(static_cast<float>(s / static_cast<double>(b))); }
+};
+
 template <class L>
 CrossEntropyResult softmax_cross_entropy(const L& launch, const Tensor& logits, const Tensor& labels) {
   const int64_t b = logits.dim(0), k = logits.dim(1);
   CrossEntropyResult r;
   r.dlogits = Tensor::empty(logits.shape(), logits.device());
-  Tensor rows = Tensor::empty(Shape{b}, logits.device(), DType::I64);  // 8 bytes per row loss
+  Tensor rows = Tensor::empty(Shape{b + 1}, logits.device(), DType::I64);  // 8 bytes per row loss; the mean last
   launch(logits.device(), b,
          SoftmaxXent{logits.f(), labels.data<int32_t>(), r.dlogits.f(), rows.data<double>(), k, k,
                      1.0 / static_cast<double>(b)});
-  std::vector<double> h(static_cast<size_t>(b));
-  read_to_host(h.data(), rows.data<double>(), logits.device(), h.size() * sizeof(double));
-  double s = 0;  // added on the host in row order: the same result on both backends
-  for (double v : h) s += v;
-  r.loss = static_cast<float>(s / static_cast<double>(b));
+  // The mean as softmax_cross_entropy_into makes it, read as one value.
+  launch.sum(logits.device(), {1, b, SegLayout::rows}, MeanRows{rows.data<double>(), b, rows.data<double>() + b});
+  double mean = 0;
+  read_to_host(&mean, rows.data<double>() + b, logits.device(), sizeof(double));
+  r.loss = static_cast<float>(mean);
   return r;
 }
 
-// *out = (float) (sum of the b row losses, in row order) / b: the same value as .loss above.
-struct MeanRows {
-  const double* rows;
-  int64_t b;
-  double* out;
-  LPL_HD void operator()(int64_t) const {
-    double s = 0;
-    for (int64_t r = 0; r < b; ++r) s += rows[r];
-    *out = static_cast<double>(static_cast<float>(s / static_cast<double>(b)));
-  }
-};
 
 template <class L>
 Tensor softmax_cross_entropy_into(const L& launch, const Tensor& logits, const Tensor& labels, Tensor& out,
@@ -81,7 +80,7 @@ Tensor softmax_cross_entropy_into(const L& launch, const Tensor& logits, const T
   launch(logits.device(), b,
          SoftmaxXent{logits.f(), labels.data<int32_t>(), dlogits.f(), rows.data<double>(), k, k,
                      1.0 / static_cast<double>(b)});
-  launch(logits.device(), 1, MeanRows{rows.data<double>(), b, out.data<double>() + slot});
+  launch.sum(logits.device(), {1, b, SegLayout::rows}, MeanRows{rows.data<double>(), b, out.data<double>() + slot});
   return dlogits;
 }
 

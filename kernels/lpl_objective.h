@@ -14,46 +14,52 @@
 #include "engine/common.h"
 #include "engine/lpl_ops.h"
 #include "engine/ops.h"
+#include "kernels/segments.h"
+#include "kernels/span.h"
 
 namespace lpl::kern {
 
 constexpr float kLplEps = 1e-4f;
 
-// Per view v and column m: mean and unbiased variance over the view's B rows (float64 sums).
-struct LplViewStats {
+// Segment j = v M + m (view v, column m) of z: its B values, b-th at z[(v B + b) M + m].
+LPL_HD inline int64_t view_column_index(int64_t j, int64_t b, int64_t B, int64_t M) {
+  const int64_t v = j >= M ? 1 : 0;  // two views: a compare, not a division
+  return (v * B + b) * M + (j - v * M);
+}
+
+// Per view v and column m: the mean over the view's B rows (float64, kept for the variance pass)...
+struct LplViewMean {
   const float* z;
-  float* mean;  // [2 M]
-  float* var;   // [2 M]
+  double* mean_d;  // [2 M]
+  float* mean;     // [2 M]
   int64_t B, M;
-  LPL_HD void operator()(int64_t j) const {
-    const int64_t v = j / M, m = j % M;
-    const float* zv = z + v * B * M + m;
-    double s = 0;
-    for (int64_t b = 0; b < B; ++b) s += zv[b * M];
-    const double mu = s / static_cast<double>(B);
-    double q = 0;
-    for (int64_t b = 0; b < B; ++b) {
-      double d = zv[b * M] - mu;
-      q += d * d;
-    }
-    mean[j] = static_cast<float>(mu);
-    var[j] = static_cast<float>(q / static_cast<double>(B - 1));
+  LPL_HD double term(int64_t j, int64_t b) const { return z[view_column_index(j, b, B, M)]; }
+  LPL_HD void finish(int64_t j, double s) const {
+    mean_d[j] = s / static_cast<double>(B);
+    mean[j] = static_cast<float>(mean_d[j]);
   }
+};
+// ... and the unbiased variance around it.
+struct LplViewVar {
+  const float* z;
+  const double* mean_d;
+  float* var;
+  int64_t B, M;
+  LPL_HD double term(int64_t j, int64_t b) const {
+    const double d = z[view_column_index(j, b, B, M)] - mean_d[j];
+    return d * d;
+  }
+  LPL_HD void finish(int64_t j, double s) const { var[j] = static_cast<float>(s / static_cast<double>(B - 1)); }
 };
 
 // Channel means of each view for the decorrelation matrix (no_pooling: mean over the H W
 // positions of the per-(c, h, w) means, i.e. over the B H W rows).
 struct LplChannelMean {
-  const float* mean;  // [2 M], M = C HW
+  const float* mean;  // [2 M], M = C HW: segment j = v C + c is mean[j HW .. j HW + HW)
   float* cmean;       // [2 C]
-  int64_t C, HW;
-  LPL_HD void operator()(int64_t j) const {
-    const int64_t v = j / C, c = j % C;
-    const float* p = mean + v * C * HW + c * HW;
-    double s = 0;
-    for (int64_t k = 0; k < HW; ++k) s += p[k];
-    cmean[j] = static_cast<float>(s / static_cast<double>(HW));
-  }
+  int64_t HW;
+  LPL_HD double term(int64_t j, int64_t k) const { return mean[j * HW + k]; }
+  LPL_HD void finish(int64_t j, double s) const { cmean[j] = static_cast<float>(s / static_cast<double>(HW)); }
 };
 
 // zc[v, r, c] = z[v B + b, c HW + s] - cmean[v, c] with r = b HW + s: the centred (B HW) x C matrix.
@@ -64,23 +70,25 @@ struct LplCenterRows {
   int64_t B, C, HW;
   LPL_HD void operator()(int64_t t) const {
     const int64_t R = B * HW, M = C * HW;
-    const int64_t v = t / (R * C), rem = t % (R * C), r = rem / C, c = rem % C;
-    const int64_t b = r / HW, s = r % HW;
+    const DivMod vr = divmod(t, R * C), rc = divmod(vr.r, C), bs = divmod(rc.q, HW);
+    const int64_t v = vr.q, c = rc.r, b = bs.q, s = bs.r;
     zc[t] = z[(v * B + b) * M + c * HW + s] - cmean[v * C + c];
   }
 };
 
-// Zero the covariance diagonal and sum the squares of each row's off-diagonal entries.
+// Sum the squares of each covariance row's off-diagonal entries, and zero the diagonal (finish runs
+// after every term of its row has been read).
 struct LplCovRows {
-  float* cov;       // [2, C, C]
+  float* cov;       // [2, C, C]: segment j is row j - v C of view v
   double* partial;  // [2 C]
   int64_t C;
-  LPL_HD void operator()(int64_t j) const {
-    const int64_t i = j % C;
-    float* row = cov + j * C;  // row i of view j / C
-    row[i] = 0.f;
-    double s = 0;
-    for (int64_t k = 0; k < C; ++k) s += static_cast<double>(row[k]) * row[k];
+  LPL_HD int64_t diag(int64_t j) const { return j >= C ? j - C : j; }
+  LPL_HD double term(int64_t j, int64_t k) const {
+    const double x = k == diag(j) ? 0.0 : static_cast<double>(cov[j * C + k]);
+    return x * x;
+  }
+  LPL_HD void finish(int64_t j, double s) const {
+    cov[j * C + diag(j)] = 0.f;
     partial[j] = s;
   }
 };
@@ -104,7 +112,8 @@ struct LplGrad {
   int64_t B, M, C, HW;
   float kpull, kpush, kdec;
   LPL_HD void operator()(int64_t i) const {
-    const int64_t row = i / M, m = i % M;
+    const DivMod rm = divmod(i, M);
+    const int64_t row = rm.q, m = rm.r;
     const int64_t v = row >= B ? 1 : 0, b = row - v * B;
     const int64_t pb = perm ? (v == 0 ? perm[b] : inv[b]) : b;
     const float zi = z[i];
@@ -112,64 +121,64 @@ struct LplGrad {
     float g = kpull * (zi - other);
     g -= kpush * (zi - hm[v * hstride + m]) / (hv[v * hstride + m] + kLplEps);
     if (G) {
-      const int64_t c = m / HW, s = m % HW;
+      const DivMod cs = divmod(m, HW);
+      const int64_t c = cs.q, s = cs.r;
       g += kdec * G[(v * B + b) * HW * C + s * C + c];
     }
     dz[i] = g;
   }
 };
 
-// Per column m: the pull sum over the B pairs and the Hebbian sum of both views.
-struct LplColumnTerms {
+// Per column m: the pull sum over the B pairs.
+struct LplPullColumns {
   const float* z;
-  const float* mean;  // [2 M]
-  const float* var;   // [2 M]
-  const float* sm;    // stale mean [M] or null
-  const float* sv;
   const int32_t* perm;
   double* pull_part;  // [M]
-  double* push_part;  // [M]
   int64_t B, M;
-  LPL_HD void operator()(int64_t m) const {
-    double p = 0, h = 0;
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t pb = perm ? perm[b] : b;
-      double d = static_cast<double>(z[b * M + m]) - z[(B + pb) * M + m];
-      p += d * d;
-    }
-    if (sm) {
-      const double den = static_cast<double>(sv[m]) + kLplEps;
-      for (int64_t b = 0; b < 2 * B; ++b) {
-        double d = static_cast<double>(z[b * M + m]) - sm[m];
-        h += d * d / den;
-      }
-    } else {
-      h = log(static_cast<double>(var[m]) + kLplEps) + log(static_cast<double>(var[M + m]) + kLplEps);
-    }
-    pull_part[m] = p;
-    push_part[m] = h;
+  LPL_HD double term(int64_t m, int64_t b) const {
+    const int64_t pb = perm ? perm[b] : b;
+    const double d = static_cast<double>(z[b * M + m]) - z[(B + pb) * M + m];
+    return d * d;
   }
+  LPL_HD void finish(int64_t m, double s) const { pull_part[m] = s; }
 };
 
-// One thread: adds the partials into the layer's three float64 slots.
+// --stale_estimates: per column m, the Hebbian sum of both views around the running estimates.
+struct LplStaleHebbianColumns {
+  const float* z;
+  const float* sm;  // [M]
+  const float* sv;
+  double* push_part;  // [M]
+  int64_t M;
+  LPL_HD double term(int64_t m, int64_t b) const {
+    const double d = static_cast<double>(z[b * M + m]) - sm[m];
+    return d * d / (static_cast<double>(sv[m]) + kLplEps);
+  }
+  LPL_HD void finish(int64_t m, double s) const { push_part[m] = s; }
+};
+
+// The layer's three float64 slots: segment 0 adds the pull partials, 1 the Hebbian ones (batch
+// statistics: log(var + eps) of both views, computed here), 2 the decorrelation rows.
 struct LplFinalizeTerms {
-  const double* pull_part;
-  const double* push_part;
-  const double* dec_part;  // [2 C] or null
-  double* out;             // 3 slots
+  const double* pull_part;  // [M]
+  const double* push_part;  // [M] (stale) or null
+  const float* var;         // [2 M] batch variances (used when push_part is null)
+  const double* dec_part;   // [2 C] or null
+  double* out;              // 3 slots
   int64_t B, M, C;
-  bool stale;
-  LPL_HD void operator()(int64_t) const {
-    double p = 0, h = 0, d = 0;
-    for (int64_t m = 0; m < M; ++m) {
-      p += pull_part[m];
-      h += push_part[m];
+  LPL_HD double term(int64_t s, int64_t k) const {
+    if (s == 0) return k < M ? pull_part[k] : 0.0;
+    if (s == 1) {
+      if (k >= M) return 0.0;
+      if (push_part) return push_part[k];
+      return log(static_cast<double>(var[k]) + kLplEps) + log(static_cast<double>(var[M + k]) + kLplEps);
     }
-    if (dec_part)
-      for (int64_t j = 0; j < 2 * C; ++j) d += dec_part[j];
-    out[0] = p / (static_cast<double>(B) * M);
-    out[1] = stale ? -0.5 * h / (static_cast<double>(B - 1) * M) : -0.5 * h / static_cast<double>(M);
-    out[2] = dec_part ? 0.5 * d / (static_cast<double>(C) * C - C) : 0.0;
+    return dec_part && k < 2 * C ? dec_part[k] : 0.0;
+  }
+  LPL_HD void finish(int64_t s, double v) const {
+    if (s == 0) out[0] = v / (static_cast<double>(B) * M);
+    if (s == 1) out[1] = push_part ? -0.5 * v / (static_cast<double>(B - 1) * M) : -0.5 * v / static_cast<double>(M);
+    if (s == 2) out[2] = dec_part ? 0.5 * v / (static_cast<double>(C) * C - C) : 0.0;
   }
 };
 
@@ -199,7 +208,12 @@ void lpl_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& terms, 
   Tensor stats = Tensor::empty({4, M}, d);  // mean view 1, mean view 2, var view 1, var view 2
   float* mean = stats.f();
   float* var = stats.f() + 2 * M;
-  launch(d, 2 * M, LplViewStats{zp, mean, var, B, M});
+  {
+    Tensor mean_d = Tensor::empty({2 * M}, d, DType::I64);  // float64 means
+    const Segments cols{2 * M, B, SegLayout::columns};
+    launch.sum(d, cols, LplViewMean{zp, mean_d.data<double>(), mean, B, M});
+    launch.sum(d, cols, LplViewVar{zp, mean_d.data<double>(), var, B, M});
+  }
 
   const int32_t* perm = a.positive_perm ? a.positive_perm->data<int32_t>() : nullptr;
   Tensor inv;
@@ -215,7 +229,7 @@ void lpl_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& terms, 
     Tensor cm;
     if (HW > 1) {
       cm = Tensor::empty({2, C}, d);
-      launch(d, 2 * C, LplChannelMean{mean, cm.f(), C, HW});
+      launch.sum(d, {2 * C, HW, SegLayout::rows}, LplChannelMean{mean, cm.f(), HW});
       cmean = cm.f();
     }
     Tensor zc = Tensor::empty({2, R, C}, d);
@@ -225,7 +239,7 @@ void lpl_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& terms, 
       gemm(d, true, false, C, C, R, 1.0f / static_cast<float>(R - 1), zc.f() + v * R * C, C,
            zc.f() + v * R * C, C, 0.f, cov.f() + v * C * C, C);
     dec_part = Tensor::empty({2 * C}, d, DType::I64);
-    launch(d, 2 * C, LplCovRows{cov.f(), dec_part.data<double>(), C});
+    launch.sum(d, {2 * C, C, SegLayout::rows}, LplCovRows{cov.f(), dec_part.data<double>(), C});
     if (a.coeffs.decorr != 0.f) {
       G = Tensor::empty({2, R, C}, d);
       for (int64_t v = 0; v < 2; ++v)
@@ -246,11 +260,13 @@ void lpl_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& terms, 
 
   Tensor part = Tensor::empty({2, M}, d, DType::I64);
   double* pull_part = part.data<double>();
-  double* push_part = part.data<double>() + M;
-  launch(d, M, LplColumnTerms{zp, mean, var, use_stale ? hm : nullptr, use_stale ? hv : nullptr, perm,
-                              pull_part, push_part, B, M});
-  launch(d, 1, LplFinalizeTerms{pull_part, push_part, dec_part.defined() ? dec_part.data<double>() : nullptr,
-                                terms.data<double>() + 3 * slot, B, M, C, use_stale});
+  double* push_part = use_stale ? part.data<double>() + M : nullptr;
+  launch.sum(d, {M, B, SegLayout::columns}, LplPullColumns{zp, perm, pull_part, B, M});
+  if (use_stale) launch.sum(d, {M, 2 * B, SegLayout::columns}, LplStaleHebbianColumns{zp, hm, hv, push_part, M});
+  const int64_t fin_len = dec_part.defined() ? kern::max64(M, 2 * C) : M;
+  launch.sum(d, {3, fin_len, SegLayout::rows},
+             LplFinalizeTerms{pull_part, push_part, var, dec_part.defined() ? dec_part.data<double>() : nullptr,
+                              terms.data<double>() + 3 * slot, B, M, C});
   if (a.stale_mean) launch(d, M, LplStaleUpdate{mean, var, a.stale_mean->f(), a.stale_var->f(), M});
 }
 

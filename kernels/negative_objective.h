@@ -6,8 +6,8 @@
 //   decorr  = the LPL decorrelation term of z (logged as the original does; its coefficient is 0)
 // With g = dL/du of a row: dL/dz = (g - (g . u) u) / ||z|| (g / 1e-12 where the norm is clamped).
 //   dL/du1_b = -(pull_coeff / B) u2_{perm b} + push_coeff (2 / (B (B-1))) sum_{a != b} S_ba u_a
-// with S = U U^T of the row's view. S and S_offdiag U go through lpl::gemm; the rest are the functors
-// below (one row per call: the rows are independent and M is at most a few thousand).
+// with S = U U^T of the row's view. S and S_offdiag U go through lpl::gemm; the row sums are segmented
+// sums (kernels/segments.h), the rest per-element functors.
 #pragma once
 #include <cmath>
 
@@ -20,73 +20,97 @@ namespace lpl::kern {
 
 constexpr double kNormEps = 1e-12;  // F.normalize's default
 
-// u = z / max(||z||, eps) per row; keeps the (clamped) norm.
-struct NegNormalizeRows {
+// norm[r] = max(||z_r||, eps) (segments: rows).
+struct NegRowNorm {
   const float* z;
-  float* u;
   float* norm;  // [2B]
   int64_t M;
-  LPL_HD void operator()(int64_t r) const {
-    const float* x = z + r * M;
-    double s = 0;
-    for (int64_t m = 0; m < M; ++m) s += static_cast<double>(x[m]) * x[m];
-    double n = sqrt(s);
-    n = n > kNormEps ? n : kNormEps;
-    const float inv = static_cast<float>(1.0 / n);
-    for (int64_t m = 0; m < M; ++m) u[r * M + m] = x[m] * inv;
-    norm[r] = static_cast<float>(n);
+  LPL_HD double term(int64_t r, int64_t m) const {
+    const double x = z[r * M + m];
+    return x * x;
+  }
+  LPL_HD void finish(int64_t r, double s) const {
+    const double n = sqrt(s);
+    norm[r] = static_cast<float>(n > kNormEps ? n : kNormEps);
   }
 };
 
-// dL/dz of one row (both terms), and for view-1 rows the positive pair's cosine (float64).
-struct NegGradRows {
-  const float* u;
+// u = z / norm per row. Span s covers items [s per, s per + per) of one row.
+struct NegScaleRows {
+  const float* z;
   const float* norm;
+  float* u;
+  int64_t M, per;
+  LPL_HD void operator()(int64_t s) const {
+    const int64_t i0 = s * per, r = divmod(i0, M).q;
+    const float inv = static_cast<float>(1.0 / static_cast<double>(norm[r]));
+    for (int64_t i = i0; i < i0 + per; ++i) u[i] = z[i] * inv;
+  }
+};
+
+// What both passes over a row need: the row's view, its positive pair's row, dL/du at m.
+struct NegRowGeom {
+  const float* u;
   const float* G;       // [2B, M]: S_offdiag U per view
   const int32_t* perm;  // null: identity pairing
   const int32_t* inv;
-  float* dz;
-  double* pull_part;    // [B]
   int64_t B, M;
   float kpull, kpush;   // pull_coeff / B, push_coeff * 2 / (B (B-1))
-  LPL_HD void operator()(int64_t r) const {
+  LPL_HD int64_t pair_row(int64_t r) const {
     const int64_t v = r >= B ? 1 : 0, b = r - v * B;
     const int64_t pb = perm ? (v == 0 ? perm[b] : inv[b]) : b;
-    const float* ur = u + r * M;
-    const float* up = u + ((1 - v) * B + pb) * M;
-    const float* gr = G + r * M;
-    float* d = dz + r * M;
-    double dot = 0, pair = 0;
-    for (int64_t m = 0; m < M; ++m) {
-      const float g = -kpull * up[m] + kpush * gr[m];
-      d[m] = g;
-      dot += static_cast<double>(g) * ur[m];
-      pair += static_cast<double>(ur[m]) * up[m];
-    }
-    const double n = norm[r];
-    const float fd = static_cast<float>(dot);
-    const float inv_n = static_cast<float>(1.0 / n);
-    if (n > kNormEps) {
-      for (int64_t m = 0; m < M; ++m) d[m] = (d[m] - fd * ur[m]) * inv_n;
-    } else {  // clamped norm: u = z / eps, a linear map
-      for (int64_t m = 0; m < M; ++m) d[m] = d[m] * inv_n;
-    }
-    if (v == 0) pull_part[b] = pair;
+    return (1 - v) * B + pb;
+  }
+  LPL_HD float dl_du(int64_t r, int64_t pr, int64_t m) const { return -kpull * u[pr * M + m] + kpush * G[r * M + m]; }
+};
+
+// Per row r: a = (dL/du) . u_r, b = u_r . u_pair (segments: rows); the pair's cosine of view-1 rows
+// is the pull term's partial.
+struct NegRowDots {
+  NegRowGeom g;
+  double* dot;        // [2B]
+  double* pull_part;  // [B]
+  LPL_HD Double2 term(int64_t r, int64_t m) const {
+    const int64_t pr = g.pair_row(r);
+    const float ur = g.u[r * g.M + m];
+    return {static_cast<double>(g.dl_du(r, pr, m)) * ur, static_cast<double>(ur) * g.u[pr * g.M + m]};
+  }
+  LPL_HD void finish(int64_t r, Double2 s) const {
+    dot[r] = s.a;
+    if (r < g.B) pull_part[r] = s.b;
   }
 };
 
-// One thread: the pull and push slots of the layer (the decorrelation slot is the LPL pass's).
+// dL/dz of every element: (dL/du - (dL/du . u) u) / ||z|| (dL/du / eps where the norm is clamped).
+struct NegGradApply {
+  NegRowGeom g;
+  const double* dot;
+  const float* norm;
+  float* dz;
+  LPL_HD void operator()(int64_t i) const {
+    const DivMod rm = divmod(i, g.M);
+    const int64_t r = rm.q, m = rm.r;
+    const float d = g.dl_du(r, g.pair_row(r), m);
+    const double n = norm[r];
+    const float inv_n = static_cast<float>(1.0 / n);
+    dz[i] = n > kNormEps ? (d - static_cast<float>(dot[r]) * g.u[i]) * inv_n : d * inv_n;
+  }
+};
+
+// The pull and push slots of the layer (the decorrelation slot is the LPL pass's): segment 0 adds
+// the B pull partials, segment 1 the 2B push partials.
 struct NegFinalizeTerms {
   const double* pull_part;  // [B]
   const double* push_part;  // [2B] sums of squared off-diagonal cosines per row
   double* out;
   int64_t B;
-  LPL_HD void operator()(int64_t) const {
-    double p = 0, h = 0;
-    for (int64_t b = 0; b < B; ++b) p += pull_part[b];
-    for (int64_t r = 0; r < 2 * B; ++r) h += push_part[r];
-    out[0] = -p / static_cast<double>(B);
-    out[1] = 0.5 * h / (static_cast<double>(B) * static_cast<double>(B - 1));
+  LPL_HD double term(int64_t s, int64_t k) const {
+    if (s == 0) return k < B ? pull_part[k] : 0.0;
+    return push_part[k];
+  }
+  LPL_HD void finish(int64_t s, double v) const {
+    if (s == 0) out[0] = -v / static_cast<double>(B);
+    else out[1] = 0.5 * v / (static_cast<double>(B) * static_cast<double>(B - 1));
   }
 };
 
@@ -101,14 +125,16 @@ void negative_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& te
   lpl_objective(launch, z, dz, terms, slot, lpl_args);
 
   Tensor u = Tensor::empty({N, M}, d), norm = Tensor::empty({N}, d);
-  launch(d, N, NegNormalizeRows{z.f(), u.f(), norm.f(), M});
+  launch.sum(d, {N, M, SegLayout::rows}, NegRowNorm{z.f(), norm.f(), M});
+  const Span sp = row_spans<L>(N, M);
+  launch(d, sp.count, NegScaleRows{z.f(), norm.f(), u.f(), M, sp.per});
   Tensor S = Tensor::empty({2, B, B}, d), G = Tensor::empty({N, M}, d);
   for (int64_t v = 0; v < 2; ++v)
     gemm(d, false, true, B, B, M, 1.f, u.f() + v * B * M, M, u.f() + v * B * M, M, 0.f, S.f() + v * B * B, B);
   Tensor part = Tensor::empty({3 * B}, d, DType::I64);  // float64: pull [B], push [2B]
   double* pull_part = part.data<double>();
   double* push_part = pull_part + B;
-  launch(d, N, LplCovRows{S.f(), push_part, B});  // zeroes S's diagonal, sums each row's squares
+  launch.sum(d, {N, B, SegLayout::rows}, LplCovRows{S.f(), push_part, B});  // zeroes S's diagonal, sums each row's squares
   for (int64_t v = 0; v < 2; ++v)
     gemm(d, false, false, B, M, B, 1.f, S.f() + v * B * B, B, u.f() + v * B * M, M, 0.f, G.f() + v * B * M, M);
 
@@ -118,11 +144,13 @@ void negative_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& te
     inv = Tensor::empty({B}, d, DType::I32);
     launch(d, B, LplInversePerm{perm, inv.data<int32_t>()});
   }
-  launch(d, N,
-         NegGradRows{u.f(), norm.f(), G.f(), perm, perm ? inv.data<int32_t>() : nullptr, dz.f(), pull_part, B, M,
-                     a.coeffs.pull / static_cast<float>(B),
-                     a.coeffs.push * 2.0f / (static_cast<float>(B) * static_cast<float>(B - 1))});
-  launch(d, 1, NegFinalizeTerms{pull_part, push_part, terms.data<double>() + 3 * slot, B});
+  const NegRowGeom geom{u.f(), G.f(), perm, perm ? inv.data<int32_t>() : nullptr, B, M,
+                        a.coeffs.pull / static_cast<float>(B),
+                        a.coeffs.push * 2.0f / (static_cast<float>(B) * static_cast<float>(B - 1))};
+  Tensor dot = Tensor::empty({N}, d, DType::I64);  // float64
+  launch.sum(d, {N, M, SegLayout::rows}, NegRowDots{geom, dot.data<double>(), pull_part});
+  launch(d, N * M, NegGradApply{geom, dot.data<double>(), norm.f(), dz.f()});
+  launch.sum(d, {2, 2 * B, SegLayout::rows}, NegFinalizeTerms{pull_part, push_part, terms.data<double>() + 3 * slot, B});
 }
 
 }  // namespace lpl::kern

@@ -3,6 +3,7 @@
 // it), so they need no atomics and give the same bits on every run and on both backends.
 #pragma once
 #include "engine/ops.h"
+#include "kernels/segments.h"
 #include "kernels/span.h"
 
 namespace lpl::kern {
@@ -27,9 +28,10 @@ struct MaxPoolFwd {
   int64_t per;
   LPL_HD void operator()(int64_t s) const {
     const int64_t spans_per_row = (g.OW + per - 1) / per;
-    const int64_t r = s / spans_per_row;
-    const int64_t ow0 = (s - r * spans_per_row) * per, ow1 = min64(ow0 + per, g.OW);
-    const int64_t plane = r / g.OH, oh = r - plane * g.OH;
+    const DivMod rs = divmod(s, spans_per_row), po = divmod(rs.q, g.OH);
+    const int64_t r = rs.q;
+    const int64_t ow0 = rs.r * per, ow1 = min64(ow0 + per, g.OW);
+    const int64_t plane = po.q, oh = po.r;
     const float* __restrict__ xp = x + plane * g.H * g.W;
     float* __restrict__ yr = y + r * g.OW;
     int32_t* __restrict__ ar = argmax + r * g.OW;
@@ -64,9 +66,10 @@ struct MaxPoolBwd {
   int64_t per;
   LPL_HD void operator()(int64_t s) const {
     const int64_t spans_per_row = (g.W + per - 1) / per;
-    const int64_t r = s / spans_per_row;
-    const int64_t w0 = (s - r * spans_per_row) * per, w1 = min64(w0 + per, g.W);
-    const int64_t plane = r / g.H, h = r - plane * g.H;
+    const DivMod rs = divmod(s, spans_per_row), ph = divmod(rs.q, g.H);
+    const int64_t r = rs.q;
+    const int64_t w0 = rs.r * per, w1 = min64(w0 + per, g.W);
+    const int64_t plane = ph.q, h = ph.r;
     const float* __restrict__ dyp = dy + plane * g.OH * g.OW;
     const int32_t* __restrict__ ap = argmax + plane * g.OH * g.OW;
     float* __restrict__ dxr = dx + r * g.W;
@@ -121,23 +124,13 @@ Tensor maxpool2d_backward(const L& launch, const Tensor& dy, const Tensor& argma
 }
 
 // ---- Global average pool: [N, C, H, W] <-> [N, C] ---------------------------------------------------
-// One plane per call, float64 accumulation.
+// y[plane] = the plane's mean, float64 accumulation (segments: rows).
 struct GlobalAvgFwd {
   const float* x;
   float* y;
   int64_t hw;
-  int64_t per;  // = hw: the work of one call, for the CPU launcher's inline/parallel choice
-  LPL_HD void operator()(int64_t plane) const {
-    const float* __restrict__ xp = x + plane * hw;
-    // Eight independent partial sums: no serial add chain, and the CPU can vectorise them.
-    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= hw; i += 8)
-      for (int k = 0; k < 8; ++k) a[k] += xp[i + k];
-    for (; i < hw; ++i) a[0] += xp[i];
-    const double s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    y[plane] = static_cast<float>(s / static_cast<double>(hw));
-  }
+  LPL_HD double term(int64_t plane, int64_t i) const { return x[plane * hw + i]; }
+  LPL_HD void finish(int64_t plane, double s) const { y[plane] = static_cast<float>(s / static_cast<double>(hw)); }
 };
 
 // Span s covers elements [b, e) of one plane: dx = dy[plane] / (H W).
@@ -147,8 +140,9 @@ struct GlobalAvgBwd {
   int64_t hw, per;
   LPL_HD void operator()(int64_t s) const {
     const int64_t spans_per_plane = (hw + per - 1) / per;
-    const int64_t plane = s / spans_per_plane;
-    const int64_t b = (s - plane * spans_per_plane) * per, e = min64(b + per, hw);
+    const DivMod ps = divmod(s, spans_per_plane);
+    const int64_t plane = ps.q;
+    const int64_t b = ps.r * per, e = min64(b + per, hw);
     const float v = static_cast<float>(static_cast<double>(dy[plane]) / static_cast<double>(hw));
     float* __restrict__ dxp = dx + plane * hw;
     for (int64_t i = b; i < e; ++i) dxp[i] = v;
@@ -158,7 +152,8 @@ struct GlobalAvgBwd {
 template <class L>
 Tensor global_avgpool_forward(const L& launch, const Tensor& x) {
   Tensor y = Tensor::empty({x.dim(0), x.dim(1)}, x.device());
-  launch(x.device(), x.dim(0) * x.dim(1), GlobalAvgFwd{x.f(), y.f(), x.dim(2) * x.dim(3), x.dim(2) * x.dim(3)});
+  const int64_t hw = x.dim(2) * x.dim(3);
+  launch.sum(x.device(), {x.dim(0) * x.dim(1), hw, SegLayout::rows}, GlobalAvgFwd{x.f(), y.f(), hw});
   return y;
 }
 
@@ -187,9 +182,10 @@ struct AdaptiveAvgFwd {
   int64_t per;
   LPL_HD void operator()(int64_t s) const {
     const int64_t spans_per_row = (g.OW + per - 1) / per;
-    const int64_t r = s / spans_per_row;
-    const int64_t ow0 = (s - r * spans_per_row) * per, ow1 = min64(ow0 + per, g.OW);
-    const int64_t plane = r / g.OH, oh = r - plane * g.OH;
+    const DivMod rs = divmod(s, spans_per_row), po = divmod(rs.q, g.OH);
+    const int64_t r = rs.q;
+    const int64_t ow0 = rs.r * per, ow1 = min64(ow0 + per, g.OW);
+    const int64_t plane = po.q, oh = po.r;
     const float* __restrict__ xp = x + plane * g.H * g.W;
     const int64_t hs = adaptive_start(oh, g.H, g.OH), he = adaptive_end(oh, g.H, g.OH);
     for (int64_t ow = ow0; ow < ow1; ++ow) {
@@ -211,9 +207,10 @@ struct AdaptiveAvgBwd {
   int64_t per;
   LPL_HD void operator()(int64_t s) const {
     const int64_t spans_per_row = (g.W + per - 1) / per;
-    const int64_t r = s / spans_per_row;
-    const int64_t w0 = (s - r * spans_per_row) * per, w1 = min64(w0 + per, g.W);
-    const int64_t plane = r / g.H, h = r - plane * g.H;
+    const DivMod rs = divmod(s, spans_per_row), ph = divmod(rs.q, g.H);
+    const int64_t r = rs.q;
+    const int64_t w0 = rs.r * per, w1 = min64(w0 + per, g.W);
+    const int64_t plane = ph.q, h = ph.r;
     const float* __restrict__ dyp = dy + plane * g.OH * g.OW;
     const int64_t oh_lo = (h * g.OH) / g.H, oh_hi = min64(((h + 1) * g.OH + g.H - 1) / g.H - 1, g.OH - 1);
     for (int64_t w = w0; w < w1; ++w) {

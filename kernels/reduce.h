@@ -1,71 +1,66 @@
 // Small reductions and element-wise helpers, written once for both backends.
-// Whole-tensor reductions run as one functor per chunk writing a float64 partial; the host adds
-// the partials, so CPU and GPU add in the same order and give the same result.
+// Sums go through the launchers' segmented sums (kernels/segments.h), in float64: whole-tensor ones
+// per chunk of kChunk values, then the chunks' partials on the device, so a read is one value.
 #pragma once
 #include <cmath>
 #include <vector>
 
 #include "engine/common.h"
 #include "engine/ops.h"
+#include "kernels/segments.h"
+#include "kernels/span.h"
 
 namespace lpl::kern {
 
 constexpr int64_t kChunk = 4096;
 
+// partial[c] = sum of chunk c of x (chunks of kChunk values; the last one may be short).
 struct ChunkSum {
   const float* x;
   int64_t n;
   double* partial;
-  LPL_HD void operator()(int64_t c) const {
-    double s = 0;
-    int64_t end = (c + 1) * kChunk < n ? (c + 1) * kChunk : n;
-    for (int64_t i = c * kChunk; i < end; ++i) s += x[i];
-    partial[c] = s;
+  LPL_HD double term(int64_t c, int64_t k) const {
+    const int64_t i = c * kChunk + k;
+    return i < n ? static_cast<double>(x[i]) : 0.0;
   }
+  LPL_HD void finish(int64_t c, double s) const { partial[c] = s; }
 };
 
+// partial[c] = how many values of chunk c are NaN or infinite.
 struct ChunkNonFinite {
   const float* x;
   int64_t n;
   double* partial;
-  LPL_HD void operator()(int64_t c) const {
-    double bad = 0;
-    int64_t end = (c + 1) * kChunk < n ? (c + 1) * kChunk : n;
-    for (int64_t i = c * kChunk; i < end; ++i) bad += (is_finite(x[i]) ? 0.0 : 1.0);
-    partial[c] = bad;
+  LPL_HD double term(int64_t c, int64_t k) const {
+    const int64_t i = c * kChunk + k;
+    return i < n && !is_finite(x[i]) ? 1.0 : 0.0;
   }
+  LPL_HD void finish(int64_t c, double s) const { partial[c] = s; }
 };
 
-// *out += sum of n partials, in order (one call).
+// *out += sum of n partials (one segment).
 struct AddPartials {
   const double* partial;
-  int64_t n;
   double* out;
-  LPL_HD void operator()(int64_t) const {
-    double s = *out;
-    for (int64_t c = 0; c < n; ++c) s += partial[c];
-    *out = s;
-  }
+  LPL_HD double term(int64_t, int64_t c) const { return partial[c]; }
+  LPL_HD void finish(int64_t, double s) const { *out += s; }
 };
 
-// out[j] (+)= sum_i x[i, j]: one thread per column (adjacent threads read adjacent columns).
+// out[j] (+)= sum_i x[i, j] (segments: columns).
 struct ColumnSum {
   const float* x;
   float* out;
-  int64_t rows, cols;
+  int64_t cols;
   bool accumulate;
-  LPL_HD void operator()(int64_t j) const {
-    double s = 0;
-    for (int64_t i = 0; i < rows; ++i) s += x[i * cols + j];
-    out[j] = static_cast<float>(accumulate ? out[j] + s : s);
-  }
+  LPL_HD double term(int64_t j, int64_t i) const { return x[i * cols + j]; }
+  LPL_HD void finish(int64_t j, double s) const { out[j] = static_cast<float>(accumulate ? out[j] + s : s); }
 };
 
 struct AddRowBias {
   float* y;
   const float* b;
   int64_t cols;
-  LPL_HD void operator()(int64_t i) const { y[i] += b[i % cols]; }
+  LPL_HD void operator()(int64_t i) const { y[i] += b[divmod(i, cols).r]; }
 };
 
 struct Axpy {
@@ -75,24 +70,29 @@ struct Axpy {
   LPL_HD void operator()(int64_t i) const { y[i] += a * x[i]; }
 };
 
-// Column mean and unbiased variance (two passes over the column, float64 accumulation).
-struct ColumnMeanVar {
+// Column mean and unbiased variance in two passes over the columns (float64 sums; the float64 mean
+// is kept for the second pass).
+struct ColumnMean {
   const float* z;
+  double* mean_d;
   float* mean;
+  int64_t rows, cols;
+  LPL_HD double term(int64_t j, int64_t i) const { return z[i * cols + j]; }
+  LPL_HD void finish(int64_t j, double s) const {
+    mean_d[j] = s / static_cast<double>(rows);
+    mean[j] = static_cast<float>(mean_d[j]);
+  }
+};
+struct ColumnVar {
+  const float* z;
+  const double* mean_d;
   float* var;
   int64_t rows, cols;
-  LPL_HD void operator()(int64_t j) const {
-    double s = 0;
-    for (int64_t i = 0; i < rows; ++i) s += z[i * cols + j];
-    double m = s / static_cast<double>(rows);
-    double q = 0;
-    for (int64_t i = 0; i < rows; ++i) {
-      double d = z[i * cols + j] - m;
-      q += d * d;
-    }
-    mean[j] = static_cast<float>(m);
-    var[j] = static_cast<float>(q / static_cast<double>(rows - 1));
+  LPL_HD double term(int64_t j, int64_t i) const {
+    const double d = z[i * cols + j] - mean_d[j];
+    return d * d;
   }
+  LPL_HD void finish(int64_t j, double s) const { var[j] = static_cast<float>(s / static_cast<double>(rows - 1)); }
 };
 
 // Drivers shared by both backends (L is CpuLaunch or CudaLaunch).
@@ -101,12 +101,13 @@ double chunked_reduce(const L& launch, const Tensor& x) {
   const int64_t n = x.numel();
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks == 0) return 0.0;
-  Tensor part = Tensor::empty(Shape{chunks}, x.device(), DType::I64);  // 8 bytes per partial
-  launch(x.device(), chunks, F{x.f(), n, part.data<double>()});
-  std::vector<double> h(static_cast<size_t>(chunks));
-  read_to_host(h.data(), part.data<double>(), x.device(), h.size() * sizeof(double));
+  Tensor part = Tensor::empty(Shape{chunks + 1}, x.device(), DType::I64);  // 8 bytes per partial; the total last
+  double* p = part.data<double>();
+  memset_zero(p + chunks, x.device(), sizeof(double));
+  launch.sum(x.device(), {chunks, kChunk, SegLayout::rows}, F{x.f(), n, p});
+  launch.sum(x.device(), {1, chunks, SegLayout::rows}, AddPartials{p, p + chunks});
   double s = 0;
-  for (double v : h) s += v;
+  read_to_host(&s, p + chunks, x.device(), sizeof(double));
   return s;
 }
 
@@ -124,12 +125,12 @@ void count_nonfinite(const L& launch, const Tensor& x, Tensor& out, int64_t slot
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks == 0) return;
   Tensor part = Tensor::empty(Shape{chunks}, x.device(), DType::I64);  // 8 bytes per partial
-  launch(x.device(), chunks, ChunkNonFinite{x.f(), n, part.data<double>()});
-  launch(x.device(), 1, AddPartials{part.data<double>(), chunks, out.data<double>() + slot});
+  launch.sum(x.device(), {chunks, kChunk, SegLayout::rows}, ChunkNonFinite{x.f(), n, part.data<double>()});
+  launch.sum(x.device(), {1, chunks, SegLayout::rows}, AddPartials{part.data<double>(), out.data<double>() + slot});
 }
 template <class L>
 void column_sum(const L& launch, const Tensor& x, Tensor& out, bool accumulate) {
-  launch(x.device(), x.dim(1), ColumnSum{x.f(), out.f(), x.dim(0), x.dim(1), accumulate});
+  launch.sum(x.device(), {x.dim(1), x.dim(0), SegLayout::columns}, ColumnSum{x.f(), out.f(), x.dim(1), accumulate});
 }
 template <class L>
 void add_row_bias(const L& launch, Tensor& y, const Tensor& b) {
@@ -141,8 +142,13 @@ void axpy(const L& launch, float a, const Tensor& x, Tensor& y) {
 }
 template <class L>
 ColumnStats column_mean_var(const L& launch, const Tensor& z) {
-  ColumnStats s{Tensor::empty({z.dim(1)}, z.device()), Tensor::empty({z.dim(1)}, z.device())};
-  launch(z.device(), z.dim(1), ColumnMeanVar{z.f(), s.mean.f(), s.var.f(), z.dim(0), z.dim(1)});
+  const Device d = z.device();
+  const int64_t rows = z.dim(0), cols = z.dim(1);
+  ColumnStats s{Tensor::empty({cols}, d), Tensor::empty({cols}, d)};
+  Tensor mean_d = Tensor::empty({cols}, d, DType::I64);  // float64 means
+  const Segments seg{cols, rows, SegLayout::columns};
+  launch.sum(d, seg, ColumnMean{z.f(), mean_d.data<double>(), s.mean.f(), rows, cols});
+  launch.sum(d, seg, ColumnVar{z.f(), mean_d.data<double>(), s.var.f(), rows, cols});
   return s;
 }
 

@@ -30,6 +30,21 @@ Span flat_spans(int64_t n) {
 }
 
 LPL_HD inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// q = a / b and r = a % b for a >= 0, b > 0: in 32-bit arithmetic when both fit (a GPU has no
+// 64-bit divider: a 64-bit division is a long software routine, a 32-bit one a few instructions).
+// Index maths of per-element functors goes through here; the CPU runs the same branch.
+struct DivMod {
+  int64_t q, r;
+};
+LPL_HD inline DivMod divmod(int64_t a, int64_t b) {
+  if (((a | b) >> 31) == 0) {
+    const uint32_t ua = static_cast<uint32_t>(a), ub = static_cast<uint32_t>(b), q = ua / ub;
+    return {static_cast<int64_t>(q), static_cast<int64_t>(ua - q * ub)};
+  }
+  const int64_t q = a / b;
+  return {q, a - q * b};
+}
 LPL_HD inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 }  // namespace lpl::kern
