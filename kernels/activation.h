@@ -29,7 +29,10 @@ struct ReluBwd {
     const float* __restrict__ ys = y;
     float* __restrict__ dxs = dx;
     const int64_t b = s * per, e = min64(b + per, n);
-    for (int64_t i = b; i < e; ++i) dxs[i] = ys[i] > 0.f ? dys[i] : 0.f;
+    for (int64_t i = b; i < e; ++i) {
+      const float g = dys[i];  // loaded unconditionally: a select, not a branch per element
+      dxs[i] = ys[i] > 0.f ? g : 0.f;
+    }
   }
 };
 
