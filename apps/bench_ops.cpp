@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/flags.h"
+#include "engine/lpl_ops.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/rng.h"
@@ -48,7 +49,9 @@ const char* kUsage =
 
 const char* const kOps[] = {"conv_fwd", "conv_bwd_filter", "conv_bwd_data", "bias_backward", "relu_fwd", "relu_bwd",
                             "maxpool2x2_fwd", "maxpool2x2_bwd", "global_avgpool_fwd", "global_avgpool_bwd",
-                            "linear_fwd", "linear_bwd", "softmax_ce", "column_mean_var", "gram"};
+                            "linear_fwd", "linear_bwd", "softmax_ce", "column_mean_var", "gram", "lpl_objective",
+                            "lpl_objective_nopool", "lpl_negative", "lpl_block_delta", "batch_norm_fwd",
+                            "batch_norm_bwd"};
 
 int64_t parse_int(const std::string& flag, const char* v, int64_t lo) {
   const int64_t x = parse_int_flag(flag, v);
@@ -236,6 +239,43 @@ void run(const Options& o) {
     b.time("softmax_ce", fmt::format("{}x10", B), 4.0 * B * 10, [&] { softmax_cross_entropy(logits, labels); });
     b.time("column_mean_var", fmt::format("{}x512", B), 3.0 * B * 512, [&] { column_mean_var(z); });
     b.time("gram", fmt::format("{}x512", B), 2.0 * B * 512 * 512, [&] { gram(z, 1.f / (B - 1)); });
+  }
+  if (b.wants({"lpl_objective", "lpl_objective_nopool", "lpl_negative", "lpl_block_delta"})) {
+    // The layer objective of VGG's last block (pooled 512 channels) and of block 1 without pooling
+    // (64 x 16 x 16 maps), both views stacked; the block delta of block 1 (32x32 conv output).
+    Tensor terms = lpl_terms_buffer(d, 1);
+    Tensor z = uniform({2 * B, 512}, 300, d), dz = Tensor::empty(z.shape(), d);
+    LplObjectiveArgs args;
+    const double zn = static_cast<double>(z.numel());
+    b.time("lpl_objective", fmt::format("2x{}x512", B), zn, [&] { lpl_objective(z, dz, terms, 0, args); });
+    Tensor zm = uniform({2 * B, 64, 16, 16}, 301, d), dzm = Tensor::empty(zm.shape(), d);
+    LplObjectiveArgs nop;
+    nop.no_pooling = true;
+    b.time("lpl_objective_nopool", nchw(2 * B, 64, 16, 16), static_cast<double>(zm.numel()),
+           [&] { lpl_objective(zm, dzm, terms, 0, nop); });
+    LplObjectiveArgs neg;
+    neg.negative_samples = true;
+    b.time("lpl_negative", fmt::format("2x{}x512", B), zn, [&] { lpl_objective(z, dz, terms, 0, neg); });
+    const Shape s{2 * B, 64, 32, 32};
+    Tensor a = uniform(s, 302, d), g = uniform({2 * B, 64}, 303, d);
+    MaxPoolResult mp = maxpool2d_forward(a, Pool2dParams{});
+    const Pool2dParams pool{};
+    b.time("lpl_block_delta", nchw(2 * B, 64, 32, 32), static_cast<double>(s.numel()),
+           [&] { lpl_block_delta(g, a, mp.argmax, &pool, true); });
+  }
+  if (b.wants({"batch_norm_fwd", "batch_norm_bwd"})) {
+    // ResNet-50's first batch norm (64 channels at 112x112 for 224-pixel inputs; here 32x32 inputs
+    // keep the memory small: B x 64 x 32 x 32).
+    const Shape s{B, 64, 32, 32};
+    Tensor x = uniform(s, 400, d), dy = uniform(s, 401, d), gamma = uniform({64}, 402, d), beta = uniform({64}, 403, d);
+    Tensor rm = Tensor::zeros({64}, d), rv = Tensor::full({64}, 1.f, d), dg = Tensor::zeros({64}, d),
+           dbeta = Tensor::zeros({64}, d);
+    BatchNormSaved saved;
+    const double n = static_cast<double>(s.numel());
+    b.time("batch_norm_fwd", nchw(B, 64, 32, 32), n,
+           [&] { batch_norm_train_forward(x, gamma, beta, rm, rv, BatchNormParams{}, &saved); });
+    if (saved.mean.defined())
+      b.time("batch_norm_bwd", nchw(B, 64, 32, 32), n, [&] { batch_norm_backward(dy, x, gamma, saved, dg, dbeta); });
   }
   b.report();
 }
