@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -35,6 +37,7 @@ struct PinnedBuf {
 
 struct Slot {
   PinnedBuf v1, v2, ev, labels, idx, params;  // params: 3 ViewParams per image (GPU mode)
+  StreamEvent uploaded;                       // the device's copies out of this slot are done after it
   int64_t batch = -1;                         // which batch it holds / is filling
   int64_t rows = 0;                           // images in that batch
   int64_t chunks_left = 0;
@@ -83,7 +86,7 @@ class LoaderImpl {
     }
     eval_ = eval_view_params(static_cast<int>(set.h), static_cast<int>(set.w), S_);
     const int64_t B = opt.batch_size, V = 3 * static_cast<int64_t>(OH_) * OW_;
-    slots_.resize(static_cast<size_t>(std::max(opt.prefetch, 1) + 1));
+    slots_ = std::vector<Slot>(static_cast<size_t>(std::max(opt.prefetch, 1) + 1));  // (Slot is not movable)
     for (auto& s : slots_) {
       if (gpu_aug_) {
         s.params.reset(static_cast<size_t>(B) * 3 * sizeof(ViewParams));
@@ -113,6 +116,14 @@ class LoaderImpl {
     }
     cv_work_.notify_all();
     for (auto& t : workers_) t.join();
+    // The pinned buffers are freed next: let the last uploads out of them finish.
+    for (auto& s : slots_) {
+      try {
+        s.uploaded.wait();
+      } catch (const std::exception& e) {
+        report_free_failure("Loader: waiting for the last uploads", e.what());
+      }
+    }
   }
 
   int64_t batches_per_epoch() const {
@@ -158,7 +169,8 @@ class LoaderImpl {
     LPL_CHECK(started_, "Loader::next: call start_epoch first");
     if (next_batch_ >= nb_) return false;
     Slot& s = slots_[static_cast<size_t>(next_batch_ % static_cast<int64_t>(slots_.size()))];
-    cv_done_.wait(lk, [&] { return s.batch == next_batch_ && s.ready; });
+    cv_done_.wait(lk, [&] { return (s.batch == next_batch_ && s.ready) || !worker_error_.empty(); });
+    LPL_CHECK(worker_error_.empty(), "Loader: " + worker_error_);
     lk.unlock();
     deliver(s, out);
     lk.lock();
@@ -186,7 +198,6 @@ class LoaderImpl {
     if (gpu_aug_) {
       memcpy_bytes(dev_idx_.data<int64_t>(), d, s.idx.p, cpu(), static_cast<size_t>(R) * sizeof(int64_t));
       memcpy_bytes(dev_params_.data<uint8_t>(), d, s.params.p, cpu(), static_cast<size_t>(R) * 3 * sizeof(ViewParams));
-      synchronize(d);  // the pinned slot is reused after this; the kernels below stay asynchronous
       auto* params = reinterpret_cast<const ViewParams*>(dev_params_.data<uint8_t>());
       auto make = [&](const ViewParams* p) {
         Tensor t = Tensor::empty(vs, d);
@@ -222,8 +233,9 @@ class LoaderImpl {
         out.view1 = out.view2 = out.eval_view;
       }
     }
-    // The staging slot is reused after this: wait for the copies out of it.
-    if (d.is_cuda() && !gpu_aug_) synchronize(d);
+    // The staging slot is refilled after the copies out of it: a worker waits for this mark before
+    // writing into it (the training thread never waits here).
+    s.uploaded.record(d);
   }
 
   // Worker: take the next chunk of the batch being filled (when its slot is free), make it.
@@ -253,7 +265,16 @@ class LoaderImpl {
       ++in_flight_;
       lk.unlock();
       const int64_t lo = c * kChunk, hi = std::min(rows, lo + kChunk);
-      make_rows(*s, b, lo, hi, epoch, scratch.data());
+      try {
+        s->uploaded.wait();  // the last batch's copies out of this slot
+        make_rows(*s, b, lo, hi, epoch, scratch.data());
+      } catch (const std::exception& e) {  // reported by next() on the training thread
+        lk.lock();
+        if (worker_error_.empty()) worker_error_ = e.what();
+        --in_flight_;
+        cv_done_.notify_all();
+        return;
+      }
       lk.lock();
       --in_flight_;
       if (gen == generation_ && --s->chunks_left == 0) {
@@ -346,6 +367,7 @@ class LoaderImpl {
   std::vector<std::thread> workers_;
   std::vector<int64_t> order_;
   bool stop_ = false, started_ = false;
+  std::string worker_error_;  // a worker's failure, thrown by next()
   uint64_t generation_ = 0;
   int64_t epoch_ = 0, nb_ = 0, fill_batch_ = 0, fill_chunk_ = 0, next_batch_ = 0, in_flight_ = 0;
 };

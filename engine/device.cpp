@@ -145,6 +145,11 @@ void memset_zero(void* dst, Device d, size_t bytes) {
 void synchronize(Device d) {
   if (d.is_cuda()) no_cuda();
 }
+StreamEvent::~StreamEvent() = default;
+void StreamEvent::record(Device d) {
+  if (d.is_cuda()) no_cuda();
+}
+void StreamEvent::wait() {}
 AllocatorStats allocator_stats(Device) { return {}; }
 void empty_cache(Device) {}
 }  // namespace lpl

@@ -56,6 +56,25 @@ uint64_t host_reads();
 void count_host_read();
 void synchronize(Device d);
 
+// A point in a device's stream the host can wait for later, instead of waiting for the whole
+// stream now: the loader marks each staging slot's uploads with one and waits only when a worker
+// refills that slot. On the CPU a copy is done when memcpy_bytes returns: record and wait do nothing.
+class StreamEvent {
+ public:
+  StreamEvent() = default;
+  ~StreamEvent();  // never throws
+  StreamEvent(const StreamEvent&) = delete;
+  StreamEvent& operator=(const StreamEvent&) = delete;
+  // After the work queued so far on d's stream.
+  void record(Device d);
+  // Blocks until the stream has passed the last record (returns at once when nothing was recorded).
+  void wait();
+
+ private:
+  void* event_ = nullptr;  // cudaEvent_t, made on the first record on a GPU
+  Device device_;
+};
+
 struct AllocatorStats {
   size_t bytes_in_use = 0, bytes_cached = 0, device_mallocs = 0, cache_hits = 0;
 };

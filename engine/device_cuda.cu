@@ -212,6 +212,32 @@ void synchronize(Device d) {
   LPL_CUDA_CHECK(cudaStreamSynchronize(stream(d)));
 }
 
+StreamEvent::~StreamEvent() {
+  if (!event_) return;
+  const cudaError_t e = cudaEventDestroy(static_cast<cudaEvent_t>(event_));
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    report_free_failure("cudaEventDestroy", cudaGetErrorString(e));
+  }
+}
+
+void StreamEvent::record(Device d) {
+  if (d.is_cpu()) return;
+  cudaStream_t s = stream(d);  // (makes d current: the event is made on d)
+  if (!event_) {
+    cudaEvent_t e = nullptr;
+    LPL_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    event_ = e;
+    device_ = d;
+  }
+  LPL_CHECK(d == device_, "StreamEvent::record: an event stays on the device it was first recorded on");
+  LPL_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event_), s));
+}
+
+void StreamEvent::wait() {
+  if (event_) LPL_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event_)));
+}
+
 AllocatorStats allocator_stats(Device d) {
   if (d.is_cpu()) return {};
   auto& a = allocator(d.index);
