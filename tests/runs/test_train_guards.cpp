@@ -21,7 +21,8 @@ TEST_CASE("SIGTERM: checkpoint after the current step, exit 143, resumable") {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   ::kill(c.pid, SIGTERM);
   int st = wait_status(c);
-  REQUIRE(WIFEXITED(st));
+  REQUIRE_MESSAGE(WIFEXITED(st), "the trainer was killed by signal " << (WIFSIGNALED(st) ? WTERMSIG(st) : -1) << ":\n"
+                                                                      << slurp(log));
   CHECK(WEXITSTATUS(st) == 128 + SIGTERM);
   const std::string out = slurp(log);
   CHECK(out.find("SIGTERM: stopped after step") != std::string::npos);
