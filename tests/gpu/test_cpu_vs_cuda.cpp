@@ -155,9 +155,9 @@ LPL_GPU_TEST_CASE("cpu vs cuda: column_mean_var, column_sum, add_row_bias, axpy,
   // Float64 sums in each backend's order (kernels/segments.h): equal to float64 rounding, and the
   // same bits on a second run.
   auto [big, bigg] = both({3, 100003}, 19);
-  const double sg = sum_all(bigg), sc = sum_all(big);
-  CHECK(std::abs(sg - sc) <= 1e-9 * (1.0 + std::abs(sc)));
-  CHECK(sum_all(bigg) == sg);
+  const double sum_g = sum_all(bigg), sum_c = sum_all(big);
+  CHECK(std::abs(sum_g - sum_c) <= 1e-9 * (1.0 + std::abs(sum_c)));
+  CHECK(sum_all(bigg) == sum_g);
   CHECK(all_finite(bigg));
   std::vector<float> bad(5000, 1.f);
   bad[4321] = std::numeric_limits<float>::infinity();
