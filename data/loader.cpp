@@ -39,7 +39,8 @@ struct Slot {
   PinnedBuf v1, v2, ev, labels, idx, params;  // params: 3 ViewParams per image (GPU mode)
   StreamEvent uploaded;                       // the device's copies out of this slot are done after it
   int64_t batch = -1;                         // which batch it holds / is filling
-  int64_t rows = 0;                           // images in that batch
+  int64_t rows = 0;                           // images in that batch (this rank's shard)
+  int64_t first = 0;                          // the shard's first row in the global batch
   int64_t chunks_left = 0;
   bool ready = false;
 };
@@ -51,6 +52,11 @@ class LoaderImpl {
       : set_(set), meta_(meta), opt_(opt) {
     LPL_CHECK(opt.batch_size > 0, strf("Loader: batch_size %lld must be positive", static_cast<long long>(opt.batch_size)));
     LPL_CHECK(opt.threads >= 1, strf("Loader: threads %d must be at least 1", opt.threads));
+    LPL_CHECK(opt.ranks >= 1 && opt.rank >= 0 && opt.rank < opt.ranks,
+              strf("Loader: rank %d of %d ranks is not a rank", opt.rank, opt.ranks));
+    LPL_CHECK(opt.batch_size % opt.ranks == 0,
+              strf("Loader: the global batch of %lld images does not split evenly over %d ranks (use a multiple of %d)",
+                   static_cast<long long>(opt.batch_size), opt.ranks, opt.ranks));
     LPL_CHECK(set.n > 0, "Loader: the " + meta.name + " split is empty");
     LPL_CHECK(set.c == 1 || set.c == 3, strf("Loader: images have %lld channels (want 1 or 3)", static_cast<long long>(set.c)));
     const int64_t numel = set.n * set.c * set.h * set.w;
@@ -253,10 +259,12 @@ class LoaderImpl {
       if (stop_) return;
       s = &slots_[static_cast<size_t>(fill_batch_ % static_cast<int64_t>(slots_.size()))];
       const int64_t b = fill_batch_, B = opt_.batch_size;
-      const int64_t rows = set_.sequence.empty() ? std::min(B, set_.n - b * B) : B;
-      const int64_t nchunks = (rows + kChunk - 1) / kChunk;
+      const int64_t global_rows = set_.sequence.empty() ? std::min(B, set_.n - b * B) : B;
+      const int64_t first = global_rows * opt_.rank / opt_.ranks;
+      const int64_t rows = global_rows * (opt_.rank + 1) / opt_.ranks - first;
+      const int64_t nchunks = std::max<int64_t>((rows + kChunk - 1) / kChunk, 1);  // an empty shard: one empty chunk
       if (s->batch == -1) {
-        s->batch = b; s->rows = rows; s->chunks_left = nchunks; s->ready = false;
+        s->batch = b; s->rows = rows; s->first = first; s->chunks_left = nchunks; s->ready = false;
       }
       const int64_t c = fill_chunk_;
       if (++fill_chunk_ == nchunks) { fill_chunk_ = 0; ++fill_batch_; }
@@ -289,7 +297,7 @@ class LoaderImpl {
     const int C = static_cast<int>(set_.c), H = static_cast<int>(set_.h), W = static_cast<int>(set_.w);
     const int64_t img_bytes = set_.c * set_.h * set_.w, V = 3 * static_cast<int64_t>(S_) * S_;
     for (int64_t r = lo; r < hi; ++r) {
-      const int64_t i = order_[static_cast<size_t>(b * opt_.batch_size + r)];
+      const int64_t i = order_[static_cast<size_t>(b * opt_.batch_size + s.first + r)];
       s.idx.as<int64_t>()[r] = i;
       if (!set_.labels.empty()) s.labels.as<int32_t>()[r] = set_.labels[static_cast<size_t>(i)];
       const uint8_t* img = set_.pixels.data() + i * img_bytes;
@@ -337,12 +345,12 @@ class LoaderImpl {
       int64_t i1, i2;
       bool second = true;
       if (!set_.sequence.empty()) {
-        const int64_t base = order_[static_cast<size_t>(b)] * (B + 1) + r;
+        const int64_t base = order_[static_cast<size_t>(b)] * (B + 1) + s.first + r;
         i1 = set_.sequence[static_cast<size_t>(base)];
         i2 = set_.sequence[static_cast<size_t>(base + 1)];
         second = false;
       } else {
-        i1 = i2 = order_[static_cast<size_t>(b * B + r)];
+        i1 = i2 = order_[static_cast<size_t>(b * B + s.first + r)];
       }
       s.idx.as<int64_t>()[r] = i1;
       if (!set_.labels.empty()) s.labels.as<int32_t>()[r] = set_.labels[static_cast<size_t>(i1)];

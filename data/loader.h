@@ -36,6 +36,10 @@ struct LoaderOptions {
   // With a CUDA device: true = augment on the GPU from a uint8 copy of the split kept there;
   // false = augment on the CPU threads and copy the finished batches over.
   bool gpu_augment = true;
+  // Data parallelism: batch_size is the global batch; this loader delivers rank's shard of it, rows
+  // [rank B / ranks, (rank + 1) B / ranks) of each batch of the one seeded order (the views depend on
+  // (seed, epoch, image index) only), so the ranks' shards together are the one-process batch.
+  int rank = 0, ranks = 1;
 };
 class LoaderImpl;
 class Loader {

@@ -288,3 +288,60 @@ TEST_CASE("loader: training batches without the evaluation view carry the same t
   CHECK(plain[0].eval_view.defined());
   CHECK(plain[0].view1.to_vector() == plain[0].eval_view.to_vector());
 }
+
+TEST_CASE("loader: the shards of 2 and 3 ranks put together are the one-rank batches (data parallelism, issue 14)") {
+  ImageSet set = make_set(50);
+  DatasetSplits meta = meta_for();
+  // Per batch: view 1, view 2, labels of the rows of `rank` of `ranks`.
+  struct Rows {
+    std::vector<std::vector<float>> v1, v2;
+    std::vector<std::vector<int32_t>> labels;
+  };
+  auto run = [&](int rank, int ranks) {
+    LoaderOptions o;
+    o.batch_size = 12;
+    o.threads = 2;
+    o.eval_view = false;
+    o.rank = rank;
+    o.ranks = ranks;
+    Loader ld(set, meta, o);
+    ld.start_epoch(5, 1);  // mid-epoch (resume) too
+    Rows r;
+    Batch b;
+    while (ld.next(b)) {
+      CHECK(b.view1.dim(0) == 12 / ranks);
+      r.v1.push_back(b.view1.to_vector());
+      r.v2.push_back(b.view2.to_vector());
+      std::vector<int32_t> l(static_cast<size_t>(b.labels.numel()));
+      std::copy(b.labels.data<int32_t>(), b.labels.data<int32_t>() + l.size(), l.begin());
+      r.labels.push_back(l);
+    }
+    return r;
+  };
+  const Rows one = run(0, 1);
+  REQUIRE(one.v1.size() == 3);  // 50 / 12 = 4 batches, from batch 1 on
+  for (int ranks : {2, 3}) {
+    CAPTURE(ranks);
+    std::vector<Rows> shards;
+    for (int k = 0; k < ranks; ++k) shards.push_back(run(k, ranks));
+    for (size_t b = 0; b < one.v1.size(); ++b) {
+      std::vector<float> v1, v2;
+      std::vector<int32_t> l;
+      for (const Rows& s : shards) {
+        v1.insert(v1.end(), s.v1[b].begin(), s.v1[b].end());
+        v2.insert(v2.end(), s.v2[b].begin(), s.v2[b].end());
+        l.insert(l.end(), s.labels[b].begin(), s.labels[b].end());
+      }
+      CHECK(v1 == one.v1[b]);
+      CHECK(v2 == one.v2[b]);
+      CHECK(l == one.labels[b]);
+    }
+  }
+  LoaderOptions bad;
+  bad.batch_size = 10;
+  bad.ranks = 3;
+  CHECK_THROWS_WITH_AS(Loader(set, meta, bad), doctest::Contains("does not split evenly over 3 ranks"), Error);
+  bad.batch_size = 12;
+  bad.rank = 3;
+  CHECK_THROWS_WITH_AS(Loader(set, meta, bad), doctest::Contains("rank 3 of 3 ranks"), Error);
+}
