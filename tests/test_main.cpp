@@ -6,6 +6,8 @@
 
 #include <cstdio>
 
+#include "engine/comm.h"
+#include "engine/common.h"
 #include "engine/device.h"
 #include "engine/parallel.h"
 
@@ -33,12 +35,20 @@ REGISTER_LISTENER("lpl_run_counter", 1, RunCounter);
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under mpirun (tests/dist): MPI_Init before any case runs. A plain run makes no MPI call.
+  try {
+    lpl::init_distributed(&argc, &argv);
+  } catch (const lpl::Error& e) {
+    std::fprintf(stderr, "[lpl tests] %s\n", e.what());
+    return 1;
+  }
   lpl::set_num_threads(0);
   std::printf("[lpl tests] CUDA backend %s, GPUs visible: %d\n", lpl::cuda_built() ? "built" : "not built",
               lpl::cuda_device_count());
   doctest::Context ctx;
   ctx.applyCommandLine(argc, argv);
   int rc = ctx.run();
+  lpl::finalize_distributed();
   if (rc == 0 && RunCounter::total > 0 && RunCounter::run == 0) {
     std::printf("[lpl tests] all %u test cases skipped\n", RunCounter::total);
     return 77;
