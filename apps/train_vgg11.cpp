@@ -22,12 +22,16 @@
 #include <string>
 #include <vector>
 
+#include <cerrno>
+#include <cstring>
+
 #include <unistd.h>
 
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "engine/app_phase.h"
 #include "engine/checkpoint.h"
+#include "engine/comm.h"
 #include "engine/divergence.h"
 #include "engine/file_util.h"
 #include "engine/profile.h"
@@ -38,6 +42,7 @@
 #include "engine/rng.h"
 #include "engine/safetensors.h"
 #include "engine/tb_events.h"
+#include "models/data_parallel.h"
 #include "models/lpl_step.h"
 #include "models/train_step.h"
 #include "models/optim.h"
@@ -84,6 +89,8 @@ LplStepOptions step_options(const TrainOptions& o) {
   s.shuffle_positives = o.shuffle_positives;
   s.seed = o.random_seed;
   s.end_to_end = o.train_end_to_end;
+  s.comm = world_comm();
+  s.local_batch_stats = o.local_batch_stats;
   s.objective = o.train_with_supervision ? StepObjective::supervised
                 : o.use_negative_samples ? StepObjective::negative_samples
                                          : StepObjective::lpl;
@@ -134,7 +141,10 @@ double total_loss(const std::vector<LplTerms>& t, const LplCoeffs& c) {
 
 int benchmark(const TrainOptions& o, Device dev) {
   const int S = dataset_image_size(o);
-  const int64_t B = o.batch_size;
+  const DistInfo& di = dist_info();
+  LPL_CHECK(o.batch_size % di.size == 0, fmt::format("--batch_size {} does not split evenly over {} ranks",
+                                                     o.batch_size, di.size));
+  const int64_t B = o.batch_size / di.size;  // this rank's shard of the global batch
   const int classes = 10;
   const std::unique_ptr<Encoder> netp = make_encoder(net_options(o, classes), o.random_seed, dev);
   Encoder& net = *netp;
@@ -142,6 +152,7 @@ int benchmark(const TrainOptions& o, Device dev) {
   prof::PhaseTimer timer;
   LplStepOptions so = step_options(o);
   if (std::getenv("LPL_PROFILE")) so.timer = &timer;
+  if (so.comm) broadcast_weights(net, *so.comm);
   LplStep step(net, so);
   OptimizerOptions oo{o.optimizer, o.weight_decay, o.momentum};
   Optimizer opt(oo, net.trained_params());
@@ -169,10 +180,12 @@ int benchmark(const TrainOptions& o, Device dev) {
   }
   synchronize(dev);
   const double el = seconds_since(t0);
+  if (di.rank != 0) return 0;
   if (so.timer) std::fputs(timer.table("LPL step phases").c_str(), stderr);
   nlohmann::json j;
-  j["images_per_s"] = static_cast<double>(2 * B * o.benchmark) / el;
-  j["batch"] = B;
+  j["images_per_s"] = static_cast<double>(2 * o.batch_size * o.benchmark) / el;
+  j["batch"] = o.batch_size;
+  j["ranks"] = di.size;
   j["device"] = dev.str();
   j["encoder"] = net.kind();
   j["mode"] = o.train_end_to_end ? "end-to-end" : "layer-local";
@@ -441,6 +454,8 @@ std::unique_ptr<TrainData> load_train_data(const TrainOptions& o, Device dev) {
   lopt.augment = d->splits.augment;
   lopt.eval_view = false;  // training reads the two views only
   lopt.device = dev;
+  lopt.rank = dist_info().rank;
+  lopt.ranks = dist_info().size;
   d->train_set = &training_split(o, d->splits);
   check_training_inputs(o, d->splits, *d->train_set);
   d->loader = std::make_unique<data::Loader>(*d->train_set, d->splits, lopt);
@@ -545,6 +560,10 @@ Position restore_checkpoint(const LoadedCheckpoint& ck, Encoder& net, Optimizer&
 
 int train(const TrainOptions& o, Device dev) {
   const bool write = o.fast_dev_run == 0 && !o.profile;
+  // Data parallelism: every rank trains its shard of each global batch; rank 0 alone writes the run's
+  // files and runs the epoch-end evaluation (on the whole batches, as one process would).
+  const DistInfo& di = dist_info();
+  const bool rank0 = di.rank == 0;
   RunStart start = find_run_start(o, write);
   std::string& dir = start.dir;
   std::optional<LoadedCheckpoint>& ck = start.ck;
@@ -561,8 +580,11 @@ int train(const TrainOptions& o, Device dev) {
   prof::PhaseTimer timer;
   LplStepOptions so = step_options(o);
   if (!dev.is_cuda()) so.timer = &timer;  // GPU phases run asynchronously: see Nsight Systems instead
+  if (so.comm) broadcast_weights(net, *so.comm);  // identical starting weights (a checkpoint is loaded below on every rank)
   LplStep step(net, so);
   Optimizer opt({o.optimizer, o.weight_decay, o.momentum}, net.trained_params());
+  LplStepOptions eval_so = so;  // rank 0's evaluation runs alone: no collectives
+  eval_so.comm = nullptr;
   ScheduleOptions sched{o.learning_rate, o.start_lr, o.final_lr, o.warmup_epochs, o.max_epochs, o.lr_schedule_per_step};
   const LplCoeffs coeffs = so.coeffs;
   DivergenceGuard guard;
@@ -580,7 +602,7 @@ int train(const TrainOptions& o, Device dev) {
   }
 
   std::unique_ptr<RunFiles> files;
-  if (write) {
+  if (write && rank0) {
     files = std::make_unique<RunFiles>(o, dir, o.resume_from_checkpoint, ck.has_value(), global_step);
     if (ck) {
       files->last_checkpoint = ck->paths.weights;
@@ -590,16 +612,21 @@ int train(const TrainOptions& o, Device dev) {
     if (!pending_log.empty()) {
       std::fprintf(stderr, "epoch %lld's logging did not complete: redoing it\n", static_cast<long long>(start_epoch - 1));
       files->tb->skip(shown_events(files->dir));  // what the ended process got into TensorBoard stays once
-      log_epoch_end(o, net, so, splits, files.get(), timer, start_epoch - 1, global_step, true,
+      log_epoch_end(o, net, eval_so, splits, files.get(), timer, start_epoch - 1, global_step, true,
                     nlohmann::json::parse(pending_log));
       files->tb->skip({});
     }
   }
   install_stop_handlers();
-  std::fprintf(stderr, "%s: %lld images, %lld steps of %lld x 2 views per epoch, %s encoder (%d layers, %s), device %s, %d threads\n",
-               o.dataset.c_str(), static_cast<long long>(data->train_set->n), static_cast<long long>(steps_per_epoch),
-               static_cast<long long>(o.batch_size), net.kind().c_str(), L,
-               o.train_end_to_end ? "end-to-end" : "layer-local", dev.str().c_str(), num_threads());
+  if (rank0)
+    std::fprintf(stderr, "%s: %lld images, %lld steps of %lld x 2 views per epoch, %s encoder (%d layers, %s), device %s, %d threads%s\n",
+                 o.dataset.c_str(), static_cast<long long>(data->train_set->n), static_cast<long long>(steps_per_epoch),
+                 static_cast<long long>(o.batch_size), net.kind().c_str(), L,
+                 o.train_end_to_end ? "end-to-end" : "layer-local", dev.str().c_str(), num_threads(),
+                 di.size > 1 ? fmt::format(", {} ranks ({} images each, {} statistics)", di.size,
+                                           o.batch_size / di.size, o.local_batch_stats ? "per-rank batch" : "global-batch")
+                                   .c_str()
+                             : "");
 
   int64_t step_limit = o.fast_dev_run > 0 ? o.fast_dev_run : o.max_steps;
   if (o.profile) step_limit = global_step + o.profile_warmup_steps + o.profile_steps;
@@ -625,7 +652,7 @@ int train(const TrainOptions& o, Device dev) {
     loader.start_epoch(epoch, std::min(first_batch, loader.batches_per_epoch()));
     const int64_t bar_steps = step_limit > 0 ? std::min(steps_per_epoch, step_limit - global_step + first_batch)
                                              : steps_per_epoch;
-    ProgressBar bar(epoch, o.max_epochs, bar_steps);
+    ProgressBar bar(epoch, o.max_epochs, bar_steps, !rank0);  // other ranks show nothing
     set_app_phase(fmt::format("training epoch {}", epoch));
     const auto t_epoch = Clock::now();
     int64_t n_here = 0, batch_in_epoch = first_batch;
@@ -668,16 +695,19 @@ int train(const TrainOptions& o, Device dev) {
         prof::profiler_stop();
       }
       const bool epoch_end = batch_in_epoch == steps_per_epoch;
-      if (files && stop_requested()) {
+      // A stop request on any rank stops every rank after the same step.
+      const bool stop_now = any_rank(stop_requested(), so.comm);
+      if (stop_now && so.comm && !rank0) return 128 + (stop_signal() ? stop_signal() : SIGTERM);
+      if (files && stop_now) {
         prof::Scope ph("checkpoint", &timer);
         files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
         bar.finish();
         std::fprintf(stderr, "\n%s: stopped after step %lld; checkpoint %s\ncontinue with: --resume_from_checkpoint %s\n",
-                     stop_signal_name(), static_cast<long long>(global_step), files->last_checkpoint.c_str(),
-                     files->dir.c_str());
-        return 128 + stop_signal();
+                     stop_signal() ? stop_signal_name() : "a stop request on another rank",
+                     static_cast<long long>(global_step), files->last_checkpoint.c_str(), files->dir.c_str());
+        return 128 + (stop_signal() ? stop_signal() : SIGTERM);
       }
-      if (!files && stop_requested()) return 128 + stop_signal();
+      if (!files && stop_now) return 128 + (stop_signal() ? stop_signal() : SIGTERM);
       if (files && !epoch_end && o.checkpoint_every_steps > 0 && global_step % o.checkpoint_every_steps == 0) {
         prof::Scope ph("checkpoint", &timer);
         files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
@@ -709,7 +739,7 @@ int train(const TrainOptions& o, Device dev) {
         files->save(net, opt, step, state_at(epoch, batch_in_epoch), epoch, o, guard);
       }
     }
-    log_epoch_end(o, net, so, splits, files.get(), timer, epoch, global_step, complete, std::move(m));
+    if (rank0) log_epoch_end(o, net, eval_so, splits, files.get(), timer, epoch, global_step, complete, std::move(m));
     if (!dev.is_cuda())
       std::fprintf(stderr, "%s", timer.table(fmt::format("epoch {} time per phase (CPU wall clock)", epoch)).c_str());
     timer.reset();
@@ -717,6 +747,7 @@ int train(const TrainOptions& o, Device dev) {
   }
   const double el = seconds_since(t_run);
   const int64_t steps_here = global_step - first_step;
+  if (!rank0) return 0;
   std::fprintf(stderr, "\ndone: %lld steps in %lld epochs, %s, %.1f images/s (both views)\n",
                static_cast<long long>(steps_here), static_cast<long long>(epochs_done), format_duration(el).c_str(),
                static_cast<double>(2 * o.batch_size * steps_here) / el);
@@ -728,28 +759,55 @@ int train(const TrainOptions& o, Device dev) {
   return 0;
 }
 
+// --gpus N (N > 1) outside an MPI job: this process becomes `mpirun -np N` of the same command line,
+// one rank per GPU (or N CPU ranks with --device cpu).
+int launch_ranks(int64_t n, int argc, char** argv) {
+  LPL_CHECK(mpi_built(), fmt::format("--gpus {}: this build has no MPI (install openmpi-bin libopenmpi-dev and rebuild)", n));
+  std::vector<std::string> args{"mpirun", "-np", std::to_string(n), "--oversubscribe", "--bind-to", "none"};
+  if (geteuid() == 0) args.emplace_back("--allow-run-as-root");
+  for (int i = 0; i < argc; ++i) args.emplace_back(argv[i]);
+  std::vector<char*> cargs;
+  for (std::string& a : args) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  std::fflush(nullptr);
+  execvp("mpirun", cargs.data());
+  fail(fmt::format("--gpus {}: cannot start mpirun ({}); install openmpi-bin, or launch the ranks yourself with "
+                   "mpirun -np {} {} ...", n, std::strerror(errno), n, argv[0]));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
+    const DistInfo di = init_distributed(&argc, &argv);
     const TrainOptions o = parse_train_options(std::vector<std::string>(argv + 1, argv + argc));
     if (o.help) {
-      std::fputs(train_help_text().c_str(), stdout);
+      if (di.rank == 0) std::fputs(train_help_text().c_str(), stdout);
+      finalize_distributed();
       return 0;
     }
+    if (o.gpus > 1 && di.size == 1) return launch_ranks(o.gpus, argc, argv);
     set_num_threads(static_cast<int>(o.threads));
-    const Device dev = parse_device(o.device);
+    Device dev = parse_device(o.device);
     if (dev.is_cuda()) {
       LPL_CHECK(cuda_built(), "--device cuda: this build has no CUDA backend");
       const std::string why = cuda_device_count_error();
-      LPL_CHECK(cuda_device_count() > dev.index, fmt::format("--device {}: no such GPU ({} visible{}{})", o.device,
-                                                             cuda_device_count(), why.empty() ? "" : "; CUDA says ", why));
+      // One rank per GPU: a rank of a job binds the GPU of its place on the node.
+      if (di.size > 1) dev = cuda(di.local_rank);
+      LPL_CHECK(cuda_device_count() > dev.index,
+                fmt::format("--device {}: no such GPU ({} visible{}{}{})", dev.str(), cuda_device_count(),
+                            why.empty() ? "" : "; CUDA says ", why,
+                            di.size > 1 ? fmt::format("; rank {} is local rank {} of its node", di.rank, di.local_rank) : ""));
       set_allow_tf32(false);
     }
-    if (o.benchmark > 0) return benchmark(o, dev);
-    return train(o, dev);
+    const int rc = o.benchmark > 0 ? benchmark(o, dev) : train(o, dev);
+    finalize_distributed();
+    return rc;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", describe_failure(e).c_str());
+    const std::string msg = "error: " + describe_failure(e);
+    // A failing rank ends the whole job (its peers would wait for it in the next collective).
+    if (Communicator* c = world_comm()) c->abort(msg);
+    std::fprintf(stderr, "%s\n", msg.c_str());
     return 1;
   }
 }

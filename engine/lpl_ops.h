@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "engine/comm.h"
 #include "engine/ops.h"
 #include "engine/tensor.h"
 
@@ -38,6 +39,11 @@ struct LplObjectiveArgs {
   // (kernels/negative_objective.h) instead of pull / Hebbian / decorrelation; pooled z only, no
   // stale estimates. The decorrelation slot still holds the LPL decorrelation term (logged only).
   bool negative_samples = false;
+  // Data parallelism with global batch statistics: z holds this rank's shard (equal shards on every
+  // rank), and every mean, variance, covariance and loss term is over the ranks' global batch
+  // (all-reduced sums), so dz is this rank's rows of the one-process gradient. Null: this batch only.
+  // LPL objective only (the negative-sample baseline refuses it).
+  Communicator* comm = nullptr;
 };
 
 // z: [2B, M] (rows 0..B-1 view 1, B..2B-1 view 2) or [2B, C, H, W] with no_pooling.

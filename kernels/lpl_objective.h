@@ -27,29 +27,31 @@ LPL_HD inline int64_t view_column_index(int64_t j, int64_t b, int64_t B, int64_t
   return (v * B + b) * M + (j - v * M);
 }
 
-// Per view v and column m: the mean over the view's B rows (float64, kept for the variance pass)...
+// Per view v and column m: this shard's B rows' share of the mean over the global batch of Bg rows
+// (float64, kept for the variance pass; Bg = B in one process)...
 struct LplViewMean {
   const float* z;
   double* mean_d;  // [2 M]
-  float* mean;     // [2 M]
-  int64_t B, M;
+  int64_t B, M, Bg;
   LPL_HD double term(int64_t j, int64_t b) const { return z[view_column_index(j, b, B, M)]; }
-  LPL_HD void finish(int64_t j, double s) const {
-    mean_d[j] = s / static_cast<double>(B);
-    mean[j] = static_cast<float>(mean_d[j]);
-  }
+  LPL_HD void finish(int64_t j, double s) const { mean_d[j] = s / static_cast<double>(Bg); }
 };
-// ... and the unbiased variance around it.
+// ... and of the unbiased variance around it.
 struct LplViewVar {
   const float* z;
   const double* mean_d;
-  float* var;
-  int64_t B, M;
+  double* var_d;
+  int64_t B, M, Bg;
   LPL_HD double term(int64_t j, int64_t b) const {
     const double d = z[view_column_index(j, b, B, M)] - mean_d[j];
     return d * d;
   }
-  LPL_HD void finish(int64_t j, double s) const { var[j] = static_cast<float>(s / static_cast<double>(B - 1)); }
+  LPL_HD void finish(int64_t j, double s) const { var_d[j] = s / static_cast<double>(Bg - 1); }
+};
+struct LplToFloat {
+  const double* src;
+  float* dst;
+  LPL_HD void operator()(int64_t i) const { dst[i] = static_cast<float>(src[i]); }
 };
 
 // Channel means of each view for the decorrelation matrix (no_pooling: mean over the H W
@@ -204,15 +206,24 @@ void lpl_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& terms, 
   const int64_t HW = a.no_pooling ? z.dim(2) * z.dim(3) : 1;
   const int64_t R = B * HW;
   const float* zp = z.f();
+  // The global batch (this shard times the ranks: equal shards) and its decorrelation rows. Every
+  // sum over rows below is all-reduced before it is used, so each rank sees the global statistics.
+  Communicator* comm = a.comm;
+  const int64_t Bg = comm ? B * comm->size() : B, Rg = Bg * HW;
 
   Tensor stats = Tensor::empty({4, M}, d);  // mean view 1, mean view 2, var view 1, var view 2
   float* mean = stats.f();
   float* var = stats.f() + 2 * M;
   {
-    Tensor mean_d = Tensor::empty({2 * M}, d, DType::I64);  // float64 means
+    Tensor stats_d = Tensor::empty({4 * M}, d, DType::I64);  // the same in float64
+    double* mean_d = stats_d.data<double>();
+    double* var_d = mean_d + 2 * M;
     const Segments cols{2 * M, B, SegLayout::columns};
-    launch.sum(d, cols, LplViewMean{zp, mean_d.data<double>(), mean, B, M});
-    launch.sum(d, cols, LplViewVar{zp, mean_d.data<double>(), var, B, M});
+    launch.sum(d, cols, LplViewMean{zp, mean_d, B, M, Bg});
+    if (comm) comm->all_reduce_sum(mean_d, 2 * M, d);
+    launch.sum(d, cols, LplViewVar{zp, mean_d, var_d, B, M, Bg});
+    if (comm) comm->all_reduce_sum(var_d, 2 * M, d);
+    launch(d, 4 * M, LplToFloat{mean_d, stats.f()});
   }
 
   const int32_t* perm = a.positive_perm ? a.positive_perm->data<int32_t>() : nullptr;
@@ -236,8 +247,9 @@ void lpl_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& terms, 
     launch(d, 2 * R * C, LplCenterRows{zp, cmean, zc.f(), B, C, HW});
     Tensor cov = Tensor::empty({2, C, C}, d);
     for (int64_t v = 0; v < 2; ++v)
-      gemm(d, true, false, C, C, R, 1.0f / static_cast<float>(R - 1), zc.f() + v * R * C, C,
+      gemm(d, true, false, C, C, R, 1.0f / static_cast<float>(Rg - 1), zc.f() + v * R * C, C,
            zc.f() + v * R * C, C, 0.f, cov.f() + v * C * C, C);
+    if (comm) comm->all_reduce_sum(cov.f(), 2 * C * C, d);
     dec_part = Tensor::empty({2 * C}, d, DType::I64);
     launch.sum(d, {2 * C, C, SegLayout::rows}, LplCovRows{cov.f(), dec_part.data<double>(), C});
     if (a.coeffs.decorr != 0.f) {
@@ -253,9 +265,9 @@ void lpl_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& terms, 
   const float* hv = use_stale ? a.stale_var->f() : var;
   LplGrad g{zp, dz.f(), hm, hv, use_stale ? 0 : M, G.defined() ? G.f() : nullptr, perm,
             perm ? inv.data<int32_t>() : nullptr, B, M, C, HW,
-            a.coeffs.pull * 2.0f / static_cast<float>(B * M),
-            a.coeffs.push / static_cast<float>(M * (B - 1)),
-            C >= 2 ? a.coeffs.decorr * 2.0f / (static_cast<float>(C * C - C) * static_cast<float>(R - 1)) : 0.f};
+            a.coeffs.pull * 2.0f / static_cast<float>(Bg * M),
+            a.coeffs.push / static_cast<float>(M * (Bg - 1)),
+            C >= 2 ? a.coeffs.decorr * 2.0f / (static_cast<float>(C * C - C) * static_cast<float>(Rg - 1)) : 0.f};
   launch(d, N * M, g);
 
   Tensor part = Tensor::empty({2, M}, d, DType::I64);
@@ -263,10 +275,11 @@ void lpl_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& terms, 
   double* push_part = use_stale ? part.data<double>() + M : nullptr;
   launch.sum(d, {M, B, SegLayout::columns}, LplPullColumns{zp, perm, pull_part, B, M});
   if (use_stale) launch.sum(d, {M, 2 * B, SegLayout::columns}, LplStaleHebbianColumns{zp, hm, hv, push_part, M});
+  if (comm) comm->all_reduce_sum(pull_part, (use_stale ? 2 : 1) * M, d);  // push_part follows pull_part
   const int64_t fin_len = dec_part.defined() ? kern::max64(M, 2 * C) : M;
   launch.sum(d, {3, fin_len, SegLayout::rows},
              LplFinalizeTerms{pull_part, push_part, var, dec_part.defined() ? dec_part.data<double>() : nullptr,
-                              terms.data<double>() + 3 * slot, B, M, C});
+                              terms.data<double>() + 3 * slot, Bg, M, C});
   if (a.stale_mean) launch(d, M, LplStaleUpdate{mean, var, a.stale_mean->f(), a.stale_var->f(), M});
 }
 

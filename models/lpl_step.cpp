@@ -34,6 +34,17 @@ LplStep::LplStep(Encoder& net, const LplStepOptions& o) : net_(net), opt_(o) {
     }
   for (Param* p : net.trained_params())
     if (p->part != ParamPart::encoder) top_params_.push_back(p);
+  if (o.comm) {
+    // Global-batch statistics exist for the LPL objective; batch norm and the negative-sample
+    // objective keep each rank's own (refused rather than silently different from one process).
+    LPL_CHECK(o.local_batch_stats || o.objective != StepObjective::negative_samples,
+              "lpl: --use_negative_samples on several ranks needs --local_batch_stats (its global-batch statistics are "
+              "not implemented yet)");
+    LPL_CHECK(o.local_batch_stats || net.buffers().empty(),
+              fmt::format("lpl: the {} encoder's batch norm on several ranks needs --local_batch_stats (synchronised "
+                          "batch norm is not implemented yet)", net.kind()));
+    sync_ = std::make_unique<GradientSync>(*o.comm);
+  }
 }
 
 ForwardMode LplStep::mode(int64_t step_index) const {
@@ -80,6 +91,7 @@ void LplStep::objective(int k, ag::Tape& t, const ag::Var& r, int64_t step_index
       prof::Scope s("objective", opt_.timer);
       logits = net_.head_forward(t, opt_.end_to_end ? 0 : k, r);
       dlogits = softmax_cross_entropy_into(logits.value, labels2_, buffer_, 3 * net_.num_layers() + k);
+      if (opt_.comm) dlogits = rank_share(dlogits);  // the ranks' mean of equal shards is the global batch's
     }
     prof::Scope s("backward", opt_.timer);
     if (!opt_.no_grad) t.backward(logits, dlogits);
@@ -92,6 +104,7 @@ void LplStep::objective(int k, ag::Tape& t, const ag::Var& r, int64_t step_index
     args.coeffs = opt_.coeffs;
     args.no_pooling = opt_.no_pooling;
     args.negative_samples = opt_.objective == StepObjective::negative_samples;
+    args.comm = global_stats() ? opt_.comm : nullptr;
     Tensor perm;
     if (opt_.shuffle_positives) {
       perm = shuffle_perm(r.value.dim(0) / 2, step_index);
@@ -105,6 +118,7 @@ void LplStep::objective(int k, ag::Tape& t, const ag::Var& r, int64_t step_index
     // The fused objective returns the loss terms and dL/dr together: dL/dr seeds the backward.
     dr = Tensor::empty(r.value.shape(), r.value.device());
     lpl_objective(r.value, dr, terms, k, args);
+    if (opt_.comm && !args.comm) dr = rank_share(dr);
     if (opt_.stale_estimates) stale_valid_[uk] = true;
   }
   prof::Scope s1("backward", opt_.timer);
@@ -206,10 +220,36 @@ void LplStep::count_nonfinite(const std::vector<Param*>& params, bool gradients)
   for (const Param* p : params) lpl::count_nonfinite(gradients ? p->grad : p->value, buffer_, slot);
 }
 
-LplStep::Readback LplStep::read() const {
+bool LplStep::global_stats() const {
+  return opt_.comm && !opt_.local_batch_stats && opt_.objective == StepObjective::lpl;
+}
+
+Tensor LplStep::rank_share(const Tensor& g) const {
+  Tensor out = Tensor::zeros(g.shape(), g.device());
+  axpy(1.0f / static_cast<float>(opt_.comm->size()), g, out);
+  return out;
+}
+
+LplStep::Readback LplStep::read() {
   const auto L = static_cast<size_t>(net_.num_layers());
+  // Terms that are each rank's own (its batch's statistics, the head's cross-entropy) are averaged
+  // over the ranks; with global statistics the LPL terms are already the same on every rank. The
+  // non-finite counts are of the summed gradients and the same weights: the same everywhere.
+  const bool average_lpl = opt_.comm && !global_stats();
+  if (opt_.comm) {
+    double* b = buffer_.data<double>();
+    if (average_lpl) opt_.comm->all_reduce_sum(b, static_cast<int64_t>(3 * L), buffer_.device());
+    if (opt_.objective == StepObjective::supervised)
+      opt_.comm->all_reduce_sum(b + 3 * L, static_cast<int64_t>(L), buffer_.device());
+  }
   std::vector<double> h(static_cast<size_t>(buffer_.numel()));
   read_to_host(h.data(), buffer_.data<void>(), buffer_.device(), h.size() * sizeof(double));
+  if (opt_.comm) {
+    const double inv = 1.0 / static_cast<double>(opt_.comm->size());
+    for (size_t i = 0; i < 3 * L; ++i) h[i] *= average_lpl ? inv : 1.0;
+    if (opt_.objective == StepObjective::supervised)
+      for (size_t i = 3 * L; i < 4 * L; ++i) h[i] *= inv;
+  }
   perm_pending_ = false;  // the stream has passed every upload before the read
   Readback r;
   r.terms.resize(L);
@@ -252,6 +292,10 @@ void LplStep::compute(const Tensor& x, int64_t step_index, const Tensor& labels)
       in = blocks.block_output(k);
       blocks.release(k);
     }
+  }
+  if (opt_.comm && !opt_.no_grad) {
+    prof::Scope s("gradient all-reduce", opt_.timer);
+    sync_->all_reduce(net_.trained_params());
   }
 }
 

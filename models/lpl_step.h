@@ -17,6 +17,7 @@
 #include "engine/profile.h"
 #include "engine/tape.h"
 #include "models/encoder.h"
+#include "models/data_parallel.h"
 
 namespace lpl {
 
@@ -40,6 +41,13 @@ struct LplStepOptions {
   // analytic path (the tests compare the two).
   bool tape = false;
   prof::PhaseTimer* timer = nullptr;  // per-phase wall time (CPU runs; GPU time needs a sync per phase)
+  // Data parallelism: the ranks of the job (x is this rank's shard of the global batch; null: one
+  // process). By default LPL's statistics are the global batch's (all-reduced), so N ranks train as
+  // one process with the whole batch; local_batch_stats keeps each rank's own statistics (as the
+  // original's DDP) and averages the ranks' gradients. Either way compute() ends with the gradients
+  // summed over the ranks and read() returns the same terms on every rank.
+  Communicator* comm = nullptr;
+  bool local_batch_stats = false;
 };
 
 class LplStep {
@@ -60,7 +68,7 @@ class LplStep {
     double nonfinite_gradients = 0, nonfinite_weights = 0;
   };
   // The one blocking read of a step: its loss terms, supervised losses and non-finite counts.
-  Readback read() const;
+  Readback read();
   // Only layer k's objective and gradient, from block k's input x (analytic layer-local path).
   void run_layer(int k, const Tensor& x, int64_t step_index, Tensor& terms);
   // Checkpoints: the stale estimates ("lpl.stale_mean.<k>", "lpl.stale_var.<k>", which are valid).
@@ -76,6 +84,10 @@ class LplStep {
   // The representation of layer k from its block output y on the tape: pooled, through the projector.
   ag::Var representation(int k, ag::Tape& t, const ag::Var& y);
   void run_on_tape(const Tensor& x, int64_t step_index);
+  // Whether the layer objective reduces its statistics over the ranks (LPL with comm, not local).
+  bool global_stats() const;
+  // dL/d(output) of an objective normalised by this rank's batch alone, as its share of the ranks' mean.
+  Tensor rank_share(const Tensor& g) const;
   Encoder& net_;
   LplStepOptions opt_;
   ag::Tape tape_;
@@ -92,6 +104,7 @@ class LplStep {
   std::vector<Tensor> stale_mean_, stale_var_;
   std::vector<bool> stale_valid_;
   NanInjection inject_ = NanInjection::from_env();  // LPL_INJECT_NAN (tests of the divergence guard)
+  std::unique_ptr<GradientSync> sync_;      // with comm: the gradients' all-reduce
 };
 
 // [B, ...] + [B, ...] -> [2B, ...] on the views' device.

@@ -51,8 +51,11 @@ std::vector<Spec> specs(TrainOptions& o) {
       {"start_lr", Kind::Float, &o.start_lr, "learning rate at the start of the warm-up (0)"},
       {"final_lr", Kind::Float, &o.final_lr, "learning rate at the end of the cosine (1e-6)"},
       {"fast_dev_run", Kind::Int, &o.fast_dev_run, "N > 0: train N steps as a smoke test, write nothing (0)"},
-      {"num_nodes", Kind::Int, &o.num_nodes, "machines (1; more: not implemented yet)"},
-      {"gpus", Kind::Int, &o.gpus, "GPUs (0 or 1; more: not implemented yet)"},
+      {"num_nodes", Kind::Int, &o.num_nodes, "machines (1; more: launch the ranks with mpirun --hostfile / srun)"},
+      {"gpus", Kind::Int, &o.gpus, "GPUs on this machine (1; N > 1 starts N ranks with mpirun, one per GPU)"},
+      {"local_batch_stats", Kind::Flag, &o.local_batch_stats,
+       "several ranks: each rank's own batch statistics, gradients averaged (the original's DDP); default: the "
+       "global batch's"},
       {"num_workers", Kind::Int, &o.num_workers, "augmentation threads (0: same as --threads)"},
       {"fp32", Kind::Flag, &o.fp32, "full float32 on the GPU, no TF32 (the default here)"},
       {"encoder", Kind::String, &o.encoder, "vgg | alexnet | resnet (ResNet-50, end-to-end only) (vgg)"},
@@ -152,8 +155,6 @@ void validate(const TrainOptions& o) {
            o.experiment_name != "..",
        fmt::format("--experiment_name must be a plain folder name, got '{}'", o.experiment_name));
   need(o.device == "cpu" || o.device.rfind("cuda", 0) == 0, fmt::format("--device must be cpu or cuda[:N], got '{}'", o.device));
-  // Features of the original not built yet.
-  auto nyi = [](bool bad, const std::string& what) { LPL_CHECK(!bad, what + ": not implemented yet"); };
   EncoderOptions eo;
   eo.kind = o.encoder;
   eo.projector = o.use_projector_mlp;
@@ -161,8 +162,6 @@ void validate(const TrainOptions& o) {
   need(encoder_problem.empty(), encoder_problem);
   need(o.train_end_to_end || encoder_traits(o.encoder).layer_local,
        fmt::format("--encoder {} trains end-to-end only (as the original): add --train_end_to_end", o.encoder));
-  nyi(o.gpus > 1, fmt::format("--gpus {} (one GPU per run)", o.gpus));
-  nyi(o.num_nodes > 1, fmt::format("--num_nodes {} (one machine per run)", o.num_nodes));
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ struct TrainOptions {
   int64_t projection_size = 256, mlp_hidden_size = 2048;
   double pull_coeff = 1.0, push_coeff = 1.0, decorr_coeff = 10.0;
   bool no_pooling = false, stale_estimates = false, no_biases = false, shuffle_positives = false;
+  bool local_batch_stats = false;  // several ranks: each rank's own batch statistics (the original's DDP)
   // this engine
   double momentum = 0.9;  // --optimizer sgd
   bool lr_schedule_per_step = false;

@@ -8,7 +8,7 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-PKGS=(build-essential cmake pkg-config libdnnl-dev libfmt-dev doctest-dev libstb-dev
+PKGS=(build-essential cmake pkg-config libdnnl-dev libfmt-dev doctest-dev libstb-dev openmpi-bin libopenmpi-dev
       nlohmann-json3-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-matplotlib
       curl ca-certificates  # curl: CIFAR-10 / STL-10 downloads
       clang libclang-rt-14-dev)  # libFuzzer for scripts/fuzz.sh and ctest fuzz.* (skipped without them)

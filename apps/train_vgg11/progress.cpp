@@ -14,11 +14,12 @@ std::string format_duration(double s) {
   return fmt::format("{:02}:{:02}", t / 60, t % 60);
 }
 
-ProgressBar::ProgressBar(int64_t epoch, int64_t max_epochs, int64_t steps)
-    : epoch_(epoch), max_epochs_(max_epochs), steps_(steps), tty_(isatty(fileno(stderr)) != 0),
+ProgressBar::ProgressBar(int64_t epoch, int64_t max_epochs, int64_t steps, bool quiet)
+    : epoch_(epoch), max_epochs_(max_epochs), steps_(steps), tty_(isatty(fileno(stderr)) != 0), quiet_(quiet),
       t0_(std::chrono::steady_clock::now()) {}
 
 void ProgressBar::update(int64_t done, double loss, double pull, double push, double decorr, double ips) {
+  if (quiet_) return;
   const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   const double eta = done > 0 ? el / static_cast<double>(done) * static_cast<double>(steps_ - done) : -1;
   const int width = 20;
@@ -41,7 +42,7 @@ void ProgressBar::update(int64_t done, double loss, double pull, double push, do
 }
 
 void ProgressBar::finish() {
-  if (tty_) std::fprintf(stderr, "\n");
+  if (tty_ && !quiet_) std::fprintf(stderr, "\n");
 }
 
 }  // namespace lpl
