@@ -42,7 +42,7 @@ struct LplObjectiveArgs {
   // Data parallelism with global batch statistics: z holds this rank's shard (equal shards on every
   // rank), and every mean, variance, covariance and loss term is over the ranks' global batch
   // (all-reduced sums), so dz is this rank's rows of the one-process gradient. Null: this batch only.
-  // LPL objective only (the negative-sample baseline refuses it).
+  // The negative-sample objective gathers every rank's normalised rows for its push term.
   Communicator* comm = nullptr;
 };
 

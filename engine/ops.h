@@ -8,6 +8,8 @@
 
 namespace lpl {
 
+class Communicator;  // engine/comm.h
+
 // ---- Math mode ---------------------------------------------------------------------------------
 // Allows TF32 tensor-core math in cuDNN convolutions and cuBLAS GEMMs (default off: full float32,
 // as the original computes). Takes effect from the next op; no effect on the CPU.
@@ -60,10 +62,15 @@ Tensor adaptive_avgpool_backward(const Tensor& dy, const Shape& x_shape);
 // ---- Batch norm over (N, H, W) per channel, as torch.nn.BatchNorm2d ----------------------------------
 struct BatchNormParams {
   float eps = 1e-5f, momentum = 0.1f;
+  // Data parallelism: x is this rank's shard (equal shards); the batch statistics and the backward's
+  // means are the ranks' global batch's (all-reduced). The gamma / beta gradients stay this rank's
+  // share (the step sums them over the ranks with the other gradients). Null: this batch only.
+  Communicator* comm = nullptr;
 };
 // What the training-mode backward needs: the batch mean and 1 / sqrt(biased variance + eps), [C].
 struct BatchNormSaved {
   Tensor mean, invstd;
+  Communicator* comm = nullptr;  // the forward's BatchNormParams::comm: the backward's means are global too
 };
 // Training mode: normalises x [N, C, H, W] with its batch statistics, y = xhat * gamma + beta, and
 // updates running_mean / running_var [C] in place: r = (1 - momentum) r + momentum * s, with the

@@ -414,7 +414,7 @@ void Tape::backward_node(Node& n, const Tensor& dy) {
       if (n.groups > 1 && xi >= 0) dx = Tensor::empty(n.in_shape, dy.device());
       for (int g = 0; g < n.groups; ++g) {
         const BatchNormSaved s{bn_saved_[static_cast<size_t>(n.custom_first + 2 * g)],
-                               bn_saved_[static_cast<size_t>(n.custom_first + 2 * g + 1)]};
+                               bn_saved_[static_cast<size_t>(n.custom_first + 2 * g + 1)], n.bn.comm};
         Tensor dxg = n.groups == 1 ? batch_norm_backward(dy, n.saved[0], n.saved[1], s, dgamma, dbeta)
                                    : batch_norm_backward(dy.slice0(g * per, per), n.saved[0].slice0(g * per, per),
                                                          n.saved[1], s, dgamma, dbeta);

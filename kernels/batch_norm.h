@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "engine/common.h"
+#include "engine/comm.h"
 #include "engine/ops.h"
 #include "kernels/segments.h"
 #include "kernels/span.h"
@@ -47,21 +48,28 @@ struct BnPlaneSqDev {
   LPL_HD void finish(int64_t i, double s) const { partial[i] = s; }
 };
 
-// Per channel (segments: columns of the squared-deviation partials): the batch mean and
-// 1 / sqrt(biased variance + eps) for the normalisation and the backward, and the running
-// statistics' update with the unbiased variance (as PyTorch).
+// out[ch] = sum over images of partial[img * C + ch] (segments: columns): a channel's float64 sum.
+struct BnChannelSum {
+  const double* partial;
+  double* out;
+  int64_t c;
+  LPL_HD double term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
+  LPL_HD void finish(int64_t ch, double s) const { out[ch] = s; }
+};
+
+// Per channel, from the sum of squared deviations q: the batch mean and 1 / sqrt(biased variance +
+// eps) for the normalisation and the backward, and the running statistics' update with the unbiased
+// variance (as PyTorch).
 struct BnTrainFinish {
-  const double* partial;  // sums of squared deviations per plane
+  const double* q_d;
   const double* mean_d;
   float* mean;
   float* invstd;
   float* running_mean;
   float* running_var;
-  int64_t c;
   double count, eps, momentum;
-  LPL_HD double term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
-  LPL_HD void finish(int64_t ch, double q) const {
-    const double m = mean_d[ch], var_b = q / count, var_u = q / (count - 1);
+  LPL_HD void operator()(int64_t ch) const {
+    const double q = q_d[ch], m = mean_d[ch], var_b = q / count, var_u = q / (count - 1);
     mean[ch] = static_cast<float>(m);
     invstd[ch] = static_cast<float>(1.0 / sqrt(var_b + eps));
     running_mean[ch] = static_cast<float>((1 - momentum) * running_mean[ch] + momentum * m);
@@ -112,23 +120,38 @@ struct BnBwdPlane {
   LPL_HD void finish(int64_t i, Double2 s) const { partial[i] = s; }
 };
 
-// Per channel (segments: columns of the plane partials): dbeta += sum dy, dgamma += sum dy xhat,
-// and the two means the dx formula needs, k[ch] = sum dy / count and k[C + ch] = sum dy xhat / count.
-struct BnBwdFinish {
+// Per channel (segments: columns of the plane partials): (sum dy, sum dy (x - mean)).
+struct BnBwdSums {
   const Double2* partial;
+  Double2* sums;
+  int64_t c;
+  LPL_HD Double2 term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
+  LPL_HD void finish(int64_t ch, Double2 s) const { sums[ch] = s; }
+};
+
+// dbeta += sum dy, dgamma += sum dy xhat (this rank's sums: the step adds the ranks' gradients).
+struct BnBwdParamGrads {
+  const Double2* sums;
   const float* invstd;
   float* dgamma;
   float* dbeta;
+  LPL_HD void operator()(int64_t ch) const {
+    dbeta[ch] = static_cast<float>(static_cast<double>(dbeta[ch]) + sums[ch].a);
+    dgamma[ch] = static_cast<float>(static_cast<double>(dgamma[ch]) + sums[ch].b * static_cast<double>(invstd[ch]));
+  }
+};
+
+// The two means the dx formula needs (over the global batch's sums): k[ch] = sum dy / count and
+// k[C + ch] = sum dy xhat / count.
+struct BnBwdMeans {
+  const Double2* sums;
+  const float* invstd;
   float* k;
   int64_t c;
   double count;
-  LPL_HD Double2 term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
-  LPL_HD void finish(int64_t ch, Double2 s) const {
-    const double sdy = s.a, sdyx = s.b * static_cast<double>(invstd[ch]);
-    dbeta[ch] = static_cast<float>(static_cast<double>(dbeta[ch]) + sdy);
-    dgamma[ch] = static_cast<float>(static_cast<double>(dgamma[ch]) + sdyx);
-    k[ch] = static_cast<float>(sdy / count);
-    k[c + ch] = static_cast<float>(sdyx / count);
+  LPL_HD void operator()(int64_t ch) const {
+    k[ch] = static_cast<float>(sums[ch].a / count);
+    k[c + ch] = static_cast<float>(sums[ch].b * static_cast<double>(invstd[ch]) / count);
   }
 };
 
@@ -161,19 +184,24 @@ Tensor batch_norm_train_forward(const L& launch, const Tensor& x, const Tensor& 
                                 BatchNormSaved* saved) {
   const Device d = x.device();
   const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-  const double count = static_cast<double>(n * hw);
+  Communicator* comm = p.comm;  // several ranks: the statistics of their global batch
+  const double count = static_cast<double>(n * hw) * (comm ? comm->size() : 1);
   BatchNormSaved local;
   BatchNormSaved& sv = saved ? *saved : local;
   sv.mean = Tensor::empty({c}, d);
   sv.invstd = Tensor::empty({c}, d);
-  Tensor part = f64_scratch(n * c, d), mean_d = f64_scratch(c, d);
+  sv.comm = comm;
+  Tensor part = f64_scratch(n * c, d), mean_d = f64_scratch(c, d), q_d = f64_scratch(c, d);
   const Segments planes{n * c, hw, SegLayout::rows}, channels{c, n, SegLayout::columns};
   launch.sum(d, planes, BnPlaneSum{x.f(), part.data<double>(), hw});
   launch.sum(d, channels, BnChannelMean{part.data<double>(), mean_d.data<double>(), c, count});
+  if (comm) comm->all_reduce_sum(mean_d.data<double>(), c, d);
   launch.sum(d, planes, BnPlaneSqDev{x.f(), mean_d.data<double>(), part.data<double>(), hw, c});
-  launch.sum(d, channels,
-             BnTrainFinish{part.data<double>(), mean_d.data<double>(), sv.mean.f(), sv.invstd.f(), running_mean.f(),
-                           running_var.f(), c, count, static_cast<double>(p.eps), static_cast<double>(p.momentum)});
+  launch.sum(d, channels, BnChannelSum{part.data<double>(), q_d.data<double>(), c});
+  if (comm) comm->all_reduce_sum(q_d.data<double>(), c, d);
+  launch(d, c,
+         BnTrainFinish{q_d.data<double>(), mean_d.data<double>(), sv.mean.f(), sv.invstd.f(), running_mean.f(),
+                       running_var.f(), count, static_cast<double>(p.eps), static_cast<double>(p.momentum)});
   Tensor y = Tensor::empty(x.shape(), d);
   const Span sp = row_spans<L>(n * c, hw);
   launch(d, sp.count, BnApply{x.f(), y.f(), sv.mean.f(), sv.invstd.f(), gamma.f(), beta.f(), c, hw, sp.per});
@@ -198,11 +226,16 @@ Tensor batch_norm_backward(const L& launch, const Tensor& dy, const Tensor& x, c
                            const BatchNormSaved& saved, Tensor& dgamma, Tensor& dbeta) {
   const Device d = x.device();
   const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-  const double count = static_cast<double>(n * hw);
-  Tensor part = f64_scratch(2 * n * c, d), k = Tensor::empty({2 * c}, d);
+  Communicator* comm = saved.comm;
+  const double count = static_cast<double>(n * hw) * (comm ? comm->size() : 1);
+  Tensor part = f64_scratch(2 * n * c, d), sums_t = f64_scratch(2 * c, d), k = Tensor::empty({2 * c}, d);
   auto* pp = reinterpret_cast<Double2*>(part.data<double>());
+  auto* sums = reinterpret_cast<Double2*>(sums_t.data<double>());
   launch.sum(d, {n * c, hw, SegLayout::rows}, BnBwdPlane{dy.f(), x.f(), saved.mean.f(), pp, hw, c});
-  launch.sum(d, {c, n, SegLayout::columns}, BnBwdFinish{pp, saved.invstd.f(), dgamma.f(), dbeta.f(), k.f(), c, count});
+  launch.sum(d, {c, n, SegLayout::columns}, BnBwdSums{pp, sums, c});
+  launch(d, c, BnBwdParamGrads{sums, saved.invstd.f(), dgamma.f(), dbeta.f()});
+  if (comm) comm->all_reduce_sum(sums_t.data<double>(), 2 * c, d);
+  launch(d, c, BnBwdMeans{sums, saved.invstd.f(), k.f(), c, count});
   Tensor dx = Tensor::empty(x.shape(), d);
   const Span sp = row_spans<L>(n * c, hw);
   launch(d, sp.count,

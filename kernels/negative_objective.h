@@ -97,20 +97,38 @@ struct NegGradApply {
   }
 };
 
+// The cosines of a view's local rows with all Bg rows of that view (S [2][B][Bg]; one process:
+// Bg = B): sums the squares of each row's entries except its own pair (column off + b, which it
+// zeroes after every term of the row has been read).
+struct NegSimRows {
+  float* S;
+  double* partial;  // [2B]
+  int64_t B, Bg, off;  // off: this shard's first row in the global batch
+  LPL_HD int64_t own(int64_t j) const { return off + (j >= B ? j - B : j); }
+  LPL_HD double term(int64_t j, int64_t k) const {
+    const double x = k == own(j) ? 0.0 : static_cast<double>(S[j * Bg + k]);
+    return x * x;
+  }
+  LPL_HD void finish(int64_t j, double s) const {
+    S[j * Bg + own(j)] = 0.f;
+    partial[j] = s;
+  }
+};
+
 // The pull and push slots of the layer (the decorrelation slot is the LPL pass's): segment 0 adds
-// the B pull partials, segment 1 the 2B push partials.
+// the B pull partials, segment 1 the 2B push partials (all-reduced over the ranks before: Bg rows).
 struct NegFinalizeTerms {
   const double* pull_part;  // [B]
   const double* push_part;  // [2B] sums of squared off-diagonal cosines per row
   double* out;
-  int64_t B;
+  int64_t B, Bg;
   LPL_HD double term(int64_t s, int64_t k) const {
     if (s == 0) return k < B ? pull_part[k] : 0.0;
     return push_part[k];
   }
   LPL_HD void finish(int64_t s, double v) const {
-    if (s == 0) out[0] = -v / static_cast<double>(B);
-    else out[1] = 0.5 * v / (static_cast<double>(B) * static_cast<double>(B - 1));
+    if (s == 0) out[0] = -v / static_cast<double>(Bg);
+    else out[1] = 0.5 * v / (static_cast<double>(Bg) * static_cast<double>(Bg - 1));
   }
 };
 
@@ -119,24 +137,41 @@ void negative_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& te
                         const LplObjectiveArgs& a) {
   const Device d = z.device();
   const int64_t N = z.dim(0), B = N / 2, M = z.numel() / N;
+  // Several ranks (a.comm): the push term pairs every row with every row of its view in the global
+  // batch, so each rank gathers all ranks' normalised rows; the partial terms are all-reduced.
+  Communicator* comm = a.comm;
+  const int ranks = comm ? comm->size() : 1;
+  const int64_t Bg = B * ranks, off = comm ? B * comm->rank() : 0;
   // The decorrelation term's value, from the LPL pass with every coefficient 0 (its dz is overwritten).
   LplObjectiveArgs lpl_args;
   lpl_args.coeffs = {0.f, 0.f, 0.f};
+  lpl_args.comm = comm;
   lpl_objective(launch, z, dz, terms, slot, lpl_args);
 
   Tensor u = Tensor::empty({N, M}, d), norm = Tensor::empty({N}, d);
   launch.sum(d, {N, M, SegLayout::rows}, NegRowNorm{z.f(), norm.f(), M});
   const Span sp = row_spans<L>(N, M);
   launch(d, sp.count, NegScaleRows{z.f(), norm.f(), u.f(), M, sp.per});
-  Tensor S = Tensor::empty({2, B, B}, d), G = Tensor::empty({N, M}, d);
+  // ug: each view's Bg rows in global order, [2][Bg][M] (one process: u itself).
+  Tensor ug = u;
+  if (comm) {
+    Tensor all = Tensor::empty({ranks * N, M}, d);  // rank-major: rank q's view 1 rows, then its view 2 rows
+    comm->all_gather(u.f(), all.f(), N * M, d);
+    ug = Tensor::empty({2 * Bg, M}, d);
+    const size_t shard = static_cast<size_t>(B * M) * sizeof(float);
+    for (int q = 0; q < ranks; ++q)
+      for (int64_t v = 0; v < 2; ++v)
+        memcpy_bytes(ug.f() + (v * Bg + q * B) * M, d, all.f() + (q * N + v * B) * M, d, shard);
+  }
+  Tensor S = Tensor::empty({2, B, Bg}, d), G = Tensor::empty({N, M}, d);
   for (int64_t v = 0; v < 2; ++v)
-    gemm(d, false, true, B, B, M, 1.f, u.f() + v * B * M, M, u.f() + v * B * M, M, 0.f, S.f() + v * B * B, B);
+    gemm(d, false, true, B, Bg, M, 1.f, u.f() + v * B * M, M, ug.f() + v * Bg * M, M, 0.f, S.f() + v * B * Bg, Bg);
   Tensor part = Tensor::empty({3 * B}, d, DType::I64);  // float64: pull [B], push [2B]
   double* pull_part = part.data<double>();
   double* push_part = pull_part + B;
-  launch.sum(d, {N, B, SegLayout::rows}, LplCovRows{S.f(), push_part, B});  // zeroes S's diagonal, sums each row's squares
+  launch.sum(d, {N, Bg, SegLayout::rows}, NegSimRows{S.f(), push_part, B, Bg, off});  // zeroes each row's own pair
   for (int64_t v = 0; v < 2; ++v)
-    gemm(d, false, false, B, M, B, 1.f, S.f() + v * B * B, B, u.f() + v * B * M, M, 0.f, G.f() + v * B * M, M);
+    gemm(d, false, false, B, M, Bg, 1.f, S.f() + v * B * Bg, Bg, ug.f() + v * Bg * M, M, 0.f, G.f() + v * B * M, M);
 
   const int32_t* perm = a.positive_perm ? a.positive_perm->data<int32_t>() : nullptr;
   Tensor inv;
@@ -145,12 +180,13 @@ void negative_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& te
     launch(d, B, LplInversePerm{perm, inv.data<int32_t>()});
   }
   const NegRowGeom geom{u.f(), G.f(), perm, perm ? inv.data<int32_t>() : nullptr, B, M,
-                        a.coeffs.pull / static_cast<float>(B),
-                        a.coeffs.push * 2.0f / (static_cast<float>(B) * static_cast<float>(B - 1))};
+                        a.coeffs.pull / static_cast<float>(Bg),
+                        a.coeffs.push * 2.0f / (static_cast<float>(Bg) * static_cast<float>(Bg - 1))};
   Tensor dot = Tensor::empty({N}, d, DType::I64);  // float64
   launch.sum(d, {N, M, SegLayout::rows}, NegRowDots{geom, dot.data<double>(), pull_part});
   launch(d, N * M, NegGradApply{geom, dot.data<double>(), norm.f(), dz.f()});
-  launch.sum(d, {2, 2 * B, SegLayout::rows}, NegFinalizeTerms{pull_part, push_part, terms.data<double>() + 3 * slot, B});
+  if (comm) comm->all_reduce_sum(pull_part, 3 * B, d);  // the ranks' partials, entry by entry (then summed below)
+  launch.sum(d, {2, 2 * B, SegLayout::rows}, NegFinalizeTerms{pull_part, push_part, terms.data<double>() + 3 * slot, B, Bg});
 }
 
 }  // namespace lpl::kern

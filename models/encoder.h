@@ -44,6 +44,7 @@ struct ForwardMode {
   int views = 1;          // the batch is `views` equal slices (batch norm normalises each on its own)
   uint64_t seed = 0;      // random draws (dropout) are a function of (seed, step, layer, element)
   int64_t step = 0;
+  Communicator* comm = nullptr;  // several ranks: batch norm over the global batch (engine/ops.h BatchNormParams)
 };
 
 // The analytic layer-local path of encoders whose blocks have one: block_forward keeps what

@@ -119,8 +119,10 @@ class ResNet50 : public Encoder {
   // Batch norm in the forward's mode; in training each view is its own batch (the original runs the
   // two views as two forward passes) and num_batches_tracked counts them.
   ag::Var norm(ag::Tape& t, const ag::Var& x, const Norm& n, const ForwardMode& m) {
-    ag::Var y = t.batch_norm(x, t.param(*n.w), t.param(*n.b), n.mean->value, n.var->value, BatchNormParams{},
-                             m.training, m.training ? m.views : 1);
+    BatchNormParams bp;
+    bp.comm = m.comm;
+    ag::Var y = t.batch_norm(x, t.param(*n.w), t.param(*n.b), n.mean->value, n.var->value, bp, m.training,
+                             m.training ? m.views : 1);
     if (m.training) n.count->value.data<int64_t>()[0] += m.views;
     return y;
   }
