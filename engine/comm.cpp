@@ -92,6 +92,17 @@ class MpiCommunicator final : public Communicator {
 
   void all_reduce_sum(float* p, int64_t n, Device d) override { reduce(p, n, d, MPI_FLOAT); }
   void all_reduce_sum(double* p, int64_t n, Device d) override { reduce(p, n, d, MPI_DOUBLE); }
+#if LPL_HAVE_NCCL
+  void all_reduce_sum_async(float* p, int64_t n, Device d) override {
+    check_count(n, "all_reduce_sum_async");
+    if (n == 0) return;
+    if (d.is_cuda()) return detail::nccl_all_reduce_sum_async(p, n, d, nccl_job());
+    all_reduce_sum(p, n, d);
+  }
+  void finish_async(Device d) override {
+    if (d.is_cuda()) detail::nccl_finish_async(d);
+  }
+#endif
 
   void all_gather(const float* in, float* out, int64_t n, Device d) override {
     check_count(n, "all_gather");

@@ -27,6 +27,12 @@ class Communicator {
   // Every rank calls it with the same n, in the same order of collectives.
   virtual void all_reduce_sum(float* p, int64_t n, Device d) = 0;
   virtual void all_reduce_sum(double* p, int64_t n, Device d) = 0;
+  // all_reduce_sum that may overlap the work queued on d's stream after it: on a GPU (NCCL) it runs
+  // on a side stream once d's stream has reached this point, and its result is there for the work
+  // queued on d's stream after finish_async(d); p must not be touched in between. On the CPU it is
+  // all_reduce_sum (done when it returns).
+  virtual void all_reduce_sum_async(float* p, int64_t n, Device d) { all_reduce_sum(p, n, d); }
+  virtual void finish_async(Device) {}
   // Every rank's n floats (the same n on all ranks) into out[size * n], in rank order; device d.
   virtual void all_gather(const float* in, float* out, int64_t n, Device d) = 0;
   // Rank root's `bytes` bytes of host memory to every rank.

@@ -19,6 +19,10 @@ struct NcclJob {
 // which is itself a collective: every rank makes its first call on its device at the same point.
 void nccl_all_reduce_sum(void* p, int64_t n, bool f64, Device d, const NcclJob& job);
 void nccl_all_gather(const float* in, float* out, int64_t n, Device d, const NcclJob& job);
+// The sum on d's side stream, after the work queued on d's stream so far (an event); finish makes
+// d's stream wait for everything started on the side stream.
+void nccl_all_reduce_sum_async(float* p, int64_t n, Device d, const NcclJob& job);
+void nccl_finish_async(Device d);
 // Destroys the communicators made so far (finalize_distributed, before MPI_Finalize).
 void nccl_destroy_all() noexcept;
 

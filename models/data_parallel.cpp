@@ -37,6 +37,12 @@ void GradientSync::all_reduce(const std::vector<Param*>& params) {
   }
 }
 
+void GradientSync::start(const std::vector<Param*>& params) {
+  for (Param* p : params) comm_.all_reduce_sum_async(p->grad.f(), p->grad.numel(), p->grad.device());
+}
+
+void GradientSync::finish(Device d) { comm_.finish_async(d); }
+
 void broadcast_weights(Encoder& net, Communicator& comm, int root) {
   std::vector<Tensor*> ts;
   for (Param* p : net.params()) ts.push_back(&p->value);

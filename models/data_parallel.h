@@ -17,6 +17,11 @@ class GradientSync {
   explicit GradientSync(Communicator& comm, int64_t bucket_floats = int64_t{8} << 20) : comm_(comm), cap_(bucket_floats) {}
   // Sums each parameter's gradient over the ranks (in place; the order of params must be the same on every rank).
   void all_reduce(const std::vector<Param*>& params);
+  // Layer-local steps: starts summing one layer's finished gradients (in place) while the next layer
+  // computes (on a GPU: NCCL on a side stream); finish() makes the device's later work wait for all
+  // of them. On the CPU each sum is done when start returns.
+  void start(const std::vector<Param*>& params);
+  void finish(Device d);
 
  private:
   Communicator& comm_;

@@ -35,15 +35,12 @@ LplStep::LplStep(Encoder& net, const LplStepOptions& o) : net_(net), opt_(o) {
   for (Param* p : net.trained_params())
     if (p->part != ParamPart::encoder) top_params_.push_back(p);
   if (o.comm) {
-    // Global-batch statistics exist for the LPL objective; batch norm and the negative-sample
-    // objective keep each rank's own (refused rather than silently different from one process).
-    LPL_CHECK(o.local_batch_stats || o.objective != StepObjective::negative_samples,
-              "lpl: --use_negative_samples on several ranks needs --local_batch_stats (its global-batch statistics are "
-              "not implemented yet)");
-    LPL_CHECK(o.local_batch_stats || net.buffers().empty(),
-              fmt::format("lpl: the {} encoder's batch norm on several ranks needs --local_batch_stats (synchronised "
-                          "batch norm is not implemented yet)", net.kind()));
     sync_ = std::make_unique<GradientSync>(*o.comm);
+    layer_params_.resize(static_cast<size_t>(L));
+    for (Param* p : net.trained_params()) {
+      LPL_CHECK(p->layer >= 0 && p->layer < L, fmt::format("lpl: parameter {} has no layer", p->name));
+      layer_params_[static_cast<size_t>(p->layer)].push_back(p);
+    }
   }
 }
 
@@ -53,6 +50,7 @@ ForwardMode LplStep::mode(int64_t step_index) const {
   m.views = 2;
   m.seed = opt_.seed;
   m.step = step_index;
+  m.comm = global_stats() ? opt_.comm : nullptr;
   return m;
 }
 
@@ -221,7 +219,7 @@ void LplStep::count_nonfinite(const std::vector<Param*>& params, bool gradients)
 }
 
 bool LplStep::global_stats() const {
-  return opt_.comm && !opt_.local_batch_stats && opt_.objective == StepObjective::lpl;
+  return opt_.comm && !opt_.local_batch_stats && opt_.objective != StepObjective::supervised;
 }
 
 Tensor LplStep::rank_share(const Tensor& g) const {
@@ -289,11 +287,17 @@ void LplStep::compute(const Tensor& x, int64_t step_index, const Tensor& labels)
     Tensor in = x;
     for (int k = 0; k < L; ++k) {
       run_layer(k, in, step_index, terms_);
+      if (sync_ && !opt_.no_grad) {  // layer k's gradients are final: sum them while layer k + 1 computes
+        prof::Scope s("gradient all-reduce", opt_.timer);
+        sync_->start(layer_params_[static_cast<size_t>(k)]);
+      }
       in = blocks.block_output(k);
       blocks.release(k);
     }
+    if (sync_ && !opt_.no_grad) sync_->finish(net_.device());
+    return;
   }
-  if (opt_.comm && !opt_.no_grad) {
+  if (opt_.comm && !opt_.no_grad) {  // the tape's gradients are final only after its backward
     prof::Scope s("gradient all-reduce", opt_.timer);
     sync_->all_reduce(net_.trained_params());
   }

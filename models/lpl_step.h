@@ -105,6 +105,7 @@ class LplStep {
   std::vector<bool> stale_valid_;
   NanInjection inject_ = NanInjection::from_env();  // LPL_INJECT_NAN (tests of the divergence guard)
   std::unique_ptr<GradientSync> sync_;      // with comm: the gradients' all-reduce
+  std::vector<std::vector<Param*>> layer_params_;  // trained parameters by layer (overlapped all-reduce)
 };
 
 // [B, ...] + [B, ...] -> [2B, ...] on the views' device.
