@@ -136,8 +136,10 @@ TEST_CASE("train options: unknown flags, bad values and invalid combinations are
   refused({"--encoder", "resnet"}, "--encoder resnet trains end-to-end only (as the original): add --train_end_to_end");
   refused({"--encoder", "resnet", "--train_end_to_end", "--use_projector_mlp"},
           "--encoder resnet: the original's resnet has no projector (drop --use_projector_mlp)");
-  refused({"--gpus", "2"}, "--gpus 2 (one GPU per run): not implemented yet");
-  refused({"--num_nodes", "2"}, "--num_nodes 2 (one machine per run): not implemented yet");
+  // Several GPUs / nodes are data parallelism now (tests/runs/test_data_parallel.cpp): parsed, and
+  // --local_batch_stats with them.
+  CHECK(parse({"--gpus", "2", "--num_nodes", "2", "--local_batch_stats"}).gpus == 2);
+  refused({"--gpus", "-1"}, "--num_nodes must be >= 1 and --gpus >= 0");
   // Thread counts far beyond the machine crash OpenMP or the loader, or crawl (shared bounds, engine/flags.h).
   refused({"--threads", "100000"}, "--threads 100000 is too many: at most ");
   refused({"--num_workers", "50000"}, "--num_workers 50000 is too many: at most 256");
