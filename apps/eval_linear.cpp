@@ -18,6 +18,7 @@
 #include "data/npy.h"
 #include "data/shapes3d.h"
 #include "engine/app_phase.h"
+#include "engine/comm.h"
 #include "engine/common.h"
 #include "engine/device.h"
 #include "engine/file_util.h"
@@ -373,7 +374,22 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines show up when redirected to a log
   try {
-    return run(argc, argv);
+    // Under mpirun (e.g. the job script of a data-parallel training run): rank 0 evaluates and writes
+    // the files, the other ranks wait for it (features are not sharded over the ranks yet), and all
+    // leave with rank 0's status.
+    const DistInfo di = init_distributed(&argc, &argv);
+    int rc = 0;
+    if (di.rank == 0) {
+      try {
+        rc = run(argc, argv);
+      } catch (const std::exception& e) {
+        if (Communicator* c = world_comm()) c->abort("error: " + describe_failure(e));
+        throw;
+      }
+    }
+    if (Communicator* c = world_comm()) c->broadcast(&rc, sizeof rc, 0);
+    finalize_distributed();
+    return rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", describe_failure(e).c_str());
     return 1;
