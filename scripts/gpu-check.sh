@@ -4,7 +4,8 @@
 # every test program with CUDA cases that needs no zlib / HDF5 / stb / oneDNN, bench_ops,
 # train_vgg11, make_pairs, compare_weights; header-only dependencies) into build-gpu/, then runs
 # the tests, compute-sanitizer, bench_ops, train_vgg11 on CUDA against the CPU, train_vgg11
-# --benchmark, an Nsight Systems capture and any optional checks, and prints one summary. Budget:
+# --benchmark, --gpus 2 against one GPU (with 2 GPUs and MPI), an Nsight Systems capture and any
+# optional checks, and prints one summary. Budget:
 # under 5 minutes on one H100/H200 including the build.
 #
 #   scripts/gpu-check.sh --prepare      where the -dev packages are installed: copy the header-only
@@ -224,6 +225,29 @@ else
     step train-benchmark ok "VGG-11 layer-local batch 256: $(grep -oE '"images_per_s":[0-9.eE+]+' "$LOG_DIR/train_benchmark.json" | cut -d: -f2) images/s"
   else
     step train-benchmark FAILED "rc $?: $(tail -1 "$LOG_DIR/train_benchmark.err")"
+  fi
+fi
+
+# ---- --gpus 2: two ranks (NCCL) against one GPU with the same global batch; scaling ----------------------
+if [ "${GPUS:-0}" -lt 2 ]; then
+  step train-2-gpus skipped "${GPUS:-0} GPU(s) visible (needs 2)"
+elif ! command -v mpirun >/dev/null 2>&1 || ! grep -q 'MPI yes' "$LOG_DIR/configure.log" 2>/dev/null; then
+  step train-2-gpus skipped "no MPI on this machine or in this build (openmpi-bin libopenmpi-dev)"
+elif [ ! -f "$WORK/pairs/view1.npy" ] || [ "$(left)" -lt 60 ]; then
+  step train-2-gpus skipped "no generated pairs or out of time budget ($(left)s left)"
+else
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  D2=(--max_epochs 1 --warmup_epochs 0 --max_steps 3 --device cuda)
+  if timeout 120 "$TRAIN" "${TRAIN_ARGS[@]}" "${D2[@]}" --log_dir "$WORK/g1" --experiment_name g1 >"$LOG_DIR/train_g1.log" 2>&1 &&
+     timeout 120 "$TRAIN" "${TRAIN_ARGS[@]}" "${D2[@]}" --gpus 2 --log_dir "$WORK/g2" --experiment_name g2 >"$LOG_DIR/train_g2.log" 2>&1; then
+    w() { find "$WORK/$1" -path '*checkpoints/last.safetensors' | head -1; }
+    CMP=$("$BUILD/bin/compare_weights" "$(w g1)" "$(w g2)" "$TRAIN_TOL" --base "$(w init)" 2>&1); rc=$?
+    B1=$(timeout 60 "$TRAIN" --benchmark 20 --batch_size 512 --device cuda 2>/dev/null | grep -oE '"images_per_s":[0-9.eE+]+' | cut -d: -f2)
+    B2=$(timeout 60 "$TRAIN" --benchmark 20 --batch_size 512 --device cuda --gpus 2 2>/dev/null | grep -oE '"images_per_s":[0-9.eE+]+' | cut -d: -f2)
+    if [ $rc -eq 0 ]; then st=ok; else st=FAILED; fi
+    step train-2-gpus "$st" "$(echo "$CMP" | tail -1); batch 512: 1 GPU ${B1:-?}, 2 GPUs ${B2:-?} images/s"
+  else
+    step train-2-gpus FAILED "see train_g1.log / train_g2.log: $(tail -1 "$LOG_DIR/train_g2.log")"
   fi
 fi
 
