@@ -740,7 +740,7 @@ int train(const TrainOptions& o, Device dev) {
       }
     }
     if (rank0) log_epoch_end(o, net, eval_so, splits, files.get(), timer, epoch, global_step, complete, std::move(m));
-    if (!dev.is_cuda())
+    if (!dev.is_cuda() && rank0)
       std::fprintf(stderr, "%s", timer.table(fmt::format("epoch {} time per phase (CPU wall clock)", epoch)).c_str());
     timer.reset();
     if (!complete) break;
