@@ -27,10 +27,17 @@ const std::vector<std::string> kMpiEnv{"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_R
                                        "OMPI_MCA_rmaps_base_oversubscribe=1"};
 
 // `mpirun -np n train_vgg11 args` (n = 1: the trainer alone), stdout+stderr into log.
-Child spawn_ranks(int n, const std::vector<std::string>& args, const std::string& log) {
-  if (n == 1) return spawn(args, {}, log);
+// extra: more environment entries for the ranks (NAME=value).
+Child spawn_ranks(int n, const std::vector<std::string>& args, const std::string& log,
+                  const std::vector<std::string>& extra = {}) {
+  if (n == 1) return spawn(args, extra, log);
   std::vector<std::string> argv_s{"mpirun", "-np", std::to_string(n), "--oversubscribe", "--bind-to", "none",
-                                  "-x", "OMP_NUM_THREADS=1", kTrainer};
+                                  "-x", "OMP_NUM_THREADS=1"};
+  for (const std::string& e : extra) {
+    argv_s.emplace_back("-x");
+    argv_s.push_back(e);
+  }
+  argv_s.push_back(kTrainer);
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
@@ -262,4 +269,18 @@ LPL_FASHION_MNIST_TEST_CASE("data parallel: SIGTERM to mpirun stops every rank a
   const int64_t step = std::stoll(out.substr(p + std::string("SIGTERM: stopped after step ").size()));
   CHECK(step >= 1);
   CHECK(load_checkpoint(resolve_resume(run_folder(name)).paths.weights).state.global_step == step);
+}
+
+LPL_FASHION_MNIST_TEST_CASE("data parallel: a NaN stops every rank with the divergence message; the checkpoint stays") {
+  if (!have_mpirun()) {
+    MESSAGE("skipped: no MPI in this build or no mpirun");
+    return;
+  }
+  const std::string name = "dp_nan", log = logs() + "/dp_nan.log";
+  const auto args = with(base_args(name), {"--limit_train_batches", "6", "--checkpoint_every_steps", "2"});
+  const int st = wait_status(spawn_ranks(2, args, log, {"LPL_INJECT_NAN=3@4"}));
+  CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 0));
+  const std::string out = slurp(log);
+  CHECK_MESSAGE(out.find("rank 0 of 2: error: training diverged at epoch 0, step 4: layer 3") != std::string::npos, out);
+  CHECK(load_checkpoint(resolve_resume(run_folder(name)).paths.weights).state.global_step == 4);
 }
