@@ -102,7 +102,7 @@ void LplStep::objective(int k, ag::Tape& t, const ag::Var& r, int64_t step_index
     args.coeffs = opt_.coeffs;
     args.no_pooling = opt_.no_pooling;
     args.negative_samples = opt_.objective == StepObjective::negative_samples;
-    args.comm = global_stats() ? opt_.comm : nullptr;
+    args.comm = global_stats() ? opt_.comm : nullptr;  // the objective's statistics over the ranks
     Tensor perm;
     if (opt_.shuffle_positives) {
       perm = shuffle_perm(r.value.dim(0) / 2, step_index);
@@ -219,7 +219,7 @@ void LplStep::count_nonfinite(const std::vector<Param*>& params, bool gradients)
 }
 
 bool LplStep::global_stats() const {
-  return opt_.comm && !opt_.local_batch_stats && opt_.objective != StepObjective::supervised;
+  return opt_.comm && !opt_.local_batch_stats;
 }
 
 Tensor LplStep::rank_share(const Tensor& g) const {
@@ -233,7 +233,7 @@ LplStep::Readback LplStep::read() {
   // Terms that are each rank's own (its batch's statistics, the head's cross-entropy) are averaged
   // over the ranks; with global statistics the LPL terms are already the same on every rank. The
   // non-finite counts are of the summed gradients and the same weights: the same everywhere.
-  const bool average_lpl = opt_.comm && !global_stats();
+  const bool average_lpl = opt_.comm && !(global_stats() && opt_.objective != StepObjective::supervised);
   if (opt_.comm) {
     double* b = buffer_.data<double>();
     if (average_lpl) opt_.comm->all_reduce_sum(b, static_cast<int64_t>(3 * L), buffer_.device());

@@ -84,7 +84,8 @@ class LplStep {
   // The representation of layer k from its block output y on the tape: pooled, through the projector.
   ag::Var representation(int k, ag::Tape& t, const ag::Var& y);
   void run_on_tape(const Tensor& x, int64_t step_index);
-  // Whether the layer objective reduces its statistics over the ranks (LPL with comm, not local).
+  // Whether batch statistics (the LPL / negative-sample objective's, batch norm's) are the ranks'
+  // global batch's (comm, not local_batch_stats).
   bool global_stats() const;
   // dL/d(output) of an objective normalised by this rank's batch alone, as its share of the ranks' mean.
   Tensor rank_share(const Tensor& g) const;
