@@ -39,7 +39,8 @@ struct Options {
 };
 
 const char* kUsage =
-    "usage: bench_ops [--device cpu|cuda[:i]] [--threads N] [--batch B] [--reps R] [--only OPS] [--json]\n"
+    "usage: bench_ops [--device cpu|cuda[:i]] [--threads N] [--batch B] [--reps R] [--only OPS] [--precision fp32|bf16]\n"
+    "       [--json]\n"
     "  times every op at the VGG-11 shapes (32x32 input, batch B, default 256), best of R (default 3)\n"
     "  timed calls after a warm-up; --threads 0 (default) uses OpenMP's default; --only runs just the\n"
     "  ops whose names start with one of the comma-separated prefixes (e.g. conv_fwd,conv_bwd_filter);\n"
@@ -71,11 +72,13 @@ Options parse(int argc, char** argv) {
       o.json = true;
       continue;
     }
-    LPL_CHECK(a == "--device" || a == "--threads" || a == "--batch" || a == "--reps" || a == "--only",
+    LPL_CHECK(a == "--device" || a == "--threads" || a == "--batch" || a == "--reps" || a == "--only" ||
+                  a == "--precision",
               fmt::format("bench_ops: unknown argument '{}'\n{}", a, kUsage));
     LPL_CHECK(i + 1 < argc, fmt::format("bench_ops: {} needs a value", a));
     const char* v = argv[++i];
     if (a == "--device") o.device = parse_device(v);
+    if (a == "--precision") set_precision(parse_precision(v));
     if (a == "--threads") {
       const int64_t t = parse_int(a, v, 0);
       check_threads_flag(a, t);
@@ -155,11 +158,13 @@ class Bench {
       for (const Row& r : rows_)
         rows.push_back({{"op", r.op}, {"shape", r.shape}, {"flops", r.flops}, {"seconds", r.seconds},
                         {"gflops", r.flops / r.seconds / 1e9}});
-      nlohmann::ordered_json j = {{"device", o_.device.str()}, {"threads", num_threads()}, {"rows", rows},
+      nlohmann::ordered_json j = {{"device", o_.device.str()}, {"threads", num_threads()},
+                                  {"precision", precision_name(precision())}, {"rows", rows},
                           {"conv_fwd_bwdfilter_gflops", conv}};
       std::puts(j.dump().c_str());
     } else {
-      fmt::print("device {} threads {} batch {}: conv_fwd_bwdfilter_gflops {:.1f}\n", o_.device.str(), num_threads(),
+      fmt::print("device {} threads {} precision {} batch {}: conv_fwd_bwdfilter_gflops {:.1f}\n", o_.device.str(),
+                 num_threads(), precision_name(precision()),
                  o_.batch, conv);
     }
   }

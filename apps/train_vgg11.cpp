@@ -186,6 +186,7 @@ int benchmark(const TrainOptions& o, Device dev) {
   j["images_per_s"] = static_cast<double>(2 * o.batch_size * o.benchmark) / el;
   j["batch"] = o.batch_size;
   j["ranks"] = di.size;
+  j["precision"] = precision_name(precision());
   j["device"] = dev.str();
   j["encoder"] = net.kind();
   j["mode"] = o.train_end_to_end ? "end-to-end" : "layer-local";
@@ -788,6 +789,7 @@ int main(int argc, char** argv) {
     }
     if (o.gpus > 1 && di.size == 1) return launch_ranks(o.gpus, argc, argv);
     set_num_threads(static_cast<int>(o.threads));
+    set_precision(parse_precision(o.precision));
     Device dev = parse_device(o.device);
     if (dev.is_cuda()) {
       LPL_CHECK(cuda_built(), "--device cuda: this build has no CUDA backend");

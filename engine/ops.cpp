@@ -60,7 +60,16 @@ static Shape conv_out_shape(const Shape& x, const Shape& w, const Conv2dParams& 
   return Shape{x[0], w[0], oh, ow};
 }
 
+// bf16 convolutions exist on the CPU through oneDNN; elsewhere (cuDNN, the plain loops of the
+// CUDA-only build) they are refused rather than silently computed in float32.
+static void check_precision(Device d, const char* op) {
+  if (precision() != Precision::bf16) return;
+  LPL_CHECK(!d.is_cuda(), fmt::format("{}: --precision bf16 on the GPU: not implemented yet (CPU only)", op));
+  LPL_CHECK(LPL_HAVE_DNNL, fmt::format("{}: --precision bf16 needs the oneDNN CPU backend (this build has none)", op));
+}
+
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  check_precision(x.device(), "conv2d_forward");
   check_4d(x, "conv2d_forward", "x");
   check_4d(w, "conv2d_forward", "w");
   check_same_device(x, w, "conv2d_forward");
@@ -74,6 +83,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
                             const Conv2dParams& p, bool accumulate) {
+  check_precision(x.device(), "conv2d_backward_filter");
   check_4d(x, "conv2d_backward_filter", "x");
   check_4d(dy, "conv2d_backward_filter", "dy");
   check_4d(dw, "conv2d_backward_filter", "dw");
@@ -86,6 +96,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
 }
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
+  check_precision(dy.device(), "conv2d_backward_data");
   check_4d(dy, "conv2d_backward_data", "dy");
   check_4d(w, "conv2d_backward_data", "w");
   check_same_device(dy, w, "conv2d_backward_data");

@@ -15,6 +15,18 @@ class Communicator;  // engine/comm.h
 // as the original computes). Takes effect from the next op; no effect on the CPU.
 void set_allow_tf32(bool allow);
 bool allow_tf32();
+// Convolution precision (--precision): fp32 (the default, as the original), or bf16: the
+// convolutions read bfloat16 copies of their inputs and weights and accumulate and write float32
+// (tensors stay float32; the LPL objective, statistics and optimiser are untouched). Takes effect from
+// the next convolution. set_precision(bf16) refuses a CPU without AVX512-BF16 (cpu_has_bf16()).
+enum class Precision { fp32, bf16 };
+void set_precision(Precision p);
+Precision precision();
+const char* precision_name(Precision p);
+Precision parse_precision(const std::string& s);  // "fp32" | "bf16", else a clear error
+// Whether this CPU has the bf16 dot-product instructions oneDNN's bf16 kernels need (AVX512-BF16 or
+// AMX-BF16). LPL_NO_BF16=1 in the environment makes it answer false (tests of the refusal).
+bool cpu_has_bf16();
 
 // ---- GEMM: C = alpha * op(A) op(B) + beta * C, row-major, op = transpose when t* is true --------
 void gemm(Device d, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,

@@ -1,4 +1,5 @@
-// CPU convolution through oneDNN primitives (the JIT kernels PyTorch's CPU convolution uses).
+// CPU convolution through oneDNN primitives (the JIT kernels PyTorch's CPU convolution uses), in
+// float32 or, with lpl::set_precision(bf16), reading bfloat16 and accumulating in float32.
 // The API is NCHW / OIHW float32; oneDNN picks its preferred internal layouts (format_tag::any) and
 // the tensors are reordered in and out. Primitives and reorders are created once per shape (and
 // thread count: oneDNN chooses its blocking for the threads present at creation), so a training
@@ -111,12 +112,17 @@ struct Staged {
 using Key = std::array<int64_t, 15>;
 Key make_key(int pass, const Shape& x, const Shape& w, const Conv2dParams& p, bool bias) {
   return {pass, x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w, bias ? 1 : 0,
-          num_threads(), 0};
+          num_threads(), static_cast<int64_t>(precision())};
 }
 
+// The primitives' descriptors. The user's tensors are float32; with --precision bf16 what a
+// convolution reads (forward: input and weights; backward: the output gradient with the input or the
+// weights) is bfloat16 (the reorders in convert), and what it writes stays float32 (oneDNN
+// accumulates in float32).
 struct Geometry {
-  memory::desc x, w, y, b;  // user layouts
-  memory::desc x_any, w_any, y_any;
+  memory::desc x, w, y, b;        // user layouts
+  memory::desc x_lo, w_lo, y_lo;  // what the primitives read (bf16 or f32), any layout
+  memory::desc x_f, w_f, y_f;     // what they write (f32), any layout
   memory::dims strides, pad;
   Geometry(const Shape& xs, const Shape& ws, const Conv2dParams& p) {
     const int64_t oh = (xs[2] + 2 * p.pad_h - ws[2]) / p.stride_h + 1;
@@ -126,18 +132,22 @@ struct Geometry {
     w = memory::desc(wd, dt::f32, tag::oihw);
     y = memory::desc(yd, dt::f32, tag::nchw);
     b = memory::desc({ws[0]}, dt::f32, tag::a);
-    x_any = memory::desc(xd, dt::f32, tag::any);
-    w_any = memory::desc(wd, dt::f32, tag::any);
-    y_any = memory::desc(yd, dt::f32, tag::any);
+    const dt lo = precision() == Precision::bf16 ? dt::bf16 : dt::f32;
+    x_lo = memory::desc(xd, lo, tag::any);
+    w_lo = memory::desc(wd, lo, tag::any);
+    y_lo = memory::desc(yd, lo, tag::any);
+    x_f = memory::desc(xd, dt::f32, tag::any);
+    w_f = memory::desc(wd, dt::f32, tag::any);
+    y_f = memory::desc(yd, dt::f32, tag::any);
     strides = {p.stride_h, p.stride_w};
     // Symmetric padding as PyTorch: oneDNN's output-size check divides with floor, like ours.
     pad = {p.pad_h, p.pad_w};
   }
   dnnl::convolution_forward::primitive_desc forward_pd(bool bias) const {
     auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                    x_any, w_any, b, y_any, strides, pad, pad)
+                                                    x_lo, w_lo, b, y_f, strides, pad, pad)
                   : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                    x_any, w_any, y_any, strides, pad, pad);
+                                                    x_lo, w_lo, y_f, strides, pad, pad);
     return dnnl::convolution_forward::primitive_desc(d, engine());
   }
 };
@@ -160,10 +170,10 @@ struct BackwardFilterPlan {
   bool bias;
   BackwardFilterPlan(const Geometry& g, bool with_bias) : bias(with_bias) {
     auto hint = g.forward_pd(with_bias);
-    auto d = with_bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.x_any, g.w_any,
-                                                                  g.b, g.y_any, g.strides, g.pad, g.pad)
-                       : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.x_any, g.w_any,
-                                                                  g.y_any, g.strides, g.pad, g.pad);
+    auto d = with_bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.x_lo, g.w_f,
+                                                                  g.b, g.y_lo, g.strides, g.pad, g.pad)
+                       : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.x_lo, g.w_f,
+                                                                  g.y_lo, g.strides, g.pad, g.pad);
     dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
     prim = dnnl::convolution_backward_weights(pd);
     x = Staged::input(g.x, pd.src_desc(), kSrc);
@@ -178,7 +188,7 @@ struct BackwardDataPlan {
   Staged dy, w, dx;
   explicit BackwardDataPlan(const Geometry& g) {
     auto hint = g.forward_pd(false);
-    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.x_any, g.w_any, g.y_any, g.strides,
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.x_f, g.w_lo, g.y_lo, g.strides,
                                            g.pad, g.pad);
     dnnl::convolution_backward_data::primitive_desc pd(d, engine(), hint);
     prim = dnnl::convolution_backward_data(pd);

@@ -58,6 +58,9 @@ std::vector<Spec> specs(TrainOptions& o) {
        "global batch's"},
       {"num_workers", Kind::Int, &o.num_workers, "augmentation threads (0: same as --threads)"},
       {"fp32", Kind::Flag, &o.fp32, "full float32 on the GPU, no TF32 (the default here)"},
+      {"precision", Kind::String, &o.precision,
+       "fp32 | bf16: bf16 convolutions (bfloat16 inputs and weights, float32 accumulation; CPU with AVX512-BF16) "
+       "(fp32)"},
       {"encoder", Kind::String, &o.encoder, "vgg | alexnet | resnet (ResNet-50, end-to-end only) (vgg)"},
       // models/module.py
       {"use_projector_mlp", Kind::Flag, &o.use_projector_mlp, "projector MLP per layer"},
@@ -155,6 +158,8 @@ void validate(const TrainOptions& o) {
            o.experiment_name != "..",
        fmt::format("--experiment_name must be a plain folder name, got '{}'", o.experiment_name));
   need(o.device == "cpu" || o.device.rfind("cuda", 0) == 0, fmt::format("--device must be cpu or cuda[:N], got '{}'", o.device));
+  need(o.precision == "fp32" || o.precision == "bf16", fmt::format("--precision must be fp32 or bf16, got '{}'", o.precision));
+  need(o.precision == "fp32" || o.device == "cpu", "--precision bf16 on the GPU: not implemented yet (CPU only)");
   EncoderOptions eo;
   eo.kind = o.encoder;
   eo.projector = o.use_projector_mlp;
@@ -293,6 +298,7 @@ std::map<std::string, std::string> resume_fingerprint(const TrainOptions& o) {
   // Where it runs, how much is written and when it stops do not change the numbers of a step.
   static const char* free_keys[] = {"experiment_name", "resume_from_checkpoint", "verbose_printing", "data_dir",
                                     "max_steps", "fast_dev_run", "num_nodes", "gpus", "num_workers", "fp32", "device",
+                                    "precision",
                                     "threads", "log_dir", "init_from", "benchmark", "checkpoint_every_steps",
                                     "keep_checkpoints", "profile", "profile_warmup_steps", "profile_steps",
                                     "histogram_samples", "eval_every", "eval_samples", "val_batches"};
