@@ -78,19 +78,21 @@ struct LplCenterRows {
   }
 };
 
-// Sum the squares of each covariance row's off-diagonal entries, and zero the diagonal (finish runs
-// after every term of its row has been read).
-struct LplCovRows {
-  float* cov;       // [2, C, C]: segment j is row j - v C of view v
-  double* partial;  // [2 C]
-  int64_t C;
-  LPL_HD int64_t diag(int64_t j) const { return j >= C ? j - C : j; }
+// Per row j of two stacked [B, Bg] matrices (one per view): the sum of the squares of its entries
+// except its own column off + (j mod B), which it zeroes after every term of the row has been read.
+// The covariance rows (B = Bg = C, off 0) and the negative samples' cosine rows (this rank's B rows
+// against the view's Bg rows, off = this shard's first row).
+struct OffDiagRows {
+  float* S;           // [2, B, Bg]
+  double* partial;    // [2 B]
+  int64_t B, Bg, off;
+  LPL_HD int64_t own(int64_t j) const { return off + (j >= B ? j - B : j); }
   LPL_HD double term(int64_t j, int64_t k) const {
-    const double x = k == diag(j) ? 0.0 : static_cast<double>(cov[j * C + k]);
+    const double x = k == own(j) ? 0.0 : static_cast<double>(S[j * Bg + k]);
     return x * x;
   }
   LPL_HD void finish(int64_t j, double s) const {
-    cov[j * C + diag(j)] = 0.f;
+    S[j * Bg + own(j)] = 0.f;
     partial[j] = s;
   }
 };
@@ -251,7 +253,7 @@ void lpl_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& terms, 
            zc.f() + v * R * C, C, 0.f, cov.f() + v * C * C, C);
     if (comm) comm->all_reduce_sum(cov.f(), 2 * C * C, d);
     dec_part = Tensor::empty({2 * C}, d, DType::I64);
-    launch.sum(d, {2 * C, C, SegLayout::rows}, LplCovRows{cov.f(), dec_part.data<double>(), C});
+    launch.sum(d, {2 * C, C, SegLayout::rows}, OffDiagRows{cov.f(), dec_part.data<double>(), C, C, 0});
     if (a.coeffs.decorr != 0.f) {
       G = Tensor::empty({2, R, C}, d);
       for (int64_t v = 0; v < 2; ++v)

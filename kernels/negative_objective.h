@@ -97,24 +97,6 @@ struct NegGradApply {
   }
 };
 
-// The cosines of a view's local rows with all Bg rows of that view (S [2][B][Bg]; one process:
-// Bg = B): sums the squares of each row's entries except its own pair (column off + b, which it
-// zeroes after every term of the row has been read).
-struct NegSimRows {
-  float* S;
-  double* partial;  // [2B]
-  int64_t B, Bg, off;  // off: this shard's first row in the global batch
-  LPL_HD int64_t own(int64_t j) const { return off + (j >= B ? j - B : j); }
-  LPL_HD double term(int64_t j, int64_t k) const {
-    const double x = k == own(j) ? 0.0 : static_cast<double>(S[j * Bg + k]);
-    return x * x;
-  }
-  LPL_HD void finish(int64_t j, double s) const {
-    S[j * Bg + own(j)] = 0.f;
-    partial[j] = s;
-  }
-};
-
 // The pull and push slots of the layer (the decorrelation slot is the LPL pass's): segment 0 adds
 // the B pull partials, segment 1 the 2B push partials (all-reduced over the ranks before: Bg rows).
 struct NegFinalizeTerms {
@@ -169,7 +151,8 @@ void negative_objective(const L& launch, const Tensor& z, Tensor& dz, Tensor& te
   Tensor part = Tensor::empty({3 * B}, d, DType::I64);  // float64: pull [B], push [2B]
   double* pull_part = part.data<double>();
   double* push_part = pull_part + B;
-  launch.sum(d, {N, Bg, SegLayout::rows}, NegSimRows{S.f(), push_part, B, Bg, off});  // zeroes each row's own pair
+  // The cosines of this rank's rows with all Bg rows of their view: each row's own pair zeroed.
+  launch.sum(d, {N, Bg, SegLayout::rows}, OffDiagRows{S.f(), push_part, B, Bg, off});
   for (int64_t v = 0; v < 2; ++v)
     gemm(d, false, false, B, M, Bg, 1.f, S.f() + v * B * Bg, Bg, ug.f() + v * Bg * M, M, 0.f, G.f() + v * B * M, M);
 

@@ -39,25 +39,7 @@ Child spawn_ranks(int n, const std::vector<std::string>& args, const std::string
   }
   argv_s.push_back(kTrainer);
   argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
-  env_s.insert(env_s.end(), kMpiEnv.begin(), kMpiEnv.end());
-  std::vector<char*> envp;
-  for (auto& s : env_s) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  Child c;
-  c.log = log;
-  const int rc = posix_spawnp(&c.pid, "mpirun", &fa, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  REQUIRE_MESSAGE(rc == 0, "cannot start mpirun");
-  return c;
+  return spawn_program(argv_s, kMpiEnv, log);
 }
 
 int run_ranks(int n, const std::vector<std::string>& args, const std::string& log) {

@@ -77,10 +77,11 @@ struct Child {
   pid_t pid = -1;
   std::string log;
 };
-// Starts the trainer with extra environment entries; stdout+stderr go to a log file.
-inline Child spawn(const std::vector<std::string>& args, const std::vector<std::string>& env_extra, const std::string& log) {
-  std::vector<std::string> argv_s{kTrainer};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
+// Starts `argv_s` (argv_s[0] looked up on PATH when it has no '/') with extra environment entries;
+// stdout+stderr go to a log file.
+inline Child spawn_program(const std::vector<std::string>& argv_s_in, const std::vector<std::string>& env_extra,
+                           const std::string& log) {
+  std::vector<std::string> argv_s = argv_s_in;
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
@@ -97,10 +98,16 @@ inline Child spawn(const std::vector<std::string>& args, const std::vector<std::
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   Child c;
   c.log = log;
-  int rc = posix_spawn(&c.pid, kTrainer.c_str(), &fa, nullptr, argv.data(), envp.data());
+  int rc = posix_spawnp(&c.pid, argv_s[0].c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
-  REQUIRE_MESSAGE(rc == 0, "cannot start " << kTrainer);
+  REQUIRE_MESSAGE(rc == 0, "cannot start " << argv_s[0]);
   return c;
+}
+// Starts the trainer with extra environment entries; stdout+stderr go to a log file.
+inline Child spawn(const std::vector<std::string>& args, const std::vector<std::string>& env_extra, const std::string& log) {
+  std::vector<std::string> argv_s{kTrainer};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  return spawn_program(argv_s, env_extra, log);
 }
 inline int wait_status(const Child& c) {
   int st = 0;
