@@ -800,7 +800,7 @@ int main(int argc, char** argv) {
                 fmt::format("--device {}: no such GPU ({} visible{}{}{})", dev.str(), cuda_device_count(),
                             why.empty() ? "" : "; CUDA says ", why,
                             di.size > 1 ? fmt::format("; rank {} is local rank {} of its node", di.rank, di.local_rank) : ""));
-      set_allow_tf32(false);
+      set_allow_tf32(o.tf32);
     }
     const int rc = o.benchmark > 0 ? benchmark(o, dev) : train(o, dev);
     finalize_distributed();

@@ -58,6 +58,8 @@ std::vector<Spec> specs(TrainOptions& o) {
        "global batch's"},
       {"num_workers", Kind::Int, &o.num_workers, "augmentation threads (0: same as --threads)"},
       {"fp32", Kind::Flag, &o.fp32, "full float32 on the GPU, no TF32 (the default here)"},
+      {"tf32", Kind::Flag, &o.tf32,
+       "TF32 tensor-core math in the GPU's convolutions and GEMMs (10-bit mantissa products, float32 sums)"},
       {"precision", Kind::String, &o.precision,
        "fp32 | bf16: bf16 convolutions (bfloat16 inputs and weights, float32 accumulation; CPU with AVX512-BF16) "
        "(fp32)"},
@@ -160,6 +162,8 @@ void validate(const TrainOptions& o) {
   need(o.device == "cpu" || o.device.rfind("cuda", 0) == 0, fmt::format("--device must be cpu or cuda[:N], got '{}'", o.device));
   need(o.precision == "fp32" || o.precision == "bf16", fmt::format("--precision must be fp32 or bf16, got '{}'", o.precision));
   need(o.precision == "fp32" || o.device == "cpu", "--precision bf16 on the GPU: not implemented yet (CPU only)");
+  need(!(o.tf32 && o.fp32), "--tf32 and --fp32 contradict each other: give one");
+  need(!o.tf32 || o.device != "cpu", "--tf32 is GPU math (cuDNN / cuBLAS tensor cores): it needs --device cuda");
   EncoderOptions eo;
   eo.kind = o.encoder;
   eo.projector = o.use_projector_mlp;
@@ -298,7 +302,7 @@ std::map<std::string, std::string> resume_fingerprint(const TrainOptions& o) {
   // Where it runs, how much is written and when it stops do not change the numbers of a step.
   static const char* free_keys[] = {"experiment_name", "resume_from_checkpoint", "verbose_printing", "data_dir",
                                     "max_steps", "fast_dev_run", "num_nodes", "gpus", "num_workers", "fp32", "device",
-                                    "precision",
+                                    "precision", "tf32",
                                     "threads", "log_dir", "init_from", "benchmark", "checkpoint_every_steps",
                                     "keep_checkpoints", "profile", "profile_warmup_steps", "profile_steps",
                                     "histogram_samples", "eval_every", "eval_samples", "val_batches"};

@@ -32,6 +32,7 @@ struct TrainOptions {
   int64_t fast_dev_run = 0;  // N > 0: N training steps, nothing written (the original's flag did nothing)
   int64_t num_nodes = 1, gpus = 1, num_workers = 0;  // num_workers: augmentation threads (0: --threads)
   bool fp32 = false;          // no TF32 on the GPU (the default here anyway)
+  bool tf32 = false;          // TF32 tensor-core math in cuDNN / cuBLAS (GPU only)
   std::string encoder = "vgg";
   // models/module.py
   bool use_projector_mlp = false;
