@@ -22,6 +22,23 @@ ImageSet random_set(int64_t n, int S, uint32_t seed) {
   for (int64_t i = 0; i < n; ++i) s.labels.push_back(static_cast<int32_t>(i % 10));
   return s;
 }
+
+DatasetSplits synthetic_meta() {
+  DatasetSplits meta;
+  meta.name = "synthetic";
+  meta.image_size = 32;
+  meta.norm = {{0.4f, 0.5f, 0.6f}, {0.2f, 0.25f, 0.3f}};
+  return meta;
+}
+
+LoaderOptions loader_options(Device d, bool gpu_augment, int64_t batch) {
+  LoaderOptions o;
+  o.batch_size = batch;
+  o.threads = 2;
+  o.device = d;
+  o.gpu_augment = gpu_augment;
+  return o;
+}
 }  // namespace
 
 LPL_GPU_TEST_CASE("augmentation: CUDA kernels equal the CPU loop (32 px and 96 px)") {
@@ -57,17 +74,9 @@ LPL_GPU_TEST_CASE("augmentation: CUDA kernels equal the CPU loop (32 px and 96 p
 
 LPL_GPU_TEST_CASE("loader: GPU-augment and CPU-augment modes give the same batches") {
   ImageSet set = random_set(40, 32, 5);
-  DatasetSplits meta;
-  meta.name = "synthetic";
-  meta.image_size = 32;
-  meta.norm = {{0.4f, 0.5f, 0.6f}, {0.2f, 0.25f, 0.3f}};
+  const DatasetSplits meta = synthetic_meta();
   auto run = [&](Device d, bool gpu_augment) {
-    LoaderOptions o;
-    o.batch_size = 16;
-    o.threads = 2;
-    o.device = d;
-    o.gpu_augment = gpu_augment;
-    Loader ld(set, meta, o);
+    Loader ld(set, meta, loader_options(d, gpu_augment, 16));
     ld.start_epoch(2);
     std::vector<float> all;
     std::vector<int32_t> labels;
@@ -93,17 +102,10 @@ LPL_GPU_TEST_CASE("loader: batches kept while later ones reuse the staging slots
   // 25 batches through a ring of 3 slots, none read before the epoch ends: a slot refilled before
   // the device's copy out of it finished would corrupt a kept batch.
   ImageSet set = random_set(200, 32, 6);
-  DatasetSplits meta;
-  meta.name = "synthetic";
-  meta.image_size = 32;
-  meta.norm = {{0.4f, 0.5f, 0.6f}, {0.2f, 0.25f, 0.3f}};
+  const DatasetSplits meta = synthetic_meta();
   auto run = [&](Device d, bool gpu_augment) {
-    LoaderOptions o;
-    o.batch_size = 8;
-    o.threads = 2;
+    LoaderOptions o = loader_options(d, gpu_augment, 8);
     o.prefetch = 2;
-    o.device = d;
-    o.gpu_augment = gpu_augment;
     Loader ld(set, meta, o);
     ld.start_epoch(1);
     std::vector<Batch> kept;
