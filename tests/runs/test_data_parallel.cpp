@@ -19,8 +19,21 @@ using namespace lpl::test;
 namespace fs = std::filesystem;
 
 namespace {
+bool have_mpirun();
+}  // namespace
 
-bool have_mpirun() { return mpi_built() && std::system("command -v mpirun > /dev/null 2>&1") == 0; }
+// Fashion-MNIST (the "needs-data" suite, as LPL_FASHION_MNIST_TEST_CASE) and mpirun with an MPI build:
+// reported skipped, never passed, without either.
+#define LPL_MPI_TEST_CASE(name)                                   \
+  TEST_CASE(name * doctest::test_suite("needs-data") *           \
+            doctest::skip(!::lpl::test::have_fashion_mnist() || !have_mpirun()))
+
+namespace {
+
+bool have_mpirun() {
+  static const bool have = mpi_built() && std::system("command -v mpirun > /dev/null 2>&1") == 0;
+  return have;
+}
 
 // mpirun as root (CI), more ranks than cores, no binding (each rank runs one thread).
 const std::vector<std::string> kMpiEnv{"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
@@ -107,11 +120,7 @@ struct Mode {
 
 }  // namespace
 
-LPL_FASHION_MNIST_TEST_CASE("data parallel: 2 and 3 ranks with global batch statistics train the one-process network") {
-  if (!have_mpirun()) {
-    MESSAGE("skipped: no MPI in this build or no mpirun");
-    return;
-  }
+LPL_MPI_TEST_CASE("data parallel: 2 and 3 ranks with global batch statistics train the one-process network") {
   REQUIRE_MESSAGE(fs::exists(kTrainer), kTrainer << " is not built");
   const std::vector<Mode> modes{{"lpl", {"--stale_estimates"}},
                                 {"projector", {"--use_projector_mlp", "--projection_size", "32", "--mlp_hidden_size", "64"}},
@@ -145,11 +154,7 @@ LPL_FASHION_MNIST_TEST_CASE("data parallel: 2 and 3 ranks with global batch stat
   }
 }
 
-LPL_FASHION_MNIST_TEST_CASE("data parallel: --local_batch_stats trains a different network; what is refused") {
-  if (!have_mpirun()) {
-    MESSAGE("skipped: no MPI in this build or no mpirun");
-    return;
-  }
+LPL_MPI_TEST_CASE("data parallel: --local_batch_stats trains a different network; what is refused") {
   const std::string one = "dpl_1", two = "dpl_2", local = "dpl_local";
   REQUIRE(run_ranks(1, base_args(one), logs() + "/dpl_1.log") == 0);
   REQUIRE(run_ranks(2, base_args(two), logs() + "/dpl_2.log") == 0);
@@ -173,11 +178,7 @@ LPL_FASHION_MNIST_TEST_CASE("data parallel: --local_batch_stats trains a differe
   CHECK(slurp(odd).find("does not split evenly over 2 ranks") != std::string::npos);
 }
 
-LPL_FASHION_MNIST_TEST_CASE("data parallel: a killed rank ends the job; the run resumes on another number of ranks") {
-  if (!have_mpirun()) {
-    MESSAGE("skipped: no MPI in this build or no mpirun");
-    return;
-  }
+LPL_MPI_TEST_CASE("data parallel: a killed rank ends the job; the run resumes on another number of ranks") {
   const std::string name = "dp_kill", log = logs() + "/dp_kill.log";
   const auto args = with(base_args(name), {"--limit_train_batches", "0", "--max_epochs", "50", "--checkpoint_every_steps",
                                            "2", "--batch_size", "8"});
@@ -232,11 +233,7 @@ LPL_FASHION_MNIST_TEST_CASE("data parallel: a killed rank ends the job; the run 
   CHECK(load_checkpoint(resolve_resume(run_folder(name)).paths.weights).state.global_step == s0 + 2);
 }
 
-LPL_FASHION_MNIST_TEST_CASE("data parallel: SIGTERM to mpirun stops every rank after one step, with rank 0's checkpoint") {
-  if (!have_mpirun()) {
-    MESSAGE("skipped: no MPI in this build or no mpirun");
-    return;
-  }
+LPL_MPI_TEST_CASE("data parallel: SIGTERM to mpirun stops every rank after one step, with rank 0's checkpoint") {
   const std::string name = "dp_term", log = logs() + "/dp_term.log";
   Child c = spawn_ranks(2, with(base_args(name), {"--limit_train_batches", "0", "--max_epochs", "50", "--batch_size", "8"}),
                         log);
@@ -253,11 +250,7 @@ LPL_FASHION_MNIST_TEST_CASE("data parallel: SIGTERM to mpirun stops every rank a
   CHECK(load_checkpoint(resolve_resume(run_folder(name)).paths.weights).state.global_step == step);
 }
 
-LPL_FASHION_MNIST_TEST_CASE("data parallel: a NaN stops every rank with the divergence message; the checkpoint stays") {
-  if (!have_mpirun()) {
-    MESSAGE("skipped: no MPI in this build or no mpirun");
-    return;
-  }
+LPL_MPI_TEST_CASE("data parallel: a NaN stops every rank with the divergence message; the checkpoint stays") {
   const std::string name = "dp_nan", log = logs() + "/dp_nan.log";
   const auto args = with(base_args(name), {"--limit_train_batches", "6", "--checkpoint_every_steps", "2"});
   const int st = wait_status(spawn_ranks(2, args, log, {"LPL_INJECT_NAN=3@4"}));
