@@ -11,29 +11,11 @@
 #include "engine/common.h"
 #include "engine/comm.h"
 #include "engine/ops.h"
+#include "kernels/reduce.h"
 #include "kernels/segments.h"
 #include "kernels/span.h"
 
 namespace lpl::kern {
-
-// partial[i] = sum of plane i (i = n * C + c) of x (segments: rows).
-struct BnPlaneSum {
-  const float* x;
-  double* partial;
-  int64_t hw;
-  LPL_HD double term(int64_t i, int64_t k) const { return x[i * hw + k]; }
-  LPL_HD void finish(int64_t i, double s) const { partial[i] = s; }
-};
-
-// mean[ch] = sum over images of partial[img * C + ch] / count (segments: columns).
-struct BnChannelMean {
-  const double* partial;
-  double* mean;
-  int64_t c;
-  double count;
-  LPL_HD double term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
-  LPL_HD void finish(int64_t ch, double s) const { mean[ch] = s / count; }
-};
 
 // partial[i] = sum over plane i of (x - mean[c])^2 (segments: rows).
 struct BnPlaneSqDev {
@@ -46,15 +28,6 @@ struct BnPlaneSqDev {
     return dv * dv;
   }
   LPL_HD void finish(int64_t i, double s) const { partial[i] = s; }
-};
-
-// out[ch] = sum over images of partial[img * C + ch] (segments: columns): a channel's float64 sum.
-struct BnChannelSum {
-  const double* partial;
-  double* out;
-  int64_t c;
-  LPL_HD double term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
-  LPL_HD void finish(int64_t ch, double s) const { out[ch] = s; }
 };
 
 // Per channel, from the sum of squared deviations q: the batch mean and 1 / sqrt(biased variance +
@@ -193,11 +166,11 @@ Tensor batch_norm_train_forward(const L& launch, const Tensor& x, const Tensor& 
   sv.comm = comm;
   Tensor part = f64_scratch(n * c, d), mean_d = f64_scratch(c, d), q_d = f64_scratch(c, d);
   const Segments planes{n * c, hw, SegLayout::rows}, channels{c, n, SegLayout::columns};
-  launch.sum(d, planes, BnPlaneSum{x.f(), part.data<double>(), hw});
-  launch.sum(d, channels, BnChannelMean{part.data<double>(), mean_d.data<double>(), c, count});
+  launch.sum(d, planes, PlaneSum{x.f(), part.data<double>(), hw});
+  launch.sum(d, channels, ChannelSum{part.data<double>(), mean_d.data<double>(), c, count});  // the means
   if (comm) comm->all_reduce_sum(mean_d.data<double>(), c, d);
   launch.sum(d, planes, BnPlaneSqDev{x.f(), mean_d.data<double>(), part.data<double>(), hw, c});
-  launch.sum(d, channels, BnChannelSum{part.data<double>(), q_d.data<double>(), c});
+  launch.sum(d, channels, ChannelSum{part.data<double>(), q_d.data<double>(), c, 1.0});
   if (comm) comm->all_reduce_sum(q_d.data<double>(), c, d);
   launch(d, c,
          BnTrainFinish{q_d.data<double>(), mean_d.data<double>(), sv.mean.f(), sv.invstd.f(), running_mean.f(),

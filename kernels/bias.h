@@ -7,19 +7,11 @@
 
 #include "engine/common.h"
 #include "engine/ops.h"
+#include "kernels/reduce.h"
 #include "kernels/segments.h"
 #include "kernels/span.h"
 
 namespace lpl::kern {
-
-// partial[i] = sum of plane i (i = n * C + c) of dy.
-struct BiasGradPartial {
-  const float* dy;
-  double* partial;
-  int64_t hw;
-  LPL_HD double term(int64_t i, int64_t k) const { return dy[i * hw + k]; }
-  LPL_HD void finish(int64_t i, double s) const { partial[i] = s; }
-};
 
 // db[c] (+)= sum over n of partial[n * C + c] (segments: the columns of the n x C partials).
 struct BiasGradFinish {
@@ -43,7 +35,7 @@ template <class L>
 void bias_backward(const L& launch, const Tensor& dy, Tensor& db, bool accumulate) {
   const int64_t n = dy.dim(0), c = dy.dim(1), hw = dy.dim(2) * dy.dim(3);
   Tensor part = Tensor::empty(Shape{n * c}, dy.device(), DType::I64);  // 8 bytes per partial
-  launch.sum(dy.device(), {n * c, hw, SegLayout::rows}, BiasGradPartial{dy.f(), part.data<double>(), hw});
+  launch.sum(dy.device(), {n * c, hw, SegLayout::rows}, PlaneSum{dy.f(), part.data<double>(), hw});
   launch.sum(dy.device(), {c, n, SegLayout::columns}, BiasGradFinish{part.data<double>(), db.f(), c, accumulate});
 }
 

@@ -56,6 +56,27 @@ struct ColumnSum {
   LPL_HD void finish(int64_t j, double s) const { out[j] = static_cast<float>(accumulate ? out[j] + s : s); }
 };
 
+// partial[i] = sum of plane i (the i-th run of len contiguous values, e.g. i = n * C + c of NCHW)
+// (segments: rows). The first pass of the per-channel sums of bias_backward and batch norm.
+struct PlaneSum {
+  const float* x;
+  double* partial;
+  int64_t len;
+  LPL_HD double term(int64_t i, int64_t k) const { return x[i * len + k]; }
+  LPL_HD void finish(int64_t i, double s) const { partial[i] = s; }
+};
+
+// out[ch] = (sum over images of partial[img * C + ch]) / divisor (segments: the columns of the
+// n x C partials). The second pass: divisor 1 for a sum, the element count for a mean.
+struct ChannelSum {
+  const double* partial;
+  double* out;
+  int64_t c;
+  double divisor;
+  LPL_HD double term(int64_t ch, int64_t img) const { return partial[img * c + ch]; }
+  LPL_HD void finish(int64_t ch, double s) const { out[ch] = s / divisor; }
+};
+
 struct AddRowBias {
   float* y;
   const float* b;
