@@ -35,6 +35,11 @@ Tensor view_shard(const Tensor& z, int64_t Bl) {
   return out;
 }
 
+std::vector<double> d64(const Tensor& t) {
+  const auto v = t.to_vector();
+  return std::vector<double>(v.begin(), v.end());
+}
+
 std::vector<double> terms_of(const Tensor& t) {
   std::vector<double> h(static_cast<size_t>(t.numel()));
   memcpy_bytes(h.data(), cpu(), t.data<double>(), t.device(), h.size() * sizeof(double));
@@ -56,9 +61,7 @@ void check_objective(LplObjectiveArgs args, const Shape& full, const char* what)
   Tensor dzl = Tensor::empty(zl.shape()), terms_l = lpl_terms_buffer(cpu(), 1);
   args.comm = &comm();
   lpl_objective(zl, dzl, terms_l, 0, args);
-  const auto ref = view_shard(dz, Bl).to_vector();
-  std::vector<double> refd(ref.begin(), ref.end());
-  test::check_close(dzl.to_vector(), refd, 1e-4, 1e-9, "this rank's rows of dL/dz");
+  test::check_close(dzl.to_vector(), d64(view_shard(dz, Bl)), 1e-4, 1e-9, "this rank's rows of dL/dz");
   const auto t1 = terms_of(terms), tl = terms_of(terms_l);
   for (size_t i = 0; i < 3; ++i) {
     CAPTURE(i);
@@ -96,10 +99,6 @@ TEST_CASE("lpl_objective with stale estimates on shards: the same gradient, term
   Tensor sm, sv, terms, sml, svl, terms_l;
   const Tensor dz = run(z, nullptr, sm, sv, terms);
   const Tensor dzl = run(view_shard(z, Bl), &comm(), sml, svl, terms_l);
-  auto d64 = [](const Tensor& t) {
-    const auto v = t.to_vector();
-    return std::vector<double>(v.begin(), v.end());
-  };
   test::check_close(dzl.to_vector(), d64(view_shard(dz, Bl)), 1e-4, 1e-9, "this rank's rows of dL/dz");
   test::check_close(sml.to_vector(), d64(sm), 1e-5, 1e-7, "new stale mean");
   test::check_close(svl.to_vector(), d64(sv), 1e-5, 1e-7, "new stale var");
@@ -133,10 +132,6 @@ TEST_CASE("batch norm on shards with the communicator = the whole batch in one p
   BatchNormSaved svl;
   const Tensor yl = batch_norm_train_forward(rows(x, first, nl), gamma, beta, rml, rvl, p, &svl);
   const Tensor dxl = batch_norm_backward(rows(dy, first, nl), rows(x, first, nl), gamma, svl, dgl, dbl);
-  auto d64 = [](const Tensor& t) {
-    const auto v = t.to_vector();
-    return std::vector<double>(v.begin(), v.end());
-  };
   test::check_close(yl.to_vector(), d64(rows(y, first, nl)), 1e-5, 1e-6, "y");
   test::check_close(dxl.to_vector(), d64(rows(dx, first, nl)), 1e-4, 1e-6, "dx");
   test::check_close(rml.to_vector(), d64(rm), 1e-5, 1e-7, "running_mean");

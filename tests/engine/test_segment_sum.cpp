@@ -16,7 +16,6 @@ namespace {
 
 // Segment s, term k: an integer-valued term, so every order of addition gives the exact sum.
 struct IntTerms {
-  int64_t segments;
   double* out;
   int* finished;
   LPL_HD double term(int64_t s, int64_t k) const { return static_cast<double>((s * 7 + k * 3) % 11) - 5.0; }
@@ -51,7 +50,7 @@ TEST_CASE("segmented sums on the CPU launcher: every segment finished once with 
         CAPTURE(len);
         std::vector<double> out(static_cast<size_t>(segments), -1e300);
         std::vector<int> finished(static_cast<size_t>(segments), 0);
-        CpuLaunch{}.sum(cpu(), {segments, len, layout}, IntTerms{segments, out.data(), finished.data()});
+        CpuLaunch{}.sum(cpu(), {segments, len, layout}, IntTerms{out.data(), finished.data()});
         for (int64_t s = 0; s < segments; ++s) {
           double ref = 0;
           for (int64_t k = 0; k < len; ++k) ref += static_cast<double>((s * 7 + k * 3) % 11) - 5.0;
