@@ -5,17 +5,12 @@
 #include <fstream>
 #include <sstream>
 
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "engine/common.h"
 #include "engine/file_util.h"
-
-extern char** environ;
+#include "engine/plot_tool.h"
 
 namespace lpl::eval {
 namespace {
@@ -55,22 +50,6 @@ std::string fmt_acc(const ProbeResult& p, bool top5) {
 }
 
 std::string fmt_num(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : "-"; }
-
-std::string find_plot_script() {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> candidates;
-  if (const char* src = std::getenv("LPL_SOURCE_DIR")) candidates.push_back(fs::path(src) / "tools/plot_eval.py");
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    candidates.push_back(exe.parent_path() / "../../tools/plot_eval.py");  // build/bin/eval_linear
-    candidates.push_back(exe.parent_path() / "../tools/plot_eval.py");
-  }
-  candidates.push_back("tools/plot_eval.py");
-  for (const auto& c : candidates)
-    if (fs::exists(c)) return fs::weakly_canonical(c).string();
-  return "";
-}
 
 }  // namespace
 
@@ -185,24 +164,6 @@ bool append_results_yaml(const std::string& path, const std::string& key, const 
   return !had;
 }
 
-std::string draw_plots(const std::string& json_path) {
-  const std::string script = find_plot_script();
-  if (script.empty()) return "tools/plot_eval.py not found (set LPL_SOURCE_DIR to the repository)";
-  std::string python = "python3";
-  if (const char* p = std::getenv("LPL_PYTHON")) python = p;
-  else if (std::filesystem::exists("/usr/bin/python3")) python = "/usr/bin/python3";
-  std::vector<std::string> args{python, script, json_path};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawnp(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
-    return fmt::format("cannot run {} (is python3 installed?)", python);
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0) return "waiting for the plot script failed";
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 3) return "python3-matplotlib is not installed";
-  return fmt::format("{} {} failed (status {})", python, script, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-}
+std::string draw_plots(const std::string& json_path) { return run_plot_tool("plot_eval.py", {json_path}); }
 
 }  // namespace lpl::eval
