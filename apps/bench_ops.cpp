@@ -35,6 +35,7 @@ struct Options {
   int64_t batch = 256;
   int reps = 3;
   bool json = false;
+  Precision precision = Precision::fp32;
   std::vector<std::string> only;  // op-name prefixes to run (empty: all)
 };
 
@@ -78,7 +79,7 @@ Options parse(int argc, char** argv) {
     LPL_CHECK(i + 1 < argc, fmt::format("bench_ops: {} needs a value", a));
     const char* v = argv[++i];
     if (a == "--device") o.device = parse_device(v);
-    if (a == "--precision") set_precision(parse_precision(v));
+    if (a == "--precision") o.precision = parse_precision(v);
     if (a == "--threads") {
       const int64_t t = parse_int(a, v, 0);
       check_threads_flag(a, t);
@@ -185,6 +186,7 @@ std::string nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return fmt::forma
 
 void run(const Options& o) {
   if (o.device.is_cpu()) set_num_threads(o.threads);
+  set_precision(o.precision, o.device);
   Bench b(o);
   const int64_t B = o.batch;
   const Device d = o.device;

@@ -789,7 +789,6 @@ int main(int argc, char** argv) {
     }
     if (o.gpus > 1 && di.size == 1) return launch_ranks(o.gpus, argc, argv);
     set_num_threads(static_cast<int>(o.threads));
-    set_precision(parse_precision(o.precision));
     Device dev = parse_device(o.device);
     if (dev.is_cuda()) {
       LPL_CHECK(cuda_built(), "--device cuda: this build has no CUDA backend");
@@ -802,6 +801,7 @@ int main(int argc, char** argv) {
                             di.size > 1 ? fmt::format("; rank {} is local rank {} of its node", di.rank, di.local_rank) : ""));
       set_allow_tf32(o.tf32);
     }
+    set_precision(parse_precision(o.precision), dev);
     const int rc = o.benchmark > 0 ? benchmark(o, dev) : train(o, dev);
     finalize_distributed();
     return rc;

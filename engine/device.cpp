@@ -121,6 +121,7 @@ namespace {
 bool cuda_built() { return false; }
 int cuda_device_count() { return 0; }
 std::string cuda_device_count_error() { return ""; }
+int cuda_compute_capability(Device) { return 0; }
 void* device_alloc(Device d, size_t bytes) {
   if (d.is_cuda()) no_cuda();
   return detail::cpu_tensor_alloc(bytes);

@@ -28,6 +28,8 @@ int cuda_device_count();
 // Why the CUDA runtime reported no GPU, when it reported an error (a driver older than the runtime,
 // no driver, ...); empty otherwise.
 std::string cuda_device_count_error();
+// A GPU's compute capability as major * 10 + minor (90 for an H100); 0 without a CUDA backend.
+int cuda_compute_capability(Device d);
 
 void* device_alloc(Device d, size_t bytes);
 void device_free(Device d, void* p, size_t bytes);

@@ -134,6 +134,14 @@ std::string cuda_device_count_error() {
   return g_device_count_error;
 }
 
+int cuda_compute_capability(Device d) {
+  check_cuda_device(d);
+  int major = 0, minor = 0;
+  LPL_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d.index));
+  LPL_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d.index));
+  return major * 10 + minor;
+}
+
 int cuda_device_count() {
   static int n = [] {
     int c = 0;

@@ -4,7 +4,10 @@
 #include <cstdlib>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "engine/common.h"
+#include "engine/device.h"
 #include "engine/ops.h"
 
 namespace lpl {
@@ -25,10 +28,18 @@ bool cpu_has_bf16() {
 #endif
 }
 
-void set_precision(Precision p) {
-  LPL_CHECK(p != Precision::bf16 || cpu_has_bf16(),
-            "--precision bf16: this CPU has no AVX512-BF16 or AMX-BF16 instructions (grep avx512_bf16 /proc/cpuinfo); "
-            "use --precision fp32");
+void set_precision(Precision p, Device d) {
+  if (p == Precision::bf16 && d.is_cuda()) {
+    const int cc = cuda_compute_capability(d);
+    LPL_CHECK(cc >= 80, fmt::format("--precision bf16: {} has compute capability {}.{}; bf16 tensor cores need 8.0 "
+                                    "or newer (A100, H100, ...); use --precision fp32",
+                                    d.str(), cc / 10, cc % 10));
+  } else if (p == Precision::bf16) {
+    LPL_CHECK(LPL_HAVE_DNNL, "--precision bf16 on the CPU needs the oneDNN backend (this build has none)");
+    LPL_CHECK(cpu_has_bf16(),
+              "--precision bf16: this CPU has no AVX512-BF16 or AMX-BF16 instructions (grep avx512_bf16 /proc/cpuinfo); "
+              "use --precision fp32");
+  }
   g_precision.store(p);
 }
 Precision precision() { return g_precision.load(); }

@@ -60,12 +60,37 @@ static Shape conv_out_shape(const Shape& x, const Shape& w, const Conv2dParams& 
   return Shape{x[0], w[0], oh, ow};
 }
 
-// bf16 convolutions exist on the CPU through oneDNN; elsewhere (cuDNN, the plain loops of the
-// CUDA-only build) they are refused rather than silently computed in float32.
+// bf16 convolutions and GEMMs exist on the CPU through oneDNN and on the GPU through cuDNN / cuBLAS;
+// the plain loops of the CUDA-only build's CPU side refuse them rather than compute in float32.
 static void check_precision(Device d, const char* op) {
-  if (precision() != Precision::bf16) return;
-  LPL_CHECK(!d.is_cuda(), fmt::format("{}: --precision bf16 on the GPU: not implemented yet (CPU only)", op));
+  if (precision() != Precision::bf16 || d.is_cuda()) return;
   LPL_CHECK(LPL_HAVE_DNNL, fmt::format("{}: --precision bf16 needs the oneDNN CPU backend (this build has none)", op));
+}
+
+Tensor to_bf16(const Tensor& x) {
+  check_f32(x, "to_bf16", "x");
+  LPL_DISPATCH(x.device(), to_bf16, x);
+}
+
+Tensor to_f32(const Tensor& x) {
+  LPL_CHECK(x.dtype() == DType::BF16, fmt::format("to_f32: x must be bfloat16, got {}", dtype_name(x.dtype())));
+  LPL_DISPATCH(x.device(), to_f32, x);
+}
+
+// C = op(A) op(B) of a linear layer: float32, or with --precision bf16 on bf16 copies of A and B
+// (A16 / B16 when the caller already has them) with float32 accumulation and output.
+static void layer_gemm(const char* op, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const Tensor& A,
+                       const Tensor* A16, int64_t lda, const Tensor& B, const Tensor* B16, int64_t ldb, Tensor& C) {
+  const Device d = A.device();
+  if (precision() != Precision::bf16) {
+    gemm(d, ta, tb, M, N, K, 1.f, A.f(), lda, B.f(), ldb, 0.f, C.f(), N);
+    return;
+  }
+  check_precision(d, op);
+  const Tensor a = A16 ? Tensor() : to_bf16(A), b = B16 ? Tensor() : to_bf16(B);
+  const Tensor& a16 = A16 ? *A16 : a;
+  const Tensor& b16 = B16 ? *B16 : b;
+  LPL_DISPATCH(d, gemm_bf16, d, ta, tb, M, N, K, a16.data<uint16_t>(), lda, b16.data<uint16_t>(), ldb, 0.f, C.f(), N);
 }
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
@@ -273,7 +298,7 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
                                               x.shape().str(), w.shape().str()));
   const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
   Tensor y = Tensor::empty({n, out}, x.device());
-  gemm(x.device(), false, true, n, out, in, 1.f, x.f(), in, w.f(), in, 0.f, y.f(), out);
+  layer_gemm("linear_forward", false, true, n, out, in, x, nullptr, in, w, nullptr, in, y);
   if (b.defined()) {
     check_shape(b, Shape{out}, "linear_forward", "bias");
     add_row_bias_op(y, b);
@@ -289,14 +314,16 @@ LinearGrads linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, 
   check_shape(dy, Shape{n, out}, "linear_backward", "dy");
   LinearGrads g;
   g.dw = Tensor::empty({out, in}, x.device());
-  gemm(x.device(), true, false, out, in, n, 1.f, dy.f(), out, x.f(), in, 0.f, g.dw.f(), in);
+  const Tensor dy16 = precision() == Precision::bf16 ? to_bf16(dy) : Tensor();
+  const Tensor* dy_lo = dy16.defined() ? &dy16 : nullptr;
+  layer_gemm("linear_backward", true, false, out, in, n, dy, dy_lo, out, x, nullptr, in, g.dw);
   if (has_bias) {
     g.db = Tensor::empty({out}, x.device());
     column_sum_op(dy, g.db, false);
   }
   if (need_dx) {
     g.dx = Tensor::empty({n, in}, x.device());
-    gemm(x.device(), false, false, n, in, out, 1.f, dy.f(), out, w.f(), in, 0.f, g.dx.f(), in);
+    layer_gemm("linear_backward", false, false, n, in, out, dy, dy_lo, out, w, nullptr, in, g.dx);
   }
   return g;
 }

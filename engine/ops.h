@@ -15,12 +15,14 @@ class Communicator;  // engine/comm.h
 // as the original computes). Takes effect from the next op; no effect on the CPU.
 void set_allow_tf32(bool allow);
 bool allow_tf32();
-// Convolution precision (--precision): fp32 (the default, as the original), or bf16: the
-// convolutions read bfloat16 copies of their inputs and weights and accumulate and write float32
-// (tensors stay float32; the LPL objective, statistics and optimiser are untouched). Takes effect from
-// the next convolution. set_precision(bf16) refuses a CPU without AVX512-BF16 (cpu_has_bf16()).
+// Precision of the convolutions and GEMMs of layers (--precision): fp32 (the default, as the
+// original), or bf16: convolutions and linear layers read bfloat16 copies of their inputs and weights
+// and accumulate and write float32 (tensors stay float32; the LPL objective, its statistics and the
+// optimiser are untouched). CPU: oneDNN's bf16 primitives; GPU: cuDNN / cuBLAS on the tensor cores.
+// Takes effect from the next op. set_precision(bf16, d) refuses a device that cannot: a CPU without
+// AVX512-BF16 / AMX-BF16 (cpu_has_bf16()) or oneDNN, a GPU older than compute capability 8.0.
 enum class Precision { fp32, bf16 };
-void set_precision(Precision p);
+void set_precision(Precision p, Device d = cpu());
 Precision precision();
 const char* precision_name(Precision p);
 Precision parse_precision(const std::string& s);  // "fp32" | "bf16", else a clear error
@@ -31,6 +33,10 @@ bool cpu_has_bf16();
 // ---- GEMM: C = alpha * op(A) op(B) + beta * C, row-major, op = transpose when t* is true --------
 void gemm(Device d, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// ---- bfloat16 copies (round to nearest even; kernels/convert.h) ---------------------------------
+Tensor to_bf16(const Tensor& x);  // float32 -> bfloat16 (DType::BF16), same shape and device
+Tensor to_f32(const Tensor& x);   // bfloat16 -> float32
 
 // ---- Convolution (cross-correlation, as PyTorch) ------------------------------------------------
 struct Conv2dParams {

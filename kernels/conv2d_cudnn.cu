@@ -5,7 +5,9 @@
 // choice are made once per shape and math mode: the first call asks cuDNN which algorithms work
 // (cudnnFind) and keeps the first deterministic one of a fixed preference order (Plan::choose), so
 // repeated runs and other processes give identical results. Math is full float32 (CUDNN_FMA_MATH)
-// unless set_allow_tf32(true).
+// unless set_allow_tf32(true). With --precision bf16 the tensors cuDNN sees are bfloat16 copies
+// (kernels/convert.h) on the tensor cores, with float32 accumulation; the results are converted back
+// to float32 (a weight gradient thus carries bf16 rounding, as under PyTorch's autocast).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include "engine/stream.h"
 #include "kernels/backend.h"
 #include "kernels/bias.h"
+#include "kernels/convert.h"
 #include "kernels/launch_cuda.cuh"
 
 #pragma GCC diagnostic push
@@ -40,18 +43,20 @@ struct Plan {
   int algo = 0;
   size_t workspace = 0;
   bool chosen = false;
-  Plan(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& p, bool tf32) {
+  // tensor_ops: TF32 or bf16 (both run on the tensor cores); bf16: the tensors are bfloat16.
+  Plan(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& p, bool tensor_ops, bool bf16) {
     LPL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
     LPL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
     LPL_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
     LPL_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
     auto i = [](int64_t v) { return static_cast<int>(v); };
-    LPL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(xs[0]), i(xs[1]), i(xs[2]), i(xs[3])));
-    LPL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(ys[0]), i(ys[1]), i(ys[2]), i(ys[3])));
-    LPL_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i(ws[0]), i(ws[1]), i(ws[2]), i(ws[3])));
+    const cudnnDataType_t t = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+    LPL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, t, i(xs[0]), i(xs[1]), i(xs[2]), i(xs[3])));
+    LPL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, t, i(ys[0]), i(ys[1]), i(ys[2]), i(ys[3])));
+    LPL_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, t, CUDNN_TENSOR_NCHW, i(ws[0]), i(ws[1]), i(ws[2]), i(ws[3])));
     LPL_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, p.pad_h, p.pad_w, p.stride_h, p.stride_w, 1, 1,
                                                     CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    LPL_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+    LPL_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, tensor_ops ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
   }
   ~Plan() {
     cudnnDestroyConvolutionDescriptor(conv);
@@ -66,14 +71,14 @@ struct Plan {
   // first successful deterministic one in a fixed preference order: the choice then does not depend on
   // measured times, so two processes on the same GPU pick the same algorithm and give the same bits.
   // LPL_CUDNN_BENCHMARK=1 takes the fastest deterministic one instead (like cudnn.benchmark; processes
-  // may then differ). Without TF32 it never takes a tensor-op algorithm; with TF32 the chosen
+  // may then differ). Without TF32 or bf16 it never takes a tensor-op algorithm; with them the chosen
   // algorithm's math type is applied to the descriptor (as PyTorch does). No deterministic algorithm:
   // the fastest successful one, with a warning.
   template <class Perf, class Algo, size_t N>
-  void choose(const Perf* perf, int n, bool tf32, const char* op, const std::array<Algo, N>& order) {
+  void choose(const Perf* perf, int n, bool tensor_ops, const char* op, const std::array<Algo, N>& order) {
     auto usable = [&](const Perf& q, bool deterministic) {
       if (q.status != CUDNN_STATUS_SUCCESS) return false;
-      if (!tf32 && (q.mathType == CUDNN_TENSOR_OP_MATH || q.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
+      if (!tensor_ops && (q.mathType == CUDNN_TENSOR_OP_MATH || q.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
         return false;
       return !deterministic || q.determinism == CUDNN_DETERMINISTIC;
     };
@@ -98,7 +103,7 @@ struct Plan {
     LPL_CHECK(best >= 0, strf("%s: cuDNN found no usable algorithm for this shape", op));
     algo = static_cast<int>(perf[best].algo);
     workspace = perf[best].memory;
-    if (tf32) LPL_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, perf[best].mathType));
+    if (tensor_ops) LPL_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, perf[best].mathType));
     chosen = true;
   }
 };
@@ -119,9 +124,9 @@ constexpr std::array<cudnnConvolutionBwdDataAlgo_t, 6> kBwdDataOrder{
     CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD, CUDNN_CONVOLUTION_BWD_DATA_ALGO_0};
 
 using Key = std::array<int64_t, 15>;
-Key make_key(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2dParams& p, bool tf32) {
+Key make_key(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2dParams& p, bool tf32, bool bf16) {
   return {pass, d.index, x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-          tf32 ? 1 : 0, 0};
+          tf32 ? 1 : 0, bf16 ? 1 : 0};
 }
 
 std::mutex g_mu;
@@ -134,13 +139,24 @@ Shape out_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
   return Shape{x[0], w[0], (x[2] + 2 * p.pad_h - w[2]) / p.stride_h + 1, (x[3] + 2 * p.pad_w - w[3]) / p.stride_w + 1};
 }
 
+bool bf16_mode() { return precision() == Precision::bf16; }
+// Tensor-core algorithms are allowed with TF32 or bf16 (bf16 runs only there).
+bool tensor_ops() { return allow_tf32() || bf16_mode(); }
+
 Plan& plan_for(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2dParams& p) {
-  const bool tf32 = allow_tf32();
+  const bool tf32 = allow_tf32(), bf16 = bf16_mode();
   auto& m = plans();
-  Key k = make_key(pass, d, x, w, p, tf32);
+  Key k = make_key(pass, d, x, w, p, tf32, bf16);
   auto it = m.find(k);
   if (it != m.end()) return *it->second;
-  return *m.emplace(k, std::make_unique<Plan>(x, w, out_shape(x, w, p), p, tf32)).first->second;
+  return *m.emplace(k, std::make_unique<Plan>(x, w, out_shape(x, w, p), p, tf32 || bf16, bf16)).first->second;
+}
+
+// What cuDNN reads: the tensor itself, or its bfloat16 copy with --precision bf16.
+Tensor operand(const Tensor& t) { return bf16_mode() ? kern::to_bf16(CudaLaunch{}, t) : t; }
+// An output buffer of cuDNN's data type.
+Tensor output_buffer(const Shape& s, Device d) {
+  return Tensor::empty(s, d, bf16_mode() ? DType::BF16 : DType::F32);
 }
 
 // Algorithms are benchmarked with up to kMaxWorkspace bytes of scratch (less when the GPU is short),
@@ -157,22 +173,28 @@ constexpr int kMaxAlgos = 16;
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
   const Device d = x.device();
-  Tensor y = Tensor::empty(out_shape(x.shape(), w.shape(), p), d);
-  std::lock_guard<std::mutex> lock(g_mu);
-  cudnnHandle_t h = cudnn_handle(d);
-  Plan& pl = plan_for(kForward, d, x.shape(), w.shape(), p);
-  if (!pl.chosen) {
-    Tensor ws = benchmark_workspace(d);
-    cudnnConvolutionFwdAlgoPerf_t perf[kMaxAlgos];
-    int n = 0;
-    LPL_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, pl.x, x.f(), pl.w, w.f(), pl.conv, pl.y, y.f(), kMaxAlgos,
-                                                           &n, perf, ws.data<void>(), ws.nbytes()));
-    pl.choose(perf, n, allow_tf32(), "conv2d_forward", kFwdOrder);
+  const Tensor xo = operand(x), wo = operand(w);
+  Tensor yo = output_buffer(out_shape(x.shape(), w.shape(), p), d);
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    cudnnHandle_t h = cudnn_handle(d);
+    Plan& pl = plan_for(kForward, d, x.shape(), w.shape(), p);
+    if (!pl.chosen) {
+      Tensor ws = benchmark_workspace(d);
+      cudnnConvolutionFwdAlgoPerf_t perf[kMaxAlgos];
+      int n = 0;
+      LPL_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, pl.x, xo.data<void>(), pl.w, wo.data<void>(), pl.conv,
+                                                             pl.y, yo.data<void>(), kMaxAlgos, &n, perf,
+                                                             ws.data<void>(), ws.nbytes()));
+      pl.choose(perf, n, tensor_ops(), "conv2d_forward", kFwdOrder);
+    }
+    const float one = 1.f, zero = 0.f;
+    LPL_CUDNN_CHECK(cudnnConvolutionForward(h, &one, pl.x, xo.data<void>(), pl.w, wo.data<void>(), pl.conv,
+                                            static_cast<cudnnConvolutionFwdAlgo_t>(pl.algo),
+                                            cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.y,
+                                            yo.data<void>()));
   }
-  const float one = 1.f, zero = 0.f;
-  LPL_CUDNN_CHECK(cudnnConvolutionForward(h, &one, pl.x, x.f(), pl.w, w.f(), pl.conv,
-                                          static_cast<cudnnConvolutionFwdAlgo_t>(pl.algo),
-                                          cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.y, y.f()));
+  Tensor y = bf16_mode() ? kern::to_f32(CudaLaunch{}, yo) : yo;
   if (b.defined()) kern::add_channel_bias(CudaLaunch{}, y, b);
   return y;
 }
@@ -180,48 +202,66 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
                             bool accumulate) {
   const Device d = x.device();
+  const bool bf16 = bf16_mode();
+  const Tensor xo = operand(x), dyo = operand(dy);
+  // bf16: cuDNN writes a bfloat16 dW, converted (and added) into the caller's float32 one below.
+  Tensor dwo = bf16 ? output_buffer(dw.shape(), d) : dw;
   {
     std::lock_guard<std::mutex> lock(g_mu);
     cudnnHandle_t h = cudnn_handle(d);
     Plan& pl = plan_for(kBackwardFilter, d, x.shape(), dw.shape(), p);
     if (!pl.chosen) {
       // Benchmark into a scratch dW: the caller's may hold gradients to accumulate into.
-      Tensor scratch = Tensor::empty(dw.shape(), d);
+      Tensor scratch = output_buffer(dw.shape(), d);
       Tensor ws = benchmark_workspace(d);
       cudnnConvolutionBwdFilterAlgoPerf_t perf[kMaxAlgos];
       int n = 0;
-      LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, pl.x, x.f(), pl.y, dy.f(), pl.conv, pl.w,
-                                                                    scratch.f(), kMaxAlgos, &n, perf,
-                                                                    ws.data<void>(), ws.nbytes()));
-      pl.choose(perf, n, allow_tf32(), "conv2d_backward_filter", kBwdFilterOrder);
+      LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, pl.x, xo.data<void>(), pl.y, dyo.data<void>(),
+                                                                    pl.conv, pl.w, scratch.data<void>(), kMaxAlgos, &n,
+                                                                    perf, ws.data<void>(), ws.nbytes()));
+      pl.choose(perf, n, tensor_ops(), "conv2d_backward_filter", kBwdFilterOrder);
     }
-    const float one = 1.f, beta = accumulate ? 1.f : 0.f;
-    LPL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, pl.x, x.f(), pl.y, dy.f(), pl.conv,
+    const float one = 1.f, beta = accumulate && !bf16 ? 1.f : 0.f;
+    LPL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, pl.x, xo.data<void>(), pl.y, dyo.data<void>(), pl.conv,
                                                    static_cast<cudnnConvolutionBwdFilterAlgo_t>(pl.algo),
-                                                   cuda_workspace(d, pl.workspace), pl.workspace, &beta, pl.w, dw.f()));
+                                                   cuda_workspace(d, pl.workspace), pl.workspace, &beta, pl.w,
+                                                   dwo.data<void>()));
+  }
+  if (bf16) {
+    if (accumulate) {
+      cuda_backend::axpy(1.f, kern::to_f32(CudaLaunch{}, dwo), dw);
+    } else {
+      const kern::Span sp = kern::flat_spans<CudaLaunch>(dw.numel());
+      CudaLaunch{}(d, sp.count, kern::ToF32{dwo.data<uint16_t>(), dw.f(), dw.numel(), sp.per});
+    }
   }
   if (db) kern::bias_backward(CudaLaunch{}, dy, *db, accumulate);
 }
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
   const Device d = dy.device();
-  Tensor dx = Tensor::empty(x_shape, d);
-  std::lock_guard<std::mutex> lock(g_mu);
-  cudnnHandle_t h = cudnn_handle(d);
-  Plan& pl = plan_for(kBackwardData, d, x_shape, w.shape(), p);
-  if (!pl.chosen) {
-    Tensor ws = benchmark_workspace(d);
-    cudnnConvolutionBwdDataAlgoPerf_t perf[kMaxAlgos];
-    int n = 0;
-    LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, pl.w, w.f(), pl.y, dy.f(), pl.conv, pl.x, dx.f(),
-                                                                kMaxAlgos, &n, perf, ws.data<void>(), ws.nbytes()));
-    pl.choose(perf, n, allow_tf32(), "conv2d_backward_data", kBwdDataOrder);
+  const Tensor dyo = operand(dy), wo = operand(w);
+  Tensor dxo = output_buffer(x_shape, d);
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    cudnnHandle_t h = cudnn_handle(d);
+    Plan& pl = plan_for(kBackwardData, d, x_shape, w.shape(), p);
+    if (!pl.chosen) {
+      Tensor ws = benchmark_workspace(d);
+      cudnnConvolutionBwdDataAlgoPerf_t perf[kMaxAlgos];
+      int n = 0;
+      LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, pl.w, wo.data<void>(), pl.y, dyo.data<void>(),
+                                                                  pl.conv, pl.x, dxo.data<void>(), kMaxAlgos, &n, perf,
+                                                                  ws.data<void>(), ws.nbytes()));
+      pl.choose(perf, n, tensor_ops(), "conv2d_backward_data", kBwdDataOrder);
+    }
+    const float one = 1.f, zero = 0.f;
+    LPL_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, pl.w, wo.data<void>(), pl.y, dyo.data<void>(), pl.conv,
+                                                 static_cast<cudnnConvolutionBwdDataAlgo_t>(pl.algo),
+                                                 cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.x,
+                                                 dxo.data<void>()));
   }
-  const float one = 1.f, zero = 0.f;
-  LPL_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, pl.w, w.f(), pl.y, dy.f(), pl.conv,
-                                               static_cast<cudnnConvolutionBwdDataAlgo_t>(pl.algo),
-                                               cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.x, dx.f()));
-  return dx;
+  return bf16_mode() ? kern::to_f32(CudaLaunch{}, dxo) : dxo;
 }
 
 }  // namespace lpl::cuda_backend

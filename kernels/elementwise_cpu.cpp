@@ -1,5 +1,6 @@
-// cpu entry points of kernels/elementwise.h (the arithmetic lives there, shared with the other backend).
+// cpu entry points of kernels/elementwise.h and kernels/convert.h (the arithmetic lives there, shared with the other backend).
 #include "kernels/backend.h"
+#include "kernels/convert.h"
 #include "kernels/elementwise.h"
 #include "kernels/launch.h"
 
@@ -12,5 +13,7 @@ Tensor dropout_forward(const Tensor& x, float p, uint64_t seed, uint64_t stream)
 Tensor dropout_backward(const Tensor& dy, float p, uint64_t seed, uint64_t stream) {
   return kern::dropout_apply(CpuLaunch{}, dy, p, seed, stream);
 }
+Tensor to_bf16(const Tensor& x) { return kern::to_bf16(CpuLaunch{}, x); }
+Tensor to_f32(const Tensor& x) { return kern::to_f32(CpuLaunch{}, x); }
 
 }  // namespace lpl::cpu_backend

@@ -13,3 +13,17 @@ void gemm(Device d, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alp
 }
 
 }  // namespace lpl::cuda_backend
+
+namespace lpl::cuda_backend {
+
+// bf16 operands on the tensor cores, float32 accumulation and output (cuBLAS's compute type 32F).
+void gemm_bf16(Device d, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda,
+               const uint16_t* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  const float alpha = 1.f;
+  LPL_CUBLAS_CHECK(cublasGemmEx(cublas_handle(d), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &alpha, B, CUDA_R_16BF,
+                                static_cast<int>(ldb), A, CUDA_R_16BF, static_cast<int>(lda), &beta, C, CUDA_R_32F,
+                                static_cast<int>(ldc), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+}  // namespace lpl::cuda_backend

@@ -61,8 +61,9 @@ std::vector<Spec> specs(TrainOptions& o) {
       {"tf32", Kind::Flag, &o.tf32,
        "TF32 tensor-core math in the GPU's convolutions and GEMMs (10-bit mantissa products, float32 sums)"},
       {"precision", Kind::String, &o.precision,
-       "fp32 | bf16: bf16 convolutions (bfloat16 inputs and weights, float32 accumulation; CPU with AVX512-BF16) "
-       "(fp32)"},
+       "fp32 | bf16: convolutions and linear layers on bfloat16 copies of inputs and weights with float32 "
+       "accumulation (CPU with AVX512-BF16 or AMX through oneDNN; GPU of compute capability >= 8.0 through "
+       "cuDNN / cuBLAS); the objective, its statistics, the optimiser and checkpoints stay float32 (fp32)"},
       {"encoder", Kind::String, &o.encoder, "vgg | alexnet | resnet (ResNet-50, end-to-end only) (vgg)"},
       // models/module.py
       {"use_projector_mlp", Kind::Flag, &o.use_projector_mlp, "projector MLP per layer"},
@@ -161,7 +162,6 @@ void validate(const TrainOptions& o) {
        fmt::format("--experiment_name must be a plain folder name, got '{}'", o.experiment_name));
   need(o.device == "cpu" || o.device.rfind("cuda", 0) == 0, fmt::format("--device must be cpu or cuda[:N], got '{}'", o.device));
   need(o.precision == "fp32" || o.precision == "bf16", fmt::format("--precision must be fp32 or bf16, got '{}'", o.precision));
-  need(o.precision == "fp32" || o.device == "cpu", "--precision bf16 on the GPU: not implemented yet (CPU only)");
   need(!(o.tf32 && o.fp32), "--tf32 and --fp32 contradict each other: give one");
   need(!o.tf32 || o.device != "cpu", "--tf32 is GPU math (cuDNN / cuBLAS tensor cores): it needs --device cuda");
   EncoderOptions eo;

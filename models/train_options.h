@@ -44,7 +44,7 @@ struct TrainOptions {
   double momentum = 0.9;  // --optimizer sgd
   bool lr_schedule_per_step = false;
   std::string device = "cpu";
-  std::string precision = "fp32";  // fp32 | bf16: the convolutions' (engine/ops.h set_precision)
+  std::string precision = "fp32";  // fp32 | bf16: the convolutions' and GEMMs' (engine/ops.h set_precision)
   int64_t threads = 0;  // 0: all cores
   std::string log_dir;  // replaces ~/data/lpl
   std::string init_from;

@@ -165,7 +165,9 @@ fi
 if [ -x "$BUILD/bin/bench_ops" ]; then
   if timeout 120 "$BUILD/bin/bench_ops" --device cuda --json >"$LOG_DIR/bench_ops.json" 2>"$LOG_DIR/bench_ops.err"; then
     G=$(grep -oE '"conv_fwd_bwdfilter_gflops" *: *[-0-9.eE+]+' "$LOG_DIR/bench_ops.json" | grep -oE '[-0-9.eE+]+$')
-    step bench_ops ok "conv_fwd_bwdfilter_gflops=${G:-?} (bench_ops.json)"
+    timeout 120 "$BUILD/bin/bench_ops" --device cuda --precision bf16 --json >"$LOG_DIR/bench_ops_bf16.json" 2>>"$LOG_DIR/bench_ops.err"
+    GB=$(grep -oE '"conv_fwd_bwdfilter_gflops" *: *[-0-9.eE+]+' "$LOG_DIR/bench_ops_bf16.json" 2>/dev/null | grep -oE '[-0-9.eE+]+$')
+    step bench_ops ok "conv_fwd_bwdfilter_gflops=${G:-?} fp32, ${GB:-?} bf16 (bench_ops.json, bench_ops_bf16.json)"
   else
     step bench_ops FAILED "rc $?: $(tail -1 "$LOG_DIR/bench_ops.err")"
   fi
@@ -223,7 +225,8 @@ else
   if timeout 60 "$TRAIN" --benchmark 20 --batch_size 256 --device cuda >"$LOG_DIR/train_benchmark.json" \
        2>"$LOG_DIR/train_benchmark.err"; then
     T32=$(timeout 60 "$TRAIN" --benchmark 20 --batch_size 256 --device cuda --tf32 2>/dev/null | grep -oE '"images_per_s":[0-9.eE+]+' | cut -d: -f2)
-    step train-benchmark ok "VGG-11 layer-local batch 256: $(grep -oE '"images_per_s":[0-9.eE+]+' "$LOG_DIR/train_benchmark.json" | cut -d: -f2) images/s (--tf32: ${T32:-?})"
+    BF=$(timeout 60 "$TRAIN" --benchmark 20 --batch_size 256 --device cuda --precision bf16 2>"$LOG_DIR/train_benchmark_bf16.err" | grep -oE '"images_per_s":[0-9.eE+]+' | cut -d: -f2)
+    step train-benchmark ok "VGG-11 layer-local batch 256: $(grep -oE '"images_per_s":[0-9.eE+]+' "$LOG_DIR/train_benchmark.json" | cut -d: -f2) images/s (--tf32: ${T32:-?}, --precision bf16: ${BF:-?})"
   else
     step train-benchmark FAILED "rc $?: $(tail -1 "$LOG_DIR/train_benchmark.err")"
   fi

@@ -1,10 +1,12 @@
 // --precision bf16 (issue 15): the CPU convolutions read bfloat16 and accumulate in float32. Against
 // the float32 ops: close to bf16's rounding (8 mantissa bits), and not bit-equal (the bf16 path ran).
-// The refusal where the CPU lacks the instructions (LPL_NO_BF16=1 simulates it) and on the GPU.
+// The refusal where the CPU lacks the instructions (LPL_NO_BF16=1 simulates it). On a GPU (cuDNN /
+// cuBLAS on the tensor cores) the same comparisons, against the CPU's float32.
 #include <cmath>
 #include <cstdlib>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "engine/ops.h"
 #include "test_util.h"
@@ -15,7 +17,7 @@ namespace {
 
 // Restores float32 when a case ends, whatever happened.
 struct PrecisionScope {
-  explicit PrecisionScope(Precision p) { set_precision(p); }
+  explicit PrecisionScope(Precision p, Device d = cpu()) { set_precision(p, d); }
   ~PrecisionScope() { set_precision(Precision::fp32); }
 };
 
@@ -61,7 +63,7 @@ TEST_CASE("bf16 convolutions (CPU) against float32: forward, backward-filter, ba
                               Pair{&dx16, &dx32, "backward-data"}}) {
       CAPTURE(what);
       const double e = rel_err(*a, *r);
-      MESSAGE(what << ": max relative error " << e);
+      MESSAGE(std::string(what) << ": max relative error " << e);
       CHECK(e <= 2e-2);
       CHECK(e > 0);  // the bf16 kernels ran (float32 would be bit-equal)
     }
@@ -79,10 +81,99 @@ TEST_CASE("bf16 is refused by name where the CPU has no bf16 instructions; fp32 
   CHECK(parse_precision("bf16") == Precision::bf16);
 }
 
-TEST_CASE("bf16 convolutions on a GPU are refused (not implemented there yet)" *
-          doctest::skip(cuda_device_count() == 0 || !can_bf16())) {
-  PrecisionScope bf(Precision::bf16);
-  const Tensor x = test::random_tensor({1, 3, 8, 8}, 1, cuda(0)), w = test::random_tensor({4, 3, 3, 3}, 2, cuda(0));
-  CHECK_THROWS_WITH_AS(conv2d_forward(x, w, Tensor(), Conv2dParams{1, 1, 1, 1}),
-                       doctest::Contains("--precision bf16 on the GPU: not implemented yet"), Error);
+TEST_CASE("to_bf16 / to_f32: round to nearest even, NaN stays NaN, overflow to infinity") {
+  // bf16 keeps the top 16 bits of a float32: 1 + 2^-8 is halfway between 1 and 1 + 2^-7 (tie -> even: 1),
+  // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6 (tie -> even: 1 + 2^-6).
+  const float big = 3.3965e38f;  // past the largest bf16 (3.3895e38) by more than half a step (3.3962e38)
+  const std::vector<float> in{1.0f, 1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f, -2.5f, 0.0f, -0.0f,
+                              INFINITY, -INFINITY, NAN, big, 1e-40f};
+  const std::vector<float> want{1.0f, 1.0f, 1.0f + 0x1p-6f, 1.0f + 0x1p-7f, -2.5f, 0.0f, -0.0f,
+                                INFINITY, -INFINITY, NAN, INFINITY, 0x1p-133f};  // subnormal: the nearest step of 2^-133
+  const Tensor x = Tensor::from_vector(in, {static_cast<int64_t>(in.size())});
+  const Tensor h = to_bf16(x);
+  CHECK(h.dtype() == DType::BF16);
+  CHECK(h.shape() == x.shape());
+  const auto back = to_f32(h).to_vector();
+  for (size_t i = 0; i < in.size(); ++i) {
+    CAPTURE(i);
+    if (std::isnan(want[i])) {
+      CHECK(std::isnan(back[i]));
+    } else {
+      CHECK(back[i] == want[i]);
+      CHECK(std::signbit(back[i]) == std::signbit(want[i]));
+    }
+  }
+  CHECK_THROWS_WITH_AS(to_f32(x), doctest::Contains("to_f32: x must be bfloat16"), Error);
+}
+
+// Linear layers (projector, classifier heads, AlexNet's classifier) in bf16: forward, dW, dX against float32.
+static void check_linear_bf16(Device d) {
+  const Tensor x = test::random_tensor({64, 512}, 11, d), w = test::random_tensor({96, 512}, 12, d, -0.05f, 0.05f),
+               b = test::random_tensor({96}, 13, d), dy = test::random_tensor({64, 96}, 14, d);
+  const Tensor y32 = linear_forward(x, w, b);
+  const LinearGrads g32 = linear_backward(x, w, dy, true, true);
+  PrecisionScope bf(Precision::bf16, d);
+  const Tensor y16 = linear_forward(x, w, b);
+  const LinearGrads g16 = linear_backward(x, w, dy, true, true);
+  using Pair = std::tuple<const Tensor*, const Tensor*, const char*>;
+  for (auto [a, r, what] : {Pair{&y16, &y32, "forward"}, Pair{&g16.dw, &g32.dw, "dW"}, Pair{&g16.dx, &g32.dx, "dX"}}) {
+    CAPTURE(what);
+    const double e = rel_err(a->to(cpu()), r->to(cpu()));
+    MESSAGE(std::string(what) << ": max relative error " << e);
+    CHECK(e <= 2e-2);
+    CHECK(e > 0);  // bf16 ran
+  }
+  CHECK(rel_err(g16.db.to(cpu()), g32.db.to(cpu())) == 0);  // the bias gradient stays a float32 sum of dy
+}
+
+TEST_CASE("bf16 linear layers (CPU, oneDNN matmul) against float32" * doctest::skip(!can_bf16())) {
+  check_linear_bf16(cpu());
+}
+
+LPL_GPU_TEST_CASE("bf16 linear layers (GPU, cuBLAS) against float32") { check_linear_bf16(cuda(0)); }
+
+LPL_GPU_TEST_CASE("bf16 convolutions (GPU, cuDNN tensor cores) against float32 on the CPU") {
+  for (auto [xs, ws, p] : {std::tuple{Shape{8, 3, 32, 32}, Shape{64, 3, 3, 3}, Conv2dParams{1, 1, 1, 1}},
+                           std::tuple{Shape{4, 64, 16, 16}, Shape{128, 64, 3, 3}, Conv2dParams{1, 1, 1, 1}},
+                           std::tuple{Shape{2, 16, 15, 13}, Shape{24, 16, 5, 5}, Conv2dParams{2, 2, 2, 2}}}) {
+    CAPTURE(xs.str());
+    const Tensor x = test::random_tensor(xs, 1), w = test::random_tensor(ws, 2, cpu(), -0.2f, 0.2f),
+                 b = test::random_tensor({ws[0]}, 3);
+    const Tensor y32 = conv2d_forward(x, w, b, p);
+    const Tensor dy = test::random_tensor(y32.shape(), 4);
+    Tensor dw32 = Tensor::zeros(ws), db32 = Tensor::zeros({ws[0]});
+    conv2d_backward_filter(x, dy, dw32, &db32, p, false);
+    const Tensor dx32 = conv2d_backward_data(dy, w, xs, p);
+    const Device g = cuda(0);
+    PrecisionScope bf(Precision::bf16, g);
+    const Tensor xg = x.to(g), wg = w.to(g), dyg = dy.to(g);
+    const Tensor y16 = conv2d_forward(xg, wg, b.to(g), p);
+    Tensor dw16 = Tensor::zeros(ws, g), db16 = Tensor::zeros({ws[0]}, g);
+    conv2d_backward_filter(xg, dyg, dw16, &db16, p, false);
+    Tensor dw_acc = dw32.to(g);  // accumulate: dW32 + dW16 = about 2 dW32
+    conv2d_backward_filter(xg, dyg, dw_acc, nullptr, p, true);
+    const Tensor dx16 = conv2d_backward_data(dyg, wg, xs, p);
+    Tensor twice = dw32.clone();
+    axpy(1.f, dw32, twice);
+    using Pair = std::tuple<Tensor, const Tensor*, const char*>;
+    for (auto [a, r, what] : {Pair{y16.to(cpu()), &y32, "forward"}, Pair{dw16.to(cpu()), &dw32, "backward-filter"},
+                              Pair{dw_acc.to(cpu()), &twice, "backward-filter, accumulating"},
+                              Pair{dx16.to(cpu()), &dx32, "backward-data"}}) {
+      CAPTURE(what);
+      const double e = rel_err(a, *r);
+      MESSAGE(std::string(what) << ": max relative error " << e);
+      CHECK(e <= 2e-2);
+      CHECK(e > 0);
+    }
+    CHECK(rel_err(db16.to(cpu()), db32) <= 1e-5);
+  }
+}
+
+TEST_CASE("bf16 on a device that cannot is refused by name") {
+#if !LPL_HAVE_DNNL
+  CHECK_THROWS_WITH_AS(set_precision(Precision::bf16), doctest::Contains("needs the oneDNN backend"), Error);
+#endif
+  if (cuda_device_count() == 0)  // no GPU: asking for bf16 on one names the missing device
+    CHECK_THROWS_AS(set_precision(Precision::bf16, cuda(0)), Error);
+  CHECK(precision() == Precision::fp32);
 }

@@ -143,7 +143,7 @@ TEST_CASE("train options: unknown flags, bad values and invalid combinations are
   refused({"--tf32", "--fp32", "--device", "cuda"}, "--tf32 and --fp32 contradict each other");
   refused({"--tf32"}, "--tf32 is GPU math (cuDNN / cuBLAS tensor cores): it needs --device cuda");
   refused({"--precision", "fp16"}, "--precision must be fp32 or bf16, got 'fp16'");
-  refused({"--precision", "bf16", "--device", "cuda"}, "--precision bf16 on the GPU: not implemented yet");
+  CHECK(parse({"--precision", "bf16", "--device", "cuda"}).precision == "bf16");  // cuDNN / cuBLAS bf16
   CHECK(parse({"--tf32", "--device", "cuda"}).tf32);
   // Thread counts far beyond the machine crash OpenMP or the loader, or crawl (shared bounds, engine/flags.h).
   refused({"--threads", "100000"}, "--threads 100000 is too many: at most ");
