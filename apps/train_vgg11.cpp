@@ -669,7 +669,7 @@ int train(const TrainOptions& o, Device dev) {
       }
       const double lr = scheduled_lr(sched, epoch, batch.step_in_epoch, steps_per_epoch);
       guard.at(epoch, global_step);
-      const std::vector<LplTerms> t = train_step(step, opt, net, guard, &timer, stack_views(batch.view1, batch.view2), batch.labels,
+      const std::vector<LplTerms> t = train_step(step, opt, net, guard, &timer, batch.views, batch.labels,
                                                      global_step, lr);
       ++global_step;
       ++n_here;

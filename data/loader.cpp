@@ -201,27 +201,31 @@ class LoaderImpl {
       out.labels = Tensor::empty({R}, d, DType::I32);
       memcpy_bytes(out.labels.data<int32_t>(), d, s.labels.p, cpu(), static_cast<size_t>(R) * sizeof(int32_t));
     }
+    // Both views are written straight into the halves of one [2R] tensor (what a step reads).
+    out.views = Tensor::empty(Shape{2 * R, 3, OH_, OW_}, d);
+    out.view1 = out.views.slice0(0, R);
+    out.view2 = out.views.slice0(R, R);
     if (gpu_aug_) {
       memcpy_bytes(dev_idx_.data<int64_t>(), d, s.idx.p, cpu(), static_cast<size_t>(R) * sizeof(int64_t));
       memcpy_bytes(dev_params_.data<uint8_t>(), d, s.params.p, cpu(), static_cast<size_t>(R) * 3 * sizeof(ViewParams));
       auto* params = reinterpret_cast<const ViewParams*>(dev_params_.data<uint8_t>());
-      auto make = [&](const ViewParams* p) {
-        Tensor t = Tensor::empty(vs, d);
+      auto make = [&](const ViewParams* p, Tensor& t) {
         augment_views_cuda(d, dev_images_.data<uint8_t>(), static_cast<int>(set_.c), static_cast<int>(set_.h),
                            static_cast<int>(set_.w), dev_idx_.data<int64_t>(), p, R, S_, norm_, t.f(), dev_scratch_.f());
-        return t;
       };
       // Parameters of the rows: [0, R) evaluation view, [R, 2R) view 1, [2R, 3R) view 2.
-      if (want_eval_) out.eval_view = make(params);
+      if (want_eval_) {
+        out.eval_view = Tensor::empty(vs, d);
+        make(params, out.eval_view);
+      }
       if (augment_) {
-        out.view1 = make(params + R);
-        out.view2 = make(params + 2 * R);
+        make(params + R, out.view1);
+        make(params + 2 * R, out.view2);
       } else {
-        out.view1 = out.view2 = out.eval_view;
+        out.view1.copy_from(out.eval_view);
+        out.view2.copy_from(out.eval_view);
       }
     } else if (given_) {  // the data's own views; the evaluation view is view 1
-      out.view1 = Tensor::empty(vs, d);
-      out.view2 = Tensor::empty(vs, d);
       memcpy_bytes(out.view1.f(), d, s.v1.p, cpu(), vbytes);
       memcpy_bytes(out.view2.f(), d, s.v2.p, cpu(), vbytes);
       out.eval_view = out.view1;
@@ -230,14 +234,10 @@ class LoaderImpl {
         out.eval_view = Tensor::empty(vs, d);
         memcpy_bytes(out.eval_view.f(), d, s.ev.p, cpu(), vbytes);
       }
-      if (augment_) {
-        out.view1 = Tensor::empty(vs, d);
-        out.view2 = Tensor::empty(vs, d);
-        memcpy_bytes(out.view1.f(), d, s.v1.p, cpu(), vbytes);
-        memcpy_bytes(out.view2.f(), d, s.v2.p, cpu(), vbytes);
-      } else {
-        out.view1 = out.view2 = out.eval_view;
-      }
+      const void* v1 = augment_ ? s.v1.p : s.ev.p;  // without augmentation both views are the evaluation view
+      const void* v2 = augment_ ? s.v2.p : s.ev.p;
+      memcpy_bytes(out.view1.f(), d, v1, cpu(), vbytes);
+      memcpy_bytes(out.view2.f(), d, v2, cpu(), vbytes);
     }
     // The staging slot is refilled after the copies out of it: a worker waits for this mark before
     // writing into it (the training thread never waits here).

@@ -17,7 +17,10 @@
 namespace lpl::data {
 
 struct Batch {
-  Tensor view1, view2;            // [B, 3, S, S] float32 normalised, on the loader's device
+  // [2B, 3, S, S]: view 1's rows then view 2's, as a training step reads them (no stacking copy);
+  // view1 and view2 are its two halves ([B, 3, S, S] float32 normalised, on the loader's device).
+  Tensor views;
+  Tensor view1, view2;
   Tensor eval_view;               // [B, 3, S, S] evaluation view (resize 1.1x, centre crop, normalise)
   Tensor labels;                  // [B] int32 (undefined when the split has no labels)
   int64_t step_in_epoch = 0;

@@ -56,7 +56,7 @@ std::vector<LplTerms> validation_terms(Encoder& net, const LplStepOptions& so, c
   data::Batch batch;
   int64_t n = 0;
   while ((max_batches <= 0 || n < max_batches) && loader.next(batch)) {
-    const std::vector<LplTerms> t = step.run(stack_views(batch.view1, batch.view2), n, batch.labels);
+    const std::vector<LplTerms> t = step.run(batch.views, n, batch.labels);
     for (size_t k = 0; k < mean.size(); ++k) {
       mean[k].pull += t[k].pull;
       mean[k].push += t[k].push;
