@@ -1,6 +1,7 @@
 // Shapes3D figures (ED Figs. 5-6, notebook "E5 - 3D shapes"): trajectory statistics and transition
 // probabilities of a trajectory file, and disentanglement scores of networks, as CSV/JSON in --out
 // plus PNGs drawn by tools/plot_shapes3d.py. See experiments/shapes3d_figures.h for the definitions.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -232,6 +233,12 @@ void load_features(const Args& a, const std::string& path, data::NpyArray& x, st
             fmt::format("{}: want N x 6 int64 factor labels", lab));
   LPL_CHECK(l.shape[0] == x.shape[0], fmt::format("{} has {} rows but {} has {}", feat, x.shape[0], lab, l.shape[0]));
   labels.assign(l.as<int64_t>(), l.as<int64_t>() + l.numel());
+  for (size_t k = 0; k < 6; ++k) {
+    int64_t top = -1;
+    for (size_t i = k; i < labels.size(); i += 6) top = std::max(top, labels[i]);
+    LPL_CHECK(top + 1 == a.sizes[k], fmt::format("{}: its {} labels go up to {}, but --sizes gives that factor {} values "
+                                                 "(pass the data set's --sizes)", lab, factor(k), top, a.sizes[k]));
+  }
   for (float v : x.data) LPL_CHECK(std::isfinite(v), fmt::format("{}: holds a non-finite value", feat));
   used = feat;
 }

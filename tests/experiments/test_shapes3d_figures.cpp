@@ -339,3 +339,55 @@ TEST_CASE("lpl_shapes3d_figures writes its tables, refuses to overwrite and name
   CHECK(r.status != 0);
   CHECK(r.output.find("--factor_labels") != std::string::npos);
 }
+
+TEST_CASE("make_shapes3d_trajectories --sizes writes trajectories of a smaller grid that the statistics accept") {
+  TmpDir d;
+  const fs::path exe = fs::read_symlink("/proc/self/exe");
+  const std::string bin = (exe.parent_path().parent_path() / "bin" / "make_shapes3d_trajectories").string();
+  const std::string out = d / "t.npy";
+  REQUIRE(std::system((bin + " --out " + out + " --sizes 4,4,4,3,2,4 --sequences 300 --frames 9 > /dev/null").c_str()) == 0);
+  const FactorSizes sizes = {4, 4, 4, 3, 2, 4};
+  const Shapes3dTrajectories t = load_shapes3d_trajectories(out, sizes);
+  CHECK(t.sequences == 300);
+  CHECK(t.frames == 9);
+  const TrajectoryStats s = trajectory_stats(t, sizes, false);
+  CHECK(s.several == 0);
+  CHECK(s.moving[4] == 0);
+  CHECK(s.moving[0] + s.moving[1] + s.moving[2] + s.moving[3] + s.moving[5] + s.still == 300);
+  CHECK(s.order_recovered[0]);
+  // The same file is out of range for a grid with fewer orientations.
+  CHECK(error_of([&] { load_shapes3d_trajectories(out, {4, 4, 4, 3, 2, 3}); }).find("outside") != std::string::npos);
+  CHECK(std::system((bin + " --out " + (d / "u.npy") + " --sizes 4,4,4 > /dev/null 2>&1").c_str()) != 0);
+}
+
+TEST_CASE("lpl_shapes3d_figures --features reads a --save_features directory and checks its labels against --sizes") {
+  TmpDir d;
+  const FactorSizes sizes = {3, 3, 3, 2, 2, 3};
+  int64_t n = 1;
+  for (int s : sizes) n *= s;
+  std::vector<int64_t> labels;
+  std::vector<float> clean, noise;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto v = shapes3d_factor_values(i, sizes);
+    labels.insert(labels.end(), v.begin(), v.end());
+    for (int x : v) clean.push_back(static_cast<float>(x));
+    noise.push_back(static_cast<float>((i * 7919) % 101));
+  }
+  fs::create_directories(d / "feats");
+  data::write_npy(d / "feats/factor_labels.npy", "i8", {n, 6}, labels.data());
+  data::write_npy(d / "feats/layer_8.npy", "f4", {n, 6}, clean.data());
+  data::write_npy(d / "feats/layer_2.npy", "f4", {n, 1}, noise.data());
+  const std::string common = " --no_plot --vote_batch 32 --votes_per_value 2 --vote_reps 2 --features LPL=" + (d / "feats");
+  Cli r = run_program("--out " + (d / "a") + " --sizes 3,3,3,2,2,3" + common);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("layer_8.npy") != std::string::npos);  // the highest layer
+  CHECK(read_file(d / "a/disentanglement.csv").find("LPL,majority_vote,1,0,") != std::string::npos);
+  // --layer 2: one feature gets every vote, right for floor hue's 3 of the 16 values.
+  r = run_program("--out " + (d / "b") + " --sizes 3,3,3,2,2,3 --layer 2" + common);
+  REQUIRE(r.status == 0);
+  CHECK(read_file(d / "b/disentanglement.csv").find("LPL,majority_vote,0.1875,0,") != std::string::npos);
+  r = run_program("--out " + (d / "c") + common);  // default sizes: the real file's
+  CHECK(r.status != 0);
+  CHECK(r.output.find("floor_hue labels go up to 2") != std::string::npos);
+}
