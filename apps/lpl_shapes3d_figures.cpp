@@ -252,7 +252,12 @@ void write_disentanglement(const Args& a, nlohmann::ordered_json& summary) {
     std::printf("%s: majority vote on %s (%lld x %lld), %d reps ...\n", label.c_str(), used.c_str(), static_cast<long long>(n),
                 static_cast<long long>(d), a.vote.reps);
     std::fflush(stdout);
-    const VoteResult r = majority_vote_score(x, n, d, labels, sizes, a.vote);
+    VoteOptions o = a.vote;
+    o.progress = [&](int rep, double sc) {
+      std::printf("  repetition %d/%d: %.4f\n", rep + 1, o.reps, sc);
+      std::fflush(stdout);
+    };
+    const VoteResult r = majority_vote_score(x, n, d, labels, sizes, o);
     std::printf("  score %.4f +- %.4f (strict %.4f +- %.4f); %lld constant features\n", r.score_mean, r.score_std,
                 r.strict_mean, r.strict_std, static_cast<long long>(r.zero_variance));
     scores.add_cells({label, "majority_vote", csv_number(r.score_mean), csv_number(r.score_std), csv_number(r.strict_mean),

@@ -165,27 +165,43 @@ TrajectoryStats trajectory_stats(const Shapes3dTrajectories& t, const FactorSize
 
 // ---- majority-vote metric ----
 
-int64_t least_variable_feature(const std::vector<float>& batch, int64_t rows, int64_t d, const std::vector<double>& scale,
-                               const std::vector<bool>& constant) {
+namespace {
+
+// The least variable feature of rows `rows` of `features` (row-major, D wide), in one row-major pass:
+// var = E[x^2] - E[x]^2 in double per feature, then divided by scale^2 (the features are floats, so
+// double sums keep the variances exact enough to rank).
+int64_t least_variable_rows(const float* features, int64_t d, const int64_t* rows, int64_t m, const std::vector<double>& scale,
+                            const std::vector<bool>& constant, std::vector<double>& sum, std::vector<double>& sq) {
+  sum.assign(at(d), 0.0);
+  sq.assign(at(d), 0.0);
+  for (int64_t r = 0; r < m; ++r) {
+    const float* x = features + (rows ? rows[r] : r) * d;
+    for (int64_t j = 0; j < d; ++j) {
+      const double v = x[j];
+      sum[at(j)] += v;
+      sq[at(j)] += v * v;
+    }
+  }
   int64_t best = -1;
-  double best_var = std::numeric_limits<double>::infinity();
+  double best_var = 0;
   for (int64_t j = 0; j < d; ++j) {
     if (constant[at(j)]) continue;
-    double mean = 0;
-    for (int64_t r = 0; r < rows; ++r) mean += batch[at(r * d + j)] / scale[at(j)];
-    mean /= static_cast<double>(rows);
-    double var = 0;
-    for (int64_t r = 0; r < rows; ++r) {
-      const double x = batch[at(r * d + j)] / scale[at(j)] - mean;
-      var += x * x;
-    }
-    var /= static_cast<double>(rows);
+    const double mean = sum[at(j)] / static_cast<double>(m);
+    const double var = std::max(0.0, sq[at(j)] / static_cast<double>(m) - mean * mean) / (scale[at(j)] * scale[at(j)]);
     if (best < 0 || var < best_var) {  // first minimum, as np.argmin
       best = j;
       best_var = var;
     }
   }
   return best;
+}
+
+}  // namespace
+
+int64_t least_variable_feature(const std::vector<float>& batch, int64_t rows, int64_t d, const std::vector<double>& scale,
+                               const std::vector<bool>& constant) {
+  std::vector<double> sum, sq;
+  return least_variable_rows(batch.data(), d, nullptr, rows, scale, constant, sum, sq);
 }
 
 double vote_accuracy(const std::vector<double>& votes, int64_t d, const std::vector<std::pair<int64_t, int>>& test,
@@ -258,15 +274,13 @@ VoteResult majority_vote_score(const std::vector<float>& features, int64_t n, in
   }
   r.votes.assign(at(d * 6), 0.0);
   std::mt19937_64 rng(opt.seed);
-  std::vector<float> batch(at(opt.batch_size * d));
+  std::vector<int64_t> batch(at(opt.batch_size));
+  std::vector<double> sum, sq;
   auto vote = [&](size_t k, int v) {
     const auto& pool = rows[k][static_cast<size_t>(v)];
     std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
-    for (int64_t r2 = 0; r2 < opt.batch_size; ++r2) {
-      const int64_t row = pool[pick(rng)];
-      std::copy(features.begin() + row * d, features.begin() + (row + 1) * d, batch.begin() + r2 * d);
-    }
-    return least_variable_feature(batch, opt.batch_size, d, scale, constant);
+    for (auto& b : batch) b = pool[pick(rng)];
+    return least_variable_rows(features.data(), d, batch.data(), opt.batch_size, scale, constant, sum, sq);
   };
   for (int rep = 0; rep < opt.reps; ++rep) {
     std::vector<double> votes(at(d * 6), 0.0);
@@ -285,6 +299,7 @@ VoteResult majority_vote_score(const std::vector<float>& features, int64_t n, in
     r.scores.push_back(vote_accuracy(votes, d, test, false, sizes));
     r.strict_scores.push_back(vote_accuracy(votes, d, test, true, sizes));
     for (size_t i = 0; i < votes.size(); ++i) r.votes[i] += votes[i] / opt.reps;
+    if (opt.progress) opt.progress(rep, r.scores.back());
   }
   auto mean_std = [](const std::vector<double>& x, double& m, double& sd) {
     m = std::accumulate(x.begin(), x.end(), 0.0) / static_cast<double>(x.size());

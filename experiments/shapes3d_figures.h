@@ -14,6 +14,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,7 @@ struct VoteOptions {
   int per_value = 10;             // votes per factor value, training and test each (notebook: 10)
   int reps = 10;                  // independent repetitions (notebook: 10)
   uint64_t seed = 0;
+  std::function<void(int rep, double score)> progress;  // called after each repetition (may be empty)
 };
 
 struct VoteResult {
