@@ -34,7 +34,7 @@ constexpr const char* kUsage = R"(usage: lpl_shapes3d_figures --out DIR [inputs]
 Inputs (at least one):
   --trajectories FILE.npy  int64 sequences x frames flat image indices (make_shapes3d_trajectories)
   --eval LABEL=FILE        eval_linear --dataset shapes3d's eval.json: per-factor probe accuracies and
-                           their mean (eval_linear's disentanglement_score); repeatable
+                           their mean (eval_linear's factor_probe_mean); repeatable
   --features LABEL=PATH    features for the notebook's majority-vote disentanglement score: a directory
                            written by eval_linear --save_features (DIR/probe_train: the highest
                            layer_<k>.npy, or --layer K, and factor_labels.npy), or an N x D float .npy

@@ -9,7 +9,7 @@
 //    feature of least variance in the batch; that feature votes for the fixed factor. A feature
 //    predicts the factor it got most votes for (votes divided by the factor's number of values);
 //    the score is the accuracy of those predictions on fresh batches. Chance is 1/6.
-//  - eval_linear's "disentanglement_score": the mean over the six factors of the last layer's
+//  - eval_linear's "factor_probe_mean": the mean over the six factors of the last layer's
 //    linear-probe top-1 test accuracy (read from its eval.json).
 #pragma once
 #include <array>

@@ -70,9 +70,10 @@ Data:
   --dataset cifar10|stl10|fashion-mnist|imagenet2012|shapes3d (default cifar10)   --data_dir DIR
                            shapes3d: every factor (floor_hue, wall_hue, object_hue, scale, shape,
                            orientation) is probed on its own labels; results per factor in the JSON
-                           and (--yaml) in results_<factor>.yaml; the disentanglement score is the
+                           and (--yaml) in results_<factor>.yaml; the factor probe mean is the
                            mean over the six factors of the last probed layer's top-1 test accuracy
-                           (pixels score: the same mean for the pixel probe)
+                           (pixels: the same mean for the pixel probe). The paper's disentanglement
+                           score is another measure: apps/lpl_shapes3d_figures --features
   --batch_size N (256)     extraction batch, and eval.py's per-batch participation-ratio batch
   --downsample_images      resize to 32 px first (STL-10)
   --split_seed N (42)      seed of the probe-training split

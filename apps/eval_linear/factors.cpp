@@ -25,7 +25,7 @@ std::string acc(const ProbeResult& p, bool top5) {
 
 }  // namespace
 
-double disentanglement_score(const std::vector<FactorResult>& f, bool pixels) {
+double factor_probe_mean(const std::vector<FactorResult>& f, bool pixels) {
   if (f.empty()) return std::nan("");
   double s = 0;
   for (const auto& x : f) s += final_top1(x.r, pixels);
@@ -41,9 +41,9 @@ std::string factors_json(const std::vector<FactorResult>& f) {
     j["model_type"] = h.model_type;
     j["probe_train_size"] = h.probe_train_size;
     j["test_size"] = h.test_size;
-    j["disentanglement_score"] = num(disentanglement_score(f, false));
-    j["disentanglement_layer"] = h.layers.empty() ? 0 : h.layers.back().layer;
-    if (h.has_pixels) j["pixels_disentanglement_score"] = num(disentanglement_score(f, true));
+    j["factor_probe_mean"] = num(factor_probe_mean(f, false));
+    j["factor_probe_layer"] = h.layers.empty() ? 0 : h.layers.back().layer;
+    if (h.has_pixels) j["pixels_factor_probe_mean"] = num(factor_probe_mean(f, true));
   }
   nlohmann::ordered_json fs = nlohmann::ordered_json::object();
   for (const auto& x : f) {
@@ -72,9 +72,10 @@ std::string factors_table(const std::vector<FactorResult>& f) {
                      x.r.num_classes > 0 ? 1.0 / x.r.num_classes : 0.0, acc(l, false), w, acc(l, true), w);
     o << (px ? fmt::format("  {:>{}}\n", acc(x.r.pixels, false), std::max(w, 12)) : "\n");
   }
-  o << fmt::format("disentanglement score (mean over the {} factors of the layer-{} top-1): {:.4f}", f.size(), layer,
-                   disentanglement_score(f, false));
-  if (px) o << fmt::format("; pixels {:.4f}", disentanglement_score(f, true));
+  o << fmt::format("factor probe mean (mean over the {} factors of the layer-{} top-1; the paper's disentanglement "
+                   "score is a different measure: lpl_shapes3d_figures --features): {:.4f}", f.size(), layer,
+                   factor_probe_mean(f, false));
+  if (px) o << fmt::format("; pixels {:.4f}", factor_probe_mean(f, true));
   o << "\n";
   return o.str();
 }

@@ -1,6 +1,6 @@
 // Shapes3D evaluation per factor: every factor (floor_hue .. orientation) is probed on its own
 // labels (the original scored the 'shape' labels for every factor, spec §7), and the
-// disentanglement score summarises them.
+// factor probe mean summarises them (not the paper's majority-vote disentanglement score).
 #pragma once
 #include <string>
 #include <vector>
@@ -16,10 +16,10 @@ struct FactorResult {
 
 // Mean over the factors of the final evaluated layer's top-1 test accuracy (pixels = true: of the
 // pixel probe's). NaN when a factor has no such result.
-double disentanglement_score(const std::vector<FactorResult>& f, bool pixels);
+double factor_probe_mean(const std::vector<FactorResult>& f, bool pixels);
 
-// The --out JSON: dataset, weights, model_type, split sizes, disentanglement_score (and
-// pixels_disentanglement_score), then "factors": {name: {num_classes, chance, layers, pixels}} with
+// The --out JSON: dataset, weights, model_type, split sizes, factor_probe_mean (and
+// pixels_factor_probe_mean), then "factors": {name: {num_classes, chance, layers, pixels}} with
 // each entry laid out as the single-label eval.json.
 std::string factors_json(const std::vector<FactorResult>& f);
 // One line per factor: classes, chance, final-layer top-1/top-5, pixels top-1; then the score.

@@ -47,7 +47,7 @@ TEST_CASE("eval_linear --help lists the original's flags") {
   for (const char* f : {"--experiment_dir", "--last_layer_only", "--do_cross_val", "--evaluate_pixel_acc", "--batch_size",
                         "--downsample_images", "--model_type", "--encoder", "--gpus", "--num_workers"})
     CHECK_MESSAGE(r.output.find(f) != std::string::npos, f);
-  CHECK(r.output.find("the disentanglement score is the\n                           mean over the six factors of the last probed "
+  CHECK(r.output.find("the factor probe mean is the\n                           mean over the six factors of the last probed "
                       "layer's top-1 test accuracy") != std::string::npos);
 }
 

@@ -1,5 +1,5 @@
 // eval_linear --dataset shapes3d (every factor probed on its own labels, results_<factor>.yaml, the
-// disentanglement score) and --experiment_dir with several runs, on a 3dshapes.h5 written here in
+// factor probe mean) and --experiment_dir with several runs, on a 3dshapes.h5 written here in
 // the real file's layout: floor_hue is the colour of the lower half, wall_hue the position of a
 // green square, and the other four factors leave no trace in the images.
 
@@ -108,10 +108,10 @@ TEST_CASE("eval_linear --dataset shapes3d probes every factor on its own labels"
     score += l8 / 6;
     pixel_score += px / 6;
   }
-  CHECK(j["disentanglement_score"].get<double>() == doctest::Approx(score).epsilon(1e-12));
-  CHECK(j["pixels_disentanglement_score"].get<double>() == doctest::Approx(pixel_score).epsilon(1e-12));
-  CHECK(j["disentanglement_layer"] == 8);
-  CHECK(r.output.find("disentanglement score (mean over the 6 factors of the layer-8 top-1): ") != std::string::npos);
+  CHECK(j["factor_probe_mean"].get<double>() == doctest::Approx(score).epsilon(1e-12));
+  CHECK(j["pixels_factor_probe_mean"].get<double>() == doctest::Approx(pixel_score).epsilon(1e-12));
+  CHECK(j["factor_probe_layer"] == 8);
+  CHECK(r.output.find("factor probe mean (mean over the 6 factors of the layer-8 top-1; ") != std::string::npos);
   for (const char* f : kFactors) {
     CAPTURE(f);
     const std::string yaml = read_file(t / ("exp/run/results_" + std::string(f) + ".yaml"));
