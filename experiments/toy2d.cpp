@@ -48,10 +48,17 @@ double Toy2dRng::uniform() {
 }
 
 double Toy2dRng::normal() {
+  if (has_spare) {
+    has_spare = false;
+    return spare;
+  }
   const Philox4 b = rng.block(counter++);
   const double u1 = 1.0 - CounterRng::to_unit_d(b.v[0], b.v[1]);  // (0, 1]: log is finite
   const double u2 = CounterRng::to_unit_d(b.v[2], b.v[3]);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  spare = r * std::sin(2.0 * kPi * u2);
+  has_spare = true;
+  return r * std::cos(2.0 * kPi * u2);
 }
 
 Toy2dBatch toy2d_sample(int64_t n, double sigma, Toy2dRng& rng) {
@@ -87,27 +94,26 @@ Toy2dLoss toy2d_loss(const double w[2], const Toy2dBatch& prev, const Toy2dBatch
   if (rule == Toy2dRule::kOja) return L;
   const int64_t n = next.n();
   LPL_CHECK(n >= 2 && prev.n() == n, "toy2d: a step needs two batches of the same size >= 2");
-  std::vector<double> y(n), yp(n), dy(n, 0.0);
+  auto y_at = [&](int64_t i) { return w[0] * next.x[2 * i] + w[1] * next.x[2 * i + 1]; };
+  auto yp_at = [&](int64_t i) { return wp[0] * prev.x[2 * i] + wp[1] * prev.x[2 * i + 1]; };
   double mu = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    y[i] = w[0] * next.x[2 * i] + w[1] * next.x[2 * i + 1];
-    yp[i] = wp[0] * prev.x[2 * i] + wp[1] * prev.x[2 * i + 1];
-    mu += y[i];
-  }
+  for (int64_t i = 0; i < n; ++i) mu += y_at(i);
   mu /= static_cast<double>(n);
   const bool pred = rule != Toy2dRule::kPredOff;
   const bool hebb = rule != Toy2dRule::kHebbOff;
+  // dL/dy_i = cp (y_i - yp_i) + ch (y_i - mu); the coefficients need the whole batch first.
+  double cp = 0, ch = 0;
   if (pred) {  // MSELoss(y_next, y_prev.detach()): mean square, gradient into y_next only
     for (int64_t i = 0; i < n; ++i) {
-      const double d = y[i] - yp[i];
+      const double d = y_at(i) - yp_at(i);
       L.pred += d * d;
-      dy[i] += 2.0 * d / static_cast<double>(n);
     }
     L.pred /= static_cast<double>(n);
+    cp = 2.0 / static_cast<double>(n);
   }
   if (hebb) {  // variance with the batch mean held constant, unbiased
     double ss = 0;
-    for (int64_t i = 0; i < n; ++i) ss += (y[i] - mu) * (y[i] - mu);
+    for (int64_t i = 0; i < n; ++i) ss += (y_at(i) - mu) * (y_at(i) - mu);
     const double var0 = ss / static_cast<double>(n - 1);
     // d var0 / d y_i = 2 (y_i - mu) / (n - 1); the term's derivative in var0 scales it.
     double dterm = 0;
@@ -122,13 +128,15 @@ Toy2dLoss toy2d_loss(const double w[2], const Toy2dBatch& prev, const Toy2dBatch
       L.hebb = -std::log(var0 + kVarEps);
       dterm = -1.0 / (var0 + kVarEps);
     }
-    for (int64_t i = 0; i < n; ++i) dy[i] += dterm * 2.0 * (y[i] - mu) / static_cast<double>(n - 1);
+    ch = dterm * 2.0 / static_cast<double>(n - 1);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const double y = y_at(i);
+    const double dy = cp * (y - yp_at(i)) + ch * (y - mu);
+    L.grad[0] += dy * next.x[2 * i];
+    L.grad[1] += dy * next.x[2 * i + 1];
   }
   L.total = L.pred + L.hebb;
-  for (int64_t i = 0; i < n; ++i) {
-    L.grad[0] += dy[i] * next.x[2 * i];
-    L.grad[1] += dy[i] * next.x[2 * i + 1];
-  }
   return L;
 }
 

@@ -35,6 +35,8 @@ Toy2dRule toy2d_rule_from_name(const std::string& s);  // fails naming the unkno
 struct Toy2dRng {
   CounterRng rng;
   uint64_t counter = 0;
+  bool has_spare = false;  // Box-Muller gives two normals per draw
+  double spare = 0;
   Toy2dRng(uint64_t seed, uint64_t stream) : rng{seed, stream} {}
   double uniform();  // [0, 1)
   double normal();   // N(0, 1)
