@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fig. 2 from lpl_toy2d's output directory: DIR/toy2d.png.
 
-Panels: (a) the 2-D sequence data at the first trajectory sigma with every rule's learned weight
+Panels: (a) the 2-D sequence data at the largest trajectory sigma with every rule's learned weight
 direction; (b) the weight's angle from the x axis (the slow feature) over training; (c) alignment
 |cos(w, x)| and (d) x-selectivity of the final weight versus the noise sigma_y.
 Usage: python3 tools/plot_toy2d.py DIR. Exit status 3 when matplotlib is missing.
@@ -53,10 +53,11 @@ def main():
     tsig = meta["params"]["trajectory_sigmas"]
 
     fig, axs = plt.subplots(1, 4, figsize=(17, 3.9))
-    # (a) data and learned directions (rep 0, final step, at the first trajectory sigma)
+    # (a) data and learned directions (rep 0, final step, at the largest trajectory sigma: where the
+    # rules part)
     ax = axs[0]
     if tsig:
-        s0 = tsig[0]
+        s0 = max(tsig)
         rng = random.Random(0)
         n = 300
         xs = [(1 if i < n // 2 else -1) + 0.1 * rng.gauss(0, 1) for i in range(n)]
