@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <map>
@@ -18,6 +19,8 @@
 
 #include "engine/parallel.h"
 #include "kernels/backend.h"
+#include "kernels/im2col.h"
+#include "kernels/launch.h"
 
 namespace lpl::cpu_backend {
 namespace {
@@ -37,7 +40,7 @@ dnnl::stream& stream() {
 
 // Buffers for the internal layouts, shared by every cached convolution (one per role, grown on
 // demand) so that cached shapes do not each hold their own copies of the activations.
-enum Slot { kSrc, kWeights, kDst, kBias, kSlots };
+enum Slot { kSrc, kWeights, kDst, kBias, kGemmA, kGemmB, kSlots };
 class ScratchPool {
  public:
   void* get(Slot s, size_t bytes) {
@@ -242,6 +245,30 @@ void run_dnnl(const char* op, F&& f) {
   }
 }
 
+// --precision bf16 weight gradient as one bf16 GEMM per chunk of images (kernels/im2col.h):
+// dW (+)= Dy (Co x rows) * ColT^T (ColT: Ci*KH*KW x rows), float32 accumulation and result. Chunks keep the
+// bf16 operands near kChunkItems items each; the bias gradient is the float32 sum of dy.
+void backward_filter_gemm_bf16(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
+                               bool accumulate, ScratchPool& pool) {
+  constexpr int64_t kChunkItems = int64_t{1} << 24;
+  const int64_t n = x.dim(0), co = dw.dim(0), kh = dw.dim(2), kw = dw.dim(3);
+  const kern::Im2colGeom g{x.dim(1), x.dim(2), x.dim(3), kh, kw, dy.dim(2), dy.dim(3),
+                           p.stride_h, p.stride_w, p.pad_h, p.pad_w};
+  const int64_t ohw = g.oh * g.ow, row_len = g.ci * kh * kw;
+  const int64_t chunk = std::max<int64_t>(1, std::min(n, kChunkItems / std::max(ohw * std::max(row_len, co), int64_t{1})));
+  auto* a = static_cast<uint16_t*>(pool.get(kGemmA, static_cast<size_t>(co * chunk * ohw) * 2));
+  auto* b = static_cast<uint16_t*>(pool.get(kGemmB, static_cast<size_t>(chunk * ohw * row_len) * 2));
+  for (int64_t n0 = 0; n0 < n; n0 += chunk) {
+    const int64_t m = std::min(chunk, n - n0), rows = m * ohw;
+    const kern::Span sa = kern::row_spans<CpuLaunch>(m * co, ohw), sb = kern::row_spans<CpuLaunch>(row_len, rows);
+    CpuLaunch{}(cpu(), sa.count, kern::DyRowsBf16{dy.f(), a, co, ohw, n0, m, sa.per});
+    CpuLaunch{}(cpu(), sb.count, kern::Im2colTBf16{x.f(), b, g, n0, m, sb.per});
+    const float beta = accumulate || n0 > 0 ? 1.f : 0.f;
+    gemm_bf16(cpu(), false, true, co, row_len, rows, a, rows, b, rows, beta, dw.f(), row_len);
+  }
+  if (db) cpu_backend::bias_backward(dy, *db, accumulate);
+}
+
 }  // namespace
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
@@ -270,6 +297,10 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
   use_engine_threads();
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
+  if (precision() == Precision::bf16) {
+    backward_filter_gemm_bf16(x, dy, dw, db, p, accumulate, c.pool);
+    return;
+  }
   const bool bias = db != nullptr;
   Geometry g(x.shape(), dw.shape(), p);
   BackwardFilterPlan& pl = plan_for(c.bwf, make_key(1, x.shape(), dw.shape(), p, bias), "conv2d_backward_filter",

@@ -81,6 +81,33 @@ TEST_CASE("bf16 is refused by name where the CPU has no bf16 instructions; fp32 
   CHECK(parse_precision("bf16") == Precision::bf16);
 }
 
+// The CPU's bf16 weight gradient is one GEMM of bf16 operands (kernels/im2col.h): on inputs already
+// rounded to bf16 it must equal the float32 gradient of those inputs up to float32 summation order
+// (a wrong index in the im2col / transposition would be far off). Strided, padded, non-square, chunked
+// over images (the first shape needs two chunks), accumulating.
+TEST_CASE("bf16 backward-filter (CPU) equals float32 on bf16-rounded inputs: im2col indices, chunks, accumulate" *
+          doctest::skip(!can_bf16())) {
+  for (auto [xs, ws, p] : {std::tuple{Shape{40, 64, 32, 32}, Shape{8, 64, 3, 3}, Conv2dParams{1, 1, 1, 1}},
+                           std::tuple{Shape{3, 5, 11, 9}, Shape{7, 5, 4, 3}, Conv2dParams{2, 1, 2, 0}},
+                           std::tuple{Shape{6, 16, 2, 2}, Shape{32, 16, 3, 3}, Conv2dParams{1, 1, 1, 1}}}) {
+    CAPTURE(xs.str());
+    const Tensor x = to_f32(to_bf16(test::random_tensor(xs, 5)));
+    const Tensor w = test::random_tensor(ws, 6);
+    const Tensor dy = to_f32(to_bf16(test::random_tensor(conv2d_forward(x, w, Tensor(), p).shape(), 7)));
+    Tensor dw32 = test::random_tensor(ws, 8), db32 = test::random_tensor({ws[0]}, 9);
+    Tensor dw16 = dw32.clone(), db16 = db32.clone();
+    conv2d_backward_filter(x, dy, dw32, &db32, p, /*accumulate=*/true);
+    {
+      PrecisionScope bf(Precision::bf16);
+      conv2d_backward_filter(x, dy, dw16, &db16, p, /*accumulate=*/true);
+    }
+    const double e = rel_err(dw16, dw32);
+    MESSAGE("max relative error " << e);
+    CHECK(e <= 2e-5);
+    CHECK(rel_err(db16, db32) <= 1e-5);
+  }
+}
+
 TEST_CASE("to_bf16 / to_f32: round to nearest even, NaN stays NaN, overflow to infinity") {
   // bf16 keeps the top 16 bits of a float32: 1 + 2^-8 is halfway between 1 and 1 + 2^-7 (tie -> even: 1),
   // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6 (tie -> even: 1 + 2^-6).

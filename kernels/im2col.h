@@ -1,0 +1,95 @@
+// The operands of a convolution's weight gradient as one GEMM, in bfloat16 (kernels/convert.h):
+//   dW[co, (ci, u, v)] = sum over (n, oh, ow) of dy[n, co, oh, ow] * x[n, ci, oh*s - p + u, ow*s - p + v]
+// i.e. dW (Co x Ci*KH*KW) = Dy (Co x N*OH*OW) * ColT^T (ColT: Ci*KH*KW x N*OH*OW). With --precision bf16 the
+// CPU computes the weight gradient this way (a bf16 matmul on AMX / AVX512-BF16): oneDNN's own bf16
+// backward-weights kernels are slow for VGG's small deep maps. Both functors handle a span of items
+// of one row (kernels/span.h row_spans), for any launcher.
+#pragma once
+#include <cstdint>
+
+#include "kernels/convert.h"
+#include "kernels/span.h"
+
+namespace lpl::kern {
+
+// dyrows[co, (n - n0) * ohw + q] = dy[n, co, q] for the images n0 .. n0 + images - 1.
+// Rows of the span space: (image, channel) planes of ohw items.
+struct DyRowsBf16 {
+  const float* dy;  // [N, Co, OH*OW]
+  uint16_t* out;    // [Co, images * ohw]
+  int64_t co, ohw, n0, images, per;
+  LPL_HD void operator()(int64_t s) const {
+    const int64_t first = s * per, last = min64(first + per, images * co * ohw);
+    for (int64_t i = first; i < last;) {
+      const DivMod pq = divmod(i, ohw);  // plane, position
+      const DivMod nc = divmod(pq.q, co);
+      const float* src = dy + ((n0 + nc.q) * co + nc.r) * ohw;
+      uint16_t* dst = out + nc.r * images * ohw + nc.q * ohw;
+      const int64_t end = min64(last - i + pq.r, ohw);
+      for (int64_t q = pq.r; q < end; ++q) dst[q] = f32_to_bf16(src[q]);
+      i += end - pq.r;
+    }
+  }
+};
+
+struct Im2colGeom {
+  int64_t ci, h, w, kh, kw, oh, ow, sh, sw, ph, pw;
+};
+
+// colT[(c * KH + u) * KW + v, (n - n0) * OH*OW + oh * OW + ow] = x[n, c, oh*sh - ph + u, ow*sw - pw + v]
+// (0 outside the image): the transpose of the GEMM's Col, so that a row walks whole image planes in
+// order (contiguous reads, no divisions where a span is a whole row, as on the CPU).
+// Rows of the span space: the Ci*KH*KW taps, images * OH*OW items each.
+struct Im2colTBf16 {
+  const float* x;  // [N, Ci, H, W]
+  uint16_t* col;   // [Ci*KH*KW, images * OH*OW]
+  Im2colGeom g;
+  int64_t n0, images, per;
+  LPL_HD void operator()(int64_t s) const {
+    const int64_t ohw = g.oh * g.ow, row_len = images * ohw, khw = g.kh * g.kw;
+    const int64_t first = s * per, last = min64(first + per, g.ci * khw * row_len);
+    if (first >= last) return;
+    // Where the span starts (divisions once per span), then output lines (tap, image, oy) in order:
+    // per line, the taps that fall outside the image are zeros and the others a strided copy.
+    const DivMod tk = divmod(first, row_len);
+    const DivMod cu = divmod(tk.q, khw);
+    const DivMod uv = divmod(cu.r, g.kw);
+    const DivMod nq = divmod(tk.r, ohw);
+    const DivMod yx = divmod(nq.r, g.ow);
+    int64_t c = cu.q, u = uv.q, v = uv.r, n = nq.q, oy = yx.q, x0 = yx.r;
+    for (int64_t i = first; i < last;) {
+      const int64_t x1 = min64(g.ow, x0 + (last - i));
+      uint16_t* out = col + (i - x0);  // out[ox] for this line
+      const int64_t hh = oy * g.sh - g.ph + u;
+      int64_t lo = x1, hi = x1;  // [lo, hi): inside the image
+      if (hh >= 0 && hh < g.h) {
+        const int64_t a = g.pw - v, b = g.w - 1 + g.pw - v;
+        lo = max64(x0, a <= 0 ? 0 : (a + g.sw - 1) / g.sw);
+        hi = max64(lo, min64(x1, b < 0 ? 0 : b / g.sw + 1));
+      }
+      for (int64_t ox = x0; ox < lo; ++ox) out[ox] = 0;
+      if (hi > lo) {
+        const float* src = x + (((n0 + n) * g.ci + c) * g.h + hh) * g.w - g.pw + v;
+        for (int64_t ox = lo; ox < hi; ++ox) out[ox] = f32_to_bf16(src[ox * g.sw]);
+      }
+      for (int64_t ox = hi; ox < x1; ++ox) out[ox] = 0;
+      i += x1 - x0;
+      x0 = 0;
+      if (++oy == g.oh) {
+        oy = 0;
+        if (++n == images) {
+          n = 0;
+          if (++v == g.kw) {
+            v = 0;
+            if (++u == g.kh) {
+              u = 0;
+              ++c;
+            }
+          }
+        }
+      }
+    }
+  }
+};
+
+}  // namespace lpl::kern
