@@ -84,10 +84,13 @@ TEST_CASE("bf16 is refused by name where the CPU has no bf16 instructions; fp32 
 // The CPU's bf16 weight gradient is one GEMM of bf16 operands (kernels/im2col.h): on inputs already
 // rounded to bf16 it must equal the float32 gradient of those inputs up to float32 summation order
 // (a wrong index in the im2col / transposition would be far off). Strided, padded, non-square, chunked
-// over images (the first shape needs two chunks), accumulating.
+// over images, accumulating.
 TEST_CASE("bf16 backward-filter (CPU) equals float32 on bf16-rounded inputs: im2col indices, chunks, accumulate" *
           doctest::skip(!can_bf16())) {
-  for (auto [xs, ws, p] : {std::tuple{Shape{40, 64, 32, 32}, Shape{8, 64, 3, 3}, Conv2dParams{1, 1, 1, 1}},
+  // The two large shapes need several chunks of images (3 and 2).
+  for (auto [xs, ws, p] : {std::tuple{Shape{64, 256, 32, 32}, Shape{8, 256, 3, 3}, Conv2dParams{1, 1, 1, 1}},
+                           std::tuple{Shape{64, 256, 32, 32}, Shape{8, 256, 3, 3}, Conv2dParams{2, 2, 1, 1}},
+                           std::tuple{Shape{7, 6, 9, 12}, Shape{5, 6, 2, 3}, Conv2dParams{1, 1, 0, 1}},
                            std::tuple{Shape{3, 5, 11, 9}, Shape{7, 5, 4, 3}, Conv2dParams{2, 1, 2, 0}},
                            std::tuple{Shape{6, 16, 2, 2}, Shape{32, 16, 3, 3}, Conv2dParams{1, 1, 1, 1}}}) {
     CAPTURE(xs.str());
