@@ -198,7 +198,7 @@ void run(const Args& a) {
   lo.seed = a.seed;
   lo.eval_view = false;
   lo.device = dev;
-  lo.threads = std::max(1, static_cast<int>(a.threads));
+  lo.threads = std::max(1, num_threads());
   LPL_CHECK(ds.ssl_train.n >= std::max(a.readout_batch, a.readout_pool) || (a.readout_steps == 0 && a.readout_epochs == 0),
             fmt::format("lpl_swap_exposure: the training split has {} images, fewer than --readout_batch / --readout_pool",
                         ds.ssl_train.n));
