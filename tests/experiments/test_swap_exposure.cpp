@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "engine/common.h"
 #include "engine/file_util.h"
 #include "engine/ops.h"
+#include "engine/safetensors.h"
 #include "experiments/swap_exposure.h"
 #include "test_util.h"
 
@@ -288,5 +290,50 @@ TEST_CASE("lpl_swap_exposure: refuses a missing checkpoint, missing flags and ex
     CHECK(r.status != 0);
     CHECK(r.output.find("exists (pass --overwrite") != std::string::npos);
   }
+  std::filesystem::remove_all(tmp);
+}
+
+LPL_FASHION_MNIST_TEST_CASE("lpl_swap_exposure: a tiny run on Fashion-MNIST writes consistent CSV and JSON") {
+  const auto tmp = std::filesystem::temp_directory_path() / ("lpl_test_swap_run_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tmp / "run" / "checkpoints");
+  EncoderOptions eo;
+  eo.bias = false;  // as the paper's network: the empty canvas stays dark
+  auto net = make_encoder(eo, 24, cpu());
+  save_safetensors((tmp / "run" / "checkpoints" / "last.safetensors").string(), net->named_weights());
+  const std::string out = (tmp / "out").string();
+  const std::string args = "--run_dir " + (tmp / "run").string() + " --dataset fashion-mnist --out " + out +
+                           " --pairs 1 --first_image 0 --readout_pool 4 --readout_steps 2 --readout_batch 2"
+                           " --exposure_steps 3 --record_every 2 --threads 2 --no_plot";
+  const Cli r = run_app(args);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(read_file(out + "/swap_exposure.json"));
+  CHECK(j["units"].get<int>() == 512);
+  CHECK(j["exposure"]["steps"].get<int>() == 3);
+  // The CSV: 4 measurements x 3 conditions; the JSON's before / after are its first and last rows.
+  const std::string csv = read_file(out + "/swap_exposure_mean.csv");
+  std::vector<std::string> lines;
+  for (size_t p = 0, q; (q = csv.find('\n', p)) != std::string::npos; p = q + 1) lines.push_back(csv.substr(p, q - p));
+  REQUIRE(lines.size() == 1 + 4 * 3);
+  CHECK(lines[0] == "step,condition,mean_delta,sem,n");
+  const auto field = [](const std::string& line, int k) {
+    size_t p = 0;
+    for (int i = 0; i < k; ++i) p = line.find(',', p) + 1;
+    return line.substr(p, line.find(',', p) - p);
+  };
+  CHECK(field(lines[1], 1) == "swap");
+  CHECK(field(lines[1], 4) == "1024");  // 2 pairs (one per set) x 512 units
+  CHECK(field(lines[3], 4) == "1536");  // the control pair at 3 slots x 512 units
+  CHECK(std::stod(field(lines[1], 2)) == doctest::Approx(j["selectivity"]["swap"]["before"].get<double>()));
+  CHECK(std::stod(field(lines[10], 2)) == doctest::Approx(j["selectivity"]["swap"]["after"].get<double>()));
+  // Selectivity is signed to prefer P at the centre before exposure.
+  CHECK(std::stod(field(lines[3], 2)) >= 0);
+  // Per-unit rows at steps 0, 2 and the last (3): 3 x 3 conditions x 512 units.
+  const std::string units = read_file(out + "/swap_exposure_units.csv");
+  CHECK(std::count(units.begin(), units.end(), '\n') == 1 + 3 * 3 * 512);
+  // Results are not overwritten without --overwrite; with it the run repeats exactly.
+  CHECK(run_app(args).status != 0);
+  REQUIRE(run_app(args + " --overwrite").status == 0);
+  CHECK(read_file(out + "/swap_exposure_mean.csv") == csv);
   std::filesystem::remove_all(tmp);
 }
