@@ -7,6 +7,7 @@
 //   lpl_swap_exposure --run_dir RUN | --weights FILE.safetensors --out DIR [--dataset stl10] ...
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -24,6 +25,7 @@
 #include "engine/file_util.h"
 #include "engine/flags.h"
 #include "engine/parallel.h"
+#include "engine/ops.h"
 #include "engine/plot_tool.h"
 #include "experiments/swap_exposure.h"
 #include "models/weights_file.h"
@@ -51,6 +53,8 @@ const char* kUsage = R"(usage: lpl_swap_exposure (--run_dir RUN | --weights FILE
   --exposure_steps S     swap-exposure SGD steps (default 400)
   --exposure_lr LR       SGD learning rate of the exposure (default 2e-2)
   --weight_decay W       L2 decay on the readout weights (default 1.5e-6)
+  --feature_scale S      multiply the readout's inputs by S (default 1: as the notebook); the balance of
+                         the pull and Hebbian terms depends on the features' scale
   --pull_coeff, --push_coeff, --decorr_coeff   LPL coefficients (default 1, 1, 10)
   --record_every N       per-unit selectivity every N exposure steps (default 100)
   --feature_batch N      canvases per encoder forward (default 32)
@@ -61,7 +65,7 @@ struct Args {
   std::string run_dir, weights, out, dataset = "stl10", data_dir, device;
   int64_t pairs = 8, first_image = 192, readout_epochs = 10, readout_steps = 0, readout_batch = 128, readout_pool = 0;
   int64_t exposure_steps = 400, record_every = 100, feature_batch = 32, threads = 0;
-  double readout_lr = 1e-3, exposure_lr = 2e-2, weight_decay = 1.5e-6;
+  double readout_lr = 1e-3, exposure_lr = 2e-2, weight_decay = 1.5e-6, feature_scale = 1.0;
   LplCoeffs coeffs;
   uint64_t seed = 1;
   bool no_plot = false, overwrite = false;
@@ -99,6 +103,7 @@ Args parse(int argc, char** argv) {
     else if (f == "--exposure_steps") a.exposure_steps = integer();
     else if (f == "--exposure_lr") a.exposure_lr = number();
     else if (f == "--weight_decay") a.weight_decay = number();
+    else if (f == "--feature_scale") a.feature_scale = number();
     else if (f == "--pull_coeff") a.coeffs.pull = static_cast<float>(number());
     else if (f == "--push_coeff") a.coeffs.push = static_cast<float>(number());
     else if (f == "--decorr_coeff") a.coeffs.decorr = static_cast<float>(number());
@@ -122,6 +127,7 @@ Args parse(int argc, char** argv) {
             "lpl_swap_exposure: --readout_pool must be 0 or at least --readout_batch");
   LPL_CHECK(a.exposure_steps >= 0 && a.exposure_steps <= 1000000, "lpl_swap_exposure: --exposure_steps must be 0..1000000");
   LPL_CHECK(a.record_every >= 1 && a.feature_batch >= 1, "lpl_swap_exposure: --record_every and --feature_batch must be >= 1");
+  LPL_CHECK(a.feature_scale > 0, "lpl_swap_exposure: --feature_scale must be > 0");
   LPL_CHECK(a.readout_lr >= 0 && a.exposure_lr >= 0 && a.weight_decay >= 0, "lpl_swap_exposure: learning rates and decay must be >= 0");
   check_threads_flag("--threads", a.threads);
   return a;
@@ -170,6 +176,14 @@ void run(const Args& a) {
                net->kind().c_str(), weights.c_str(), static_cast<long long>(units), ds.name.c_str(), ds.image_size,
                dev.str().c_str());
 
+  // The readout's inputs: canvas features, times --feature_scale.
+  const auto features = [&](const Tensor& canvases) {
+    Tensor f = exp::canvas_features(*net, canvases, a.feature_batch);
+    if (a.feature_scale == 1.0) return f;
+    Tensor g = Tensor::zeros({f.dim(0), f.dim(1)}, f.device());
+    axpy(static_cast<float>(a.feature_scale), f, g);
+    return g;
+  };
   const int slot_of[3] = {exp::kTopSlot, exp::kCentreSlot, exp::kBottomSlot};
   // 1. The experiment's images (evaluation views) at the three slots.
   const data::ImageSet sub = image_range(ds.test, a.first_image, exp::kGroups * a.pairs);
@@ -185,7 +199,7 @@ void run(const Args& a) {
   LPL_CHECK(el.next(eb), "lpl_swap_exposure: the loader returned no test images");
   exp::ExposureInput in;
   in.pairs = a.pairs;
-  for (int s = 0; s < 3; ++s) in.slot_features[s] = exp::canvas_features(*net, exp::place_on_canvas(eb.eval_view, slot_of[s]), a.feature_batch);
+  for (int s = 0; s < 3; ++s) in.slot_features[s] = features(exp::place_on_canvas(eb.eval_view, slot_of[s]));
   const auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
@@ -216,7 +230,7 @@ void run(const Args& a) {
     data::Batch b;
     LPL_CHECK(loader.next(b), "lpl_swap_exposure: the loader returned no training images");
     for (const Tensor* v : {&b.view1, &b.view2})
-      for (int s = 0; s < 3; ++s) pool.push_back(exp::canvas_features(*net, exp::place_on_canvas(*v, slot_of[s]), a.feature_batch));
+      for (int s = 0; s < 3; ++s) pool.push_back(features(exp::place_on_canvas(*v, slot_of[s])));
     std::fprintf(stderr, "readout pool: features of %lld pairs of views at 3 slots: %.1f s\n",
                  static_cast<long long>(a.readout_pool), since(t0));
   }
@@ -245,8 +259,8 @@ void run(const Args& a) {
       std::vector<int> s1(static_cast<size_t>(n)), s2(static_cast<size_t>(n));
       for (auto* v : {&s1, &s2})
         for (int& sl : *v) sl = slot_of[rng() % 3];
-      const Tensor f1 = exp::canvas_features(*net, exp::place_on_canvas(b.view1, s1), a.feature_batch);
-      const Tensor f2 = exp::canvas_features(*net, exp::place_on_canvas(b.view2, s2), a.feature_batch);
+      const Tensor f1 = features(exp::place_on_canvas(b.view1, s1));
+      const Tensor f2 = features(exp::place_on_canvas(b.view2, s2));
       memcpy_bytes(x.slice0(0, n).f(), dev, f1.f(), dev, f1.nbytes());
       memcpy_bytes(x.slice0(n, n).f(), dev, f2.f(), dev, f2.nbytes());
     }
@@ -258,6 +272,22 @@ void run(const Args& a) {
                    static_cast<long long>(steps), t.pull, t.push, t.decorr);
   }
   std::fprintf(stderr, "readout training: %.1f s\n", since(t0));
+  // The readout's position tolerance as the notebook shows it: responses at each slot over those at the
+  // centre, mean over images x units where the centre response is not ~0.
+  double tolerance[3] = {0, 0, 0};
+  {
+    std::vector<double> z[3];
+    for (int s = 0; s < 3; ++s) z[s] = exp::readout_forward(ro, in.slot_features[s]);
+    int64_t used = 0;
+    for (size_t i = 0; i < z[1].size(); ++i) {
+      if (!(std::abs(z[1][i]) > 1e-4)) continue;
+      ++used;
+      for (int s = 0; s < 3; ++s) tolerance[s] += z[s][i] / z[1][i];
+    }
+    for (double& t : tolerance) t = used > 0 ? t / static_cast<double>(used) : 0.0;
+    std::fprintf(stderr, "position tolerance (response / centre response): top %.4g, bottom %.4g\n", tolerance[0], tolerance[2]);
+  }
+
   // 3. The exposure.
   exp::ExposureOptions xo;
   xo.steps = a.exposure_steps;
@@ -308,6 +338,7 @@ void run(const Args& a) {
   j["readout"] = {{"steps", steps}, {"batch", a.readout_batch}, {"lr", a.readout_lr}, {"optimizer", "adam"}, {"pool", a.readout_pool}};
   j["exposure"] = {{"steps", a.exposure_steps}, {"lr", a.exposure_lr}, {"optimizer", "sgd"}};
   j["weight_decay"] = a.weight_decay;
+  j["feature_scale"] = a.feature_scale;
   j["coeffs"] = {{"pull", a.coeffs.pull}, {"push", a.coeffs.push}, {"decorr", a.coeffs.decorr}};
   j["seed"] = a.seed;
   nlohmann::json summary;
@@ -317,6 +348,7 @@ void run(const Args& a) {
                                        {"sem_after", res.back().cond[c].sem()}};
   }
   j["selectivity"] = summary;
+  j["position_tolerance"] = {{"top", tolerance[0]}, {"centre", tolerance[1]}, {"bottom", tolerance[2]}};
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   atomic_write_file((fs::path(a.out) / "swap_exposure.json").string(), j.dump(2) + "\n");
   std::printf("swap exposure: selectivity before -> after %lld steps: swap %.5g -> %.5g, non-swap %.5g -> %.5g, "

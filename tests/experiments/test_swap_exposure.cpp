@@ -113,6 +113,40 @@ TEST_CASE("swap exposure: the readout's pair objective (both views trained) matc
                        doctest::Contains("outside z"), Error);
 }
 
+TEST_CASE("swap exposure: an SGD step of the readout moves its weights down the objective's gradient") {
+  // d(total)/dW by central differences through readout_forward, against the SGD step's (w0 - w1) / lr.
+  const int64_t B = 4, K = 6, M = 4;
+  const Tensor x = test::random_tensor({2 * B, K}, 9);
+  const std::vector<PullPair> pull = {PullPair{0, B, B, true}};
+  const LplCoeffs c;
+  const auto total = [&](const Readout& r) {
+    return swap_objective(readout_forward(r, x), 2 * B, M, 2 * B, pull, c, nullptr).total(c);
+  };
+  Readout r = make_readout(K, M, 3, cpu());
+  const std::vector<float> w0 = tensor_values(r.w), b0 = tensor_values(r.b);
+  std::vector<double> num;
+  const float h = 1e-2f;
+  for (Tensor* p : {&r.w, &r.b})
+    for (int64_t i = 0; i < p->numel(); ++i) {
+      const float keep = p->f()[i];
+      p->f()[i] = keep + h;
+      const double up = total(r);
+      p->f()[i] = keep - h;
+      const double down = total(r);
+      p->f()[i] = keep;
+      num.push_back((up - down) / (2.0 * h));
+    }
+  std::vector<double> dz;
+  swap_objective(readout_forward(r, x), 2 * B, M, 2 * B, pull, c, &dz);
+  const double lr = 1e-3;
+  readout_update(r, x, dz, false, lr, 0.0);
+  const std::vector<float> w1 = tensor_values(r.w), b1 = tensor_values(r.b);
+  std::vector<float> step;
+  for (size_t i = 0; i < w0.size(); ++i) step.push_back((w0[i] - w1[i]) / static_cast<float>(lr));
+  for (size_t i = 0; i < b0.size(); ++i) step.push_back((b0[i] - b1[i]) / static_cast<float>(lr));
+  test::check_close(step, num, 2e-2, 2e-3, "SGD step vs numerical gradient");
+}
+
 TEST_CASE("swap exposure: swap, non-swap and control pairs by construction") {
   const std::vector<ExposureRow> rows = exposure_rows();
   REQUIRE(rows.size() == 12);
