@@ -348,6 +348,8 @@ void run(const Args& a) {
                                        {"sem_after", res.back().cond[c].sem()}};
   }
   j["selectivity"] = summary;
+  // The swap-specific part: how much more the swap position lost than the non-swap position.
+  j["swap_minus_nonswap_change"] = summary["swap"]["change"].get<double>() - summary["non-swap"]["change"].get<double>();
   j["position_tolerance"] = {{"top", tolerance[0]}, {"centre", tolerance[1]}, {"bottom", tolerance[2]}};
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   atomic_write_file((fs::path(a.out) / "swap_exposure.json").string(), j.dump(2) + "\n");

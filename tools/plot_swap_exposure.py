@@ -58,7 +58,7 @@ def main():
     ax.axhline(0.0, color="k", linewidth=0.6)
     ax.set_title("Change from before exposure", fontsize=9)
     ax.set_xlabel("Swap exposures (steps)", fontsize=8)
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=7, frameon=False, loc="best")
     ax.tick_params(labelsize=7)
     for a in axes:
         a.spines["top"].set_visible(False)
