@@ -265,6 +265,9 @@ void run(const Args& a) {
       memcpy_bytes(x.slice0(n, n).f(), dev, f2.f(), dev, f2.nbytes());
     }
     const exp::SwapLossTerms t = exp::readout_pair_step(ro, x, a.coeffs, a.readout_lr, a.weight_decay);
+    LPL_CHECK(std::isfinite(t.total(a.coeffs)),
+              fmt::format("lpl_swap_exposure: the readout's training diverged at step {} (non-finite loss); lower "
+                          "--readout_lr or --feature_scale (networks trained with biases light up the empty canvas)", s));
     loss_csv.add_cells({"readout", std::to_string(s), csv_number(t.pull), csv_number(t.push), csv_number(t.decorr),
                         csv_number(t.total(a.coeffs))});
     if (s % 50 == 0 || s + 1 == steps)

@@ -297,6 +297,9 @@ std::vector<ExposureStep> run_exposure(Readout& r, const ExposureInput& in, cons
       std::copy_n(z[rows[b].slot].begin() + rows[b].group * pairs * m, pairs * m,
                   zt.begin() + static_cast<int64_t>(b) * pairs * m);
     st.loss = swap_objective(zt, nt, m, nt, pull, o.coeffs, &dz);
+    LPL_CHECK(std::isfinite(st.loss.total(o.coeffs)),
+              fmt::format("swap exposure: the exposure diverged at step {} (non-finite loss); lower the learning rate or "
+                          "the features' scale (networks trained with biases light up the empty canvas)", step));
     if (step < o.steps) readout_update(r, xt, dz, false, o.lr, o.weight_decay);
     out.push_back(std::move(st));
     if (progress) progress(step, out.back());

@@ -243,6 +243,10 @@ TEST_CASE("swap exposure: on a synthetic readout problem exposure erodes selecti
   CHECK(change(kSwap) < 2.0 * change(kNonSwap));                   // more than the non-swap position
   CHECK(std::abs(change(kControl)) < 0.5 * std::abs(change(kSwap)));  // and the control barely moves
   for (const auto& st : res) CHECK(std::isfinite(st.loss.total(o.coeffs)));
+  // A learning rate far too large diverges, and says so instead of writing NaN selectivities.
+  Readout r2 = make_readout(K, M, 11, cpu());
+  o.lr = 1e4;
+  CHECK_THROWS_WITH_AS(run_exposure(r2, in, o), doctest::Contains("the exposure diverged at step"), Error);
 }
 
 TEST_CASE("swap exposure: canvas features of a VGG encoder, and images too small for it") {
