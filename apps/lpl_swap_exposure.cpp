@@ -2,7 +2,8 @@
 // experiments/swap_exposure.h. Writes into --out: swap_exposure_mean.csv (mean and SEM of the
 // selectivity P - N per condition and exposure step), swap_exposure_units.csv (each unit's
 // selectivity, averaged over the condition's pairs, every --record_every steps), swap_exposure_loss.csv
-// (readout training and exposure loss terms), swap_exposure.json (settings and summary) and
+// (readout training and exposure loss terms), swap_exposure_responses.csv (mean responses at the swap
+// position to the preferred and the other object), swap_exposure.json (settings and summary) and
 // swap_exposure.png (tools/plot_swap_exposure.py).
 //   lpl_swap_exposure --run_dir RUN | --weights FILE.safetensors --out DIR [--dataset stl10] ...
 #include <algorithm>
@@ -155,7 +156,7 @@ void run(const Args& a) {
   if (a.threads > 0) set_num_threads(static_cast<int>(a.threads));
   const std::string weights = a.weights.empty() ? (fs::path(a.run_dir) / "checkpoints" / "last.safetensors").string() : a.weights;
   LPL_CHECK(fs::is_regular_file(weights), fmt::format("lpl_swap_exposure: no checkpoint at {}", weights));
-  const std::vector<std::string> outputs = {"swap_exposure_mean.csv", "swap_exposure_units.csv", "swap_exposure_loss.csv",
+  const std::vector<std::string> outputs = {"swap_exposure_mean.csv", "swap_exposure_units.csv", "swap_exposure_loss.csv", "swap_exposure_responses.csv",
                                             "swap_exposure.json", "swap_exposure.png"};
   for (const auto& f : outputs)
     LPL_CHECK(a.overwrite || !fs::exists(fs::path(a.out) / f),
@@ -305,10 +306,12 @@ void run(const Args& a) {
 
   std::fprintf(stderr, "exposure: %.1f s\n", since(t0));
   CsvTable mean_csv({"step", "condition", "mean_delta", "sem", "n"});
+  CsvTable resp_csv({"step", "swap_p", "swap_n"});
   CsvTable unit_csv({"step", "condition", "unit", "delta"});
   for (size_t s = 0; s < res.size(); ++s) {
     const exp::ExposureStep& st = res[s];
     const exp::SwapLossTerms& t = st.loss;
+    resp_csv.add({static_cast<double>(s), st.swap_p, st.swap_n});
     loss_csv.add_cells({"exposure", std::to_string(s), csv_number(t.pull), csv_number(t.push), csv_number(t.decorr),
                         csv_number(t.total(a.coeffs))});
     for (int c = 0; c < exp::kConditions; ++c) {
@@ -326,6 +329,7 @@ void run(const Args& a) {
   mean_csv.write((fs::path(a.out) / "swap_exposure_mean.csv").string());
   unit_csv.write((fs::path(a.out) / "swap_exposure_units.csv").string());
   loss_csv.write((fs::path(a.out) / "swap_exposure_loss.csv").string());
+  resp_csv.write((fs::path(a.out) / "swap_exposure_responses.csv").string());
 
   nlohmann::json j;
   j["weights"] = weights;
@@ -363,7 +367,8 @@ void run(const Args& a) {
               res.front().cond[exp::kControl].mean(), res.back().cond[exp::kControl].mean(), a.out.c_str());
   if (!a.no_plot) {
     const std::string png = (fs::path(a.out) / "swap_exposure.png").string();
-    const std::string why = run_plot_tool("plot_swap_exposure.py", {(fs::path(a.out) / "swap_exposure_mean.csv").string(), png});
+    const std::string why = run_plot_tool("plot_swap_exposure.py", {(fs::path(a.out) / "swap_exposure_mean.csv").string(), png,
+                                                                   (fs::path(a.out) / "swap_exposure_responses.csv").string()});
     if (why.empty()) std::printf("plot: %s\n", png.c_str());
     else std::fprintf(stderr, "lpl_swap_exposure: no plot: %s\n", why.c_str());
   }

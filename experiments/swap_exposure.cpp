@@ -262,6 +262,18 @@ void measure_selectivity(const std::vector<double> z_slot[3], const std::vector<
     sel.units = units;
   };
   for (auto& s : out.cond) s = Selectivity{};
+  out.swap_p = out.swap_n = 0;
+  for (int set = 0; set < 2; ++set) {
+    const std::vector<double>& z = z_slot[set == 0 ? 0 : 2];
+    for (int64_t r = 0; r < pairs; ++r)
+      for (int64_t i = 0; i < units; ++i) {
+        const double p = z[static_cast<size_t>(((2 * set) * pairs + r) * units + i)];
+        const double n = z[static_cast<size_t>(((2 * set + 1) * pairs + r) * units + i)];
+        const bool keep = signs[static_cast<size_t>((set * pairs + r) * units + i)] > 0;
+        out.swap_p += (keep ? p : n) / static_cast<double>(2 * pairs * units);
+        out.swap_n += (keep ? n : p) / static_cast<double>(2 * pairs * units);
+      }
+  }
   block(out.cond[kSwap], 0, 0);
   block(out.cond[kSwap], 1, 2);
   block(out.cond[kNonSwap], 0, 2);

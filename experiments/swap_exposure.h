@@ -113,6 +113,9 @@ struct Selectivity {
 };
 struct ExposureStep {
   Selectivity cond[kConditions];
+  // Mean responses at the swap position (both sets) to each (pair, unit)'s preferred object P and to
+  // the other, N (the notebook's response panel: they converge under swap exposure).
+  double swap_p = 0, swap_n = 0;
   SwapLossTerms loss;            // the step's objective (before its update)
 };
 // The sign of each (set, pair, unit): +1 where P >= N at the centre, -1 where P < N (sets 1, 2, C).

@@ -200,6 +200,11 @@ TEST_CASE("swap exposure: selectivity P - N with each unit's preference fixed at
   // Control at top, centre, bottom: (1, -1), (-4, 4), (-1, 1), each signed (-1, 1).
   CHECK(st.cond[kControl].delta == std::vector<double>{-1, -1, 4, 4, 1, 1});
   CHECK(st.cond[kSwap].mean() == doctest::Approx(2.5));
+  // Responses at the swap position to the preferred / other object: set 1 top P1 (3, 1), N1 (1, 2) with
+  // unit 1 flipped -> preferred (3, 2), other (1, 1); set 2 bottom P2 (4, 0), N2 (1, 4) -> (4, 4), (1, 0).
+  CHECK(st.swap_p == doctest::Approx((3 + 2 + 4 + 4) / 4.0));
+  CHECK(st.swap_n == doctest::Approx((1 + 1 + 1 + 0) / 4.0));
+  CHECK(st.swap_p - st.swap_n == doctest::Approx(st.cond[kSwap].mean()));
   // std (n - 1) of {2, 1, 3, 4} = sqrt(5 / 3), over sqrt(4).
   CHECK(st.cond[kSwap].sem() == doctest::Approx(std::sqrt(5.0 / 3.0) / 2.0));
   CHECK(st.cond[kControl].unit_means()[0] == doctest::Approx(4.0 / 3.0));
