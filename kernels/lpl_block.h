@@ -45,6 +45,21 @@ struct LplBlockDelta {
     const int64_t ph = h / 2, phc = ph < PH ? ph : PH - 1;
     const int64_t base = nc * PH * PW + phc * PW;
     const int32_t hW = static_cast<int32_t>(h * W);
+    if (per == W && ph < PH) {
+      // A whole row (the CPU): the two columns of each window share its arg-max and gradient.
+      const float* __restrict__ ar = a + row;
+      float* __restrict__ dr = delta + row;
+      const int32_t* __restrict__ am = argmax + base;
+      const float* __restrict__ gr = pooled ? g : g + base;  // read only when not pooled
+      for (int64_t pw = 0; pw < PW; ++pw) {
+        const float v = pooled ? gp : gr[pw];
+        const int32_t left = hW + static_cast<int32_t>(2 * pw), win = am[pw];
+        dr[2 * pw] = keep_if((ar[2 * pw] > 0.f) & (win == left), v);
+        dr[2 * pw + 1] = keep_if((ar[2 * pw + 1] > 0.f) & (win == left + 1), v);
+      }
+      for (int64_t w = 2 * PW; w < W; ++w) dr[w] = 0.f;  // odd W: the pool drops the last column
+      return;
+    }
     for (int64_t w = w0; w < w0 + per; ++w) {
       const int64_t pw = w / 2, pwc = pw < PW ? pw : PW - 1;
       const int64_t j = base + pwc;

@@ -18,6 +18,14 @@ struct PoolGeom {
   int kh, kw, sh, sw, ph, pw;
 };
 
+// One candidate v (flat index i) of a max-pool window, in window order: it wins when larger or NaN.
+// Bit-mask selects, so the compiler cannot turn them into branches.
+LPL_HD inline void max_step(float v, int32_t i, float& best, int32_t& bi) {
+  const uint32_t m = 0u - static_cast<uint32_t>((v > best) | (v != v));
+  best = __builtin_bit_cast(float, (__builtin_bit_cast(uint32_t, v) & m) | (__builtin_bit_cast(uint32_t, best) & ~m));
+  bi = static_cast<int32_t>((static_cast<uint32_t>(i) & m) | (static_cast<uint32_t>(bi) & ~m));
+}
+
 // Span s covers outputs [ow0, ow1) of output row r = plane * OH + oh. The first maximum in
 // row-major window order wins and a NaN always wins (as PyTorch); padded positions never win.
 struct MaxPoolFwd {
@@ -36,6 +44,24 @@ struct MaxPoolFwd {
     float* __restrict__ yr = y + r * g.OW;
     int32_t* __restrict__ ar = argmax + r * g.OW;
     const int64_t h0 = oh * g.sh - g.ph;
+    if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0) {
+      // VGG's 2x2 stride-2 pool: the four candidates in window order through branch-free selects
+      // (which element wins is data: a branch per element mispredicts about half the time).
+      const float* __restrict__ r0 = xp + h0 * g.W;
+      const float* __restrict__ r1 = r0 + g.W;
+      const int32_t i0 = static_cast<int32_t>(h0 * g.W), W = static_cast<int32_t>(g.W);
+      for (int64_t ow = ow0; ow < ow1; ++ow) {
+        const int32_t w = static_cast<int32_t>(2 * ow);
+        float best = r0[w];
+        int32_t bi = i0 + w;
+        max_step(r0[w + 1], i0 + w + 1, best, bi);
+        max_step(r1[w], i0 + W + w, best, bi);
+        max_step(r1[w + 1], i0 + W + w + 1, best, bi);
+        yr[ow] = best;
+        ar[ow] = bi;
+      }
+      return;
+    }
     const int64_t hs = max64(h0, 0), he = min64(h0 + g.kh, g.H);
     for (int64_t ow = ow0; ow < ow1; ++ow) {
       const int64_t w0 = ow * g.sw - g.pw;

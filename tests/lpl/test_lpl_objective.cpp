@@ -207,3 +207,34 @@ static void block_delta(Device d) {
                        doctest::Contains("come together"), Error);
 }
 LPL_TEST_ON_DEVICES("block delta routes through average pool, max-pool arg-max and ReLU mask", block_delta)
+
+// Odd maps (the pool drops the last row and column), ReLU zeros tying inside windows, and both a
+// pooled and a per-position (no_pooling) gradient: against the routing written out from the
+// max-pool's own arg-max.
+void block_delta_odd(Device d) {
+  const int64_t N = 3, C = 4, H = 7, W = 9, PH = 3, PW = 4;
+  std::vector<float> av = test::random_vec(N * C * H * W, 21, -1.f, 1.f);
+  for (auto& v : av) v = v > 0.f ? v : 0.f;  // a ReLU output: many exact zeros
+  const Tensor a = Tensor::from_vector(av, {N, C, H, W}, d);
+  const Pool2dParams pool2;
+  const MaxPoolResult mp = maxpool2d_forward(a, pool2);
+  const std::vector<int32_t> am = [&] {
+    const Tensor t = mp.argmax.to(cpu());
+    return std::vector<int32_t>(t.data<int32_t>(), t.data<int32_t>() + t.numel());
+  }();
+  for (bool pooled : {true, false}) {
+    CAPTURE(pooled);
+    const auto gv = test::random_vec(pooled ? N * C : N * C * PH * PW, 22);
+    const Tensor g = pooled ? Tensor::from_vector(gv, {N, C}, d) : Tensor::from_vector(gv, {N, C, PH, PW}, d);
+    const Tensor delta = lpl_block_delta(g, a, mp.argmax, &pool2, pooled);
+    std::vector<double> ref(av.size(), 0.0);
+    for (int64_t nc = 0; nc < N * C; ++nc)
+      for (int64_t j = 0; j < PH * PW; ++j) {
+        const int64_t pos = nc * H * W + am[static_cast<size_t>(nc * PH * PW + j)];
+        if (av[static_cast<size_t>(pos)] > 0.f)
+          ref[static_cast<size_t>(pos)] = pooled ? gv[static_cast<size_t>(nc)] / double(PH * PW) : gv[static_cast<size_t>(nc * PH * PW + j)];
+      }
+    test::check_close(delta.to(cpu()).to_vector(), ref, 1e-6, 1e-7, pooled ? "pooled, odd map" : "per position, odd map");
+  }
+}
+LPL_TEST_ON_DEVICES("block delta on odd maps, ReLU ties, pooled and per-position gradients", block_delta_odd)
