@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cli.h"
+#include "cli_util.h"
 #include "test_util.h"
 
 using namespace lpl;

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli.h"
+#include "cli_util.h"
 #include "engine/common.h"
 #include "engine/file_util.h"
 #include "experiments/rule_curves.h"

@@ -2,7 +2,6 @@
 // statistics against hand counts of a hand-made trajectory array and against a float64 re-count of
 // generated trajectories, the majority-vote disentanglement score against hand values, eval_linear's
 // per-factor results from a fixture file, and the program's error paths.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -18,6 +17,7 @@
 #include "engine/common.h"
 #include "engine/file_util.h"
 #include "experiments/shapes3d_figures.h"
+#include "cli_util.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -69,24 +69,8 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
-struct Cli {
-  int status = -1;
-  std::string output;
-};
-
-Cli run_program(const std::string& args) {
-  const fs::path exe = fs::read_symlink("/proc/self/exe");  // build/tests/<test>
-  const std::string cmd = (exe.parent_path().parent_path() / "bin" / "lpl_shapes3d_figures").string() + " " + args + " 2>&1";
-  Cli r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using Cli = test::CmdResult;
+Cli run_program(const std::string& args) { return test::run_program("lpl_shapes3d_figures", args); }
 
 }  // namespace
 

@@ -3,7 +3,6 @@
 // (tools/make_swap_exposure_golden.py), the pairing of swap / non-swap / control by construction,
 // the selectivity measure by hand, the effect of exposure on a small synthetic readout problem, and
 // the program's refusals.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +20,7 @@
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "experiments/swap_exposure.h"
+#include "cli_util.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -273,25 +273,9 @@ TEST_CASE("swap exposure: canvas features of a VGG encoder, and images too small
 
 namespace {
 
-struct Cli {
-  int status = -1;
-  std::string output;
-};
+using Cli = test::CmdResult;
 
-Cli run_app(const std::string& args) {
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe");
-  const std::string bin = (exe.parent_path().parent_path() / "bin" / "lpl_swap_exposure").string();
-  REQUIRE_MESSAGE(std::filesystem::exists(bin), "build the lpl_swap_exposure target first: " << bin);
-  Cli r;
-  FILE* p = popen((bin + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+Cli run_app(const std::string& args) { return test::run_program("lpl_swap_exposure", args); }
 
 }  // namespace
 

@@ -1,6 +1,5 @@
 // The programs lpl_toy2d and lpl_toy_digits end to end: tiny runs write their CSV / JSON files, and
 // bad arguments, missing data and existing outputs end with one clear error and exit status 1.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +10,7 @@
 #include <string>
 
 #include "engine/file_util.h"
+#include "cli_util.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -22,16 +22,8 @@ struct Result {
   std::string out;
 };
 Result run(const std::string& app, const std::string& args) {
-  const char* bin = std::getenv("LPL_BIN_DIR");
-  REQUIRE_MESSAGE(bin, "LPL_BIN_DIR is not set (run through ctest)");
-  REQUIRE_MESSAGE(fs::exists(std::string(bin) + "/" + app), app << " is not built in " << bin);
-  FILE* p = popen((std::string(bin) + "/" + app + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  const lpl::test::CmdResult r = lpl::test::run_program(app, args);
+  return {r.status, r.output};
 }
 void refused(const std::string& app, const std::string& args, const std::string& msg) {
   const Result r = run(app, args);

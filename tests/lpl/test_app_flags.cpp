@@ -1,11 +1,11 @@
 // The small apps that take --threads or numbers share engine/flags.h: a non-numeric value names the
 // flag and the value, and thread counts beyond the machine are refused with the bound.
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "cli_util.h"
 #include "test_util.h"
 
 namespace {
@@ -15,15 +15,8 @@ struct Result {
   std::string out;
 };
 Result run(const std::string& app, const std::string& args) {
-  const char* bin = std::getenv("LPL_BIN_DIR");
-  REQUIRE_MESSAGE(bin, "LPL_BIN_DIR is not set (run through ctest)");
-  FILE* p = popen((std::string(bin) + "/" + app + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  const lpl::test::CmdResult r = lpl::test::run_program(app, args);
+  return {r.status, r.output};
 }
 void refused(const std::string& app, const std::string& args, const std::string& msg) {
   const Result r = run(app, args);

@@ -2,7 +2,6 @@
 // program end to end on Fashion-MNIST: run directory, config.json, metrics.jsonl, checkpoints with
 // the original's names, no overwriting of an existing run, --init_from, --benchmark, --help.
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +18,7 @@
 #include "engine/safetensors.h"
 #include "models/train_options.h"
 #include "models/vgg11.h"
+#include "cli_util.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -35,16 +35,8 @@ struct Result {
   std::string out;
 };
 Result run(const std::string& args) {
-  const char* bin = std::getenv("LPL_BIN_DIR");
-  REQUIRE_MESSAGE(bin, "LPL_BIN_DIR is not set (run through ctest)");
-  const std::string cmd = std::string(bin) + "/train_vgg11 " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  const lpl::test::CmdResult r = lpl::test::run_program("train_vgg11", args);
+  return {r.status, r.output};
 }
 
 std::string tmp_dir() {

@@ -1,5 +1,5 @@
-// Test helpers for the figure programs as users run them: a command's output and exit status, the
-// built programs beside the test binary (build/bin/<name>), and a temporary folder.
+// Test helpers for programs as users run them: a command's output and exit status, the built
+// programs beside the test binary (build/bin/<name>), the repository's tools, a temporary folder.
 #pragma once
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +34,13 @@ inline CmdResult run_cmd(const std::string& cmd) {
 inline std::string built_program(const std::string& name) {
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe");
   return (exe.parent_path().parent_path() / "bin" / name).string();
+}
+
+// Runs build/bin/<name> with args (its output and status); the program must be built.
+inline CmdResult run_program(const std::string& name, const std::string& args) {
+  const std::string bin = built_program(name);
+  REQUIRE_MESSAGE(std::filesystem::exists(bin), "build the " << name << " target first: " << bin);
+  return run_cmd(bin + " " + args);
 }
 
 // The repository's tools/<rel> (LPL_SOURCE_DIR, set by ctest, else the source tree of this build).
