@@ -43,8 +43,12 @@ struct Plan {
   int algo = 0;
   size_t workspace = 0;
   bool chosen = false;
+  bool bf16 = false;
+  // bf16 only: cuDNN has no bf16 algorithm for this shape; the convolution runs in float32.
+  bool unsupported = false;
   // tensor_ops: TF32 or bf16 (both run on the tensor cores); bf16: the tensors are bfloat16.
-  Plan(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& p, bool tensor_ops, bool bf16) {
+  Plan(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& p, bool tensor_ops, bool bf16_)
+      : bf16(bf16_) {
     LPL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
     LPL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
     LPL_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
@@ -74,6 +78,23 @@ struct Plan {
   // may then differ). Without TF32 or bf16 it never takes a tensor-op algorithm; with them the chosen
   // algorithm's math type is applied to the descriptor (as PyTorch does). No deterministic algorithm:
   // the fastest successful one, with a warning.
+  // A bf16 plan that cuDNN cannot serve (no algorithm, or the search itself refused): the caller runs
+  // the float32 convolution instead, with one warning per shape.
+  void mark_unsupported(const char* op) {
+    std::fprintf(stderr, "warning: %s: cuDNN has no bf16 algorithm for this shape; it runs in float32\n", op);
+    unsupported = chosen = true;
+  }
+  // The status of an algorithm search: true to go on choosing; false when a bf16 plan was refused.
+  bool searched(cudnnStatus_t st, const char* op) {
+    if (st == CUDNN_STATUS_SUCCESS) return true;
+    if (bf16) {
+      mark_unsupported(op);
+      return false;
+    }
+    LPL_CUDNN_CHECK(st);
+    return false;
+  }
+
   template <class Perf, class Algo, size_t N>
   void choose(const Perf* perf, int n, bool tensor_ops, const char* op, const std::array<Algo, N>& order) {
     auto usable = [&](const Perf& q, bool deterministic) {
@@ -99,6 +120,10 @@ struct Plan {
       if (best >= 0)
         std::fprintf(stderr, "warning: %s: cuDNN has no deterministic algorithm for this shape; using algorithm %d "
                      "(results may differ in the last bits from run to run)\n", op, static_cast<int>(perf[best].algo));
+    }
+    if (best < 0 && bf16) {
+      mark_unsupported(op);
+      return;
     }
     LPL_CHECK(best >= 0, strf("%s: cuDNN found no usable algorithm for this shape", op));
     algo = static_cast<int>(perf[best].algo);
@@ -140,11 +165,9 @@ Shape out_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
 }
 
 bool bf16_mode() { return precision() == Precision::bf16; }
-// Tensor-core algorithms are allowed with TF32 or bf16 (bf16 runs only there).
-bool tensor_ops() { return allow_tf32() || bf16_mode(); }
 
-Plan& plan_for(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2dParams& p) {
-  const bool tf32 = allow_tf32(), bf16 = bf16_mode();
+Plan& plan_for(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2dParams& p, bool bf16) {
+  const bool tf32 = allow_tf32();
   auto& m = plans();
   Key k = make_key(pass, d, x, w, p, tf32, bf16);
   auto it = m.find(k);
@@ -153,11 +176,9 @@ Plan& plan_for(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2d
 }
 
 // What cuDNN reads: the tensor itself, or its bfloat16 copy with --precision bf16.
-Tensor operand(const Tensor& t) { return bf16_mode() ? kern::to_bf16(CudaLaunch{}, t) : t; }
+Tensor operand(const Tensor& t, bool bf16) { return bf16 ? kern::to_bf16(CudaLaunch{}, t) : t; }
 // An output buffer of cuDNN's data type.
-Tensor output_buffer(const Shape& s, Device d) {
-  return Tensor::empty(s, d, bf16_mode() ? DType::BF16 : DType::F32);
-}
+Tensor output_buffer(const Shape& s, Device d, bool bf16) { return Tensor::empty(s, d, bf16 ? DType::BF16 : DType::F32); }
 
 // Algorithms are benchmarked with up to kMaxWorkspace bytes of scratch (less when the GPU is short),
 // taken from the caching allocator for the benchmark only (the kept workspace is the chosen one's).
@@ -169,63 +190,78 @@ Tensor benchmark_workspace(Device d) {
 
 constexpr int kMaxAlgos = 16;
 
-}  // namespace
-
-Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+// The three passes, in float32 or (bf16) on bfloat16 copies. A bf16 shape that cuDNN cannot serve
+// jumps to `fp32:` (after the lock is released) and runs in float32.
+Tensor forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, bool bf16) {
   const Device d = x.device();
-  const Tensor xo = operand(x), wo = operand(w);
-  Tensor yo = output_buffer(out_shape(x.shape(), w.shape(), p), d);
+  Tensor yo;
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    cudnnHandle_t h = cudnn_handle(d);
-    Plan& pl = plan_for(kForward, d, x.shape(), w.shape(), p);
-    if (!pl.chosen) {
-      Tensor ws = benchmark_workspace(d);
-      cudnnConvolutionFwdAlgoPerf_t perf[kMaxAlgos];
-      int n = 0;
-      LPL_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, pl.x, xo.data<void>(), pl.w, wo.data<void>(), pl.conv,
-                                                             pl.y, yo.data<void>(), kMaxAlgos, &n, perf,
-                                                             ws.data<void>(), ws.nbytes()));
-      pl.choose(perf, n, tensor_ops(), "conv2d_forward", kFwdOrder);
+    Plan& pl = plan_for(kForward, d, x.shape(), w.shape(), p, bf16);
+    if (pl.unsupported) goto fp32;
+    {
+      cudnnHandle_t h = cudnn_handle(d);
+      const Tensor xo = operand(x, bf16), wo = operand(w, bf16);
+      yo = output_buffer(out_shape(x.shape(), w.shape(), p), d, bf16);
+      if (!pl.chosen) {
+        Tensor ws = benchmark_workspace(d);
+        cudnnConvolutionFwdAlgoPerf_t perf[kMaxAlgos];
+        int n = 0;
+        if (pl.searched(cudnnFindConvolutionForwardAlgorithmEx(h, pl.x, xo.data<void>(), pl.w, wo.data<void>(), pl.conv,
+                                                               pl.y, yo.data<void>(), kMaxAlgos, &n, perf,
+                                                               ws.data<void>(), ws.nbytes()),
+                        "conv2d_forward"))
+          pl.choose(perf, n, allow_tf32() || bf16, "conv2d_forward", kFwdOrder);
+        if (pl.unsupported) goto fp32;
+      }
+      const float one = 1.f, zero = 0.f;
+      LPL_CUDNN_CHECK(cudnnConvolutionForward(h, &one, pl.x, xo.data<void>(), pl.w, wo.data<void>(), pl.conv,
+                                              static_cast<cudnnConvolutionFwdAlgo_t>(pl.algo),
+                                              cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.y,
+                                              yo.data<void>()));
     }
-    const float one = 1.f, zero = 0.f;
-    LPL_CUDNN_CHECK(cudnnConvolutionForward(h, &one, pl.x, xo.data<void>(), pl.w, wo.data<void>(), pl.conv,
-                                            static_cast<cudnnConvolutionFwdAlgo_t>(pl.algo),
-                                            cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.y,
-                                            yo.data<void>()));
   }
-  Tensor y = bf16_mode() ? kern::to_f32(CudaLaunch{}, yo) : yo;
-  if (b.defined()) kern::add_channel_bias(CudaLaunch{}, y, b);
-  return y;
+  {
+    Tensor y = bf16 ? kern::to_f32(CudaLaunch{}, yo) : yo;
+    if (b.defined()) kern::add_channel_bias(CudaLaunch{}, y, b);
+    return y;
+  }
+fp32:
+  return forward(x, w, b, p, false);
 }
 
-void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
-                            bool accumulate) {
+void backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
+                     bool accumulate, bool bf16) {
   const Device d = x.device();
-  const bool bf16 = bf16_mode();
-  const Tensor xo = operand(x), dyo = operand(dy);
-  // bf16: cuDNN writes a bfloat16 dW, converted (and added) into the caller's float32 one below.
-  Tensor dwo = bf16 ? output_buffer(dw.shape(), d) : dw;
+  Tensor dwo;
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    cudnnHandle_t h = cudnn_handle(d);
-    Plan& pl = plan_for(kBackwardFilter, d, x.shape(), dw.shape(), p);
-    if (!pl.chosen) {
-      // Benchmark into a scratch dW: the caller's may hold gradients to accumulate into.
-      Tensor scratch = output_buffer(dw.shape(), d);
-      Tensor ws = benchmark_workspace(d);
-      cudnnConvolutionBwdFilterAlgoPerf_t perf[kMaxAlgos];
-      int n = 0;
-      LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, pl.x, xo.data<void>(), pl.y, dyo.data<void>(),
-                                                                    pl.conv, pl.w, scratch.data<void>(), kMaxAlgos, &n,
-                                                                    perf, ws.data<void>(), ws.nbytes()));
-      pl.choose(perf, n, tensor_ops(), "conv2d_backward_filter", kBwdFilterOrder);
+    Plan& pl = plan_for(kBackwardFilter, d, x.shape(), dw.shape(), p, bf16);
+    if (pl.unsupported) goto fp32;
+    {
+      cudnnHandle_t h = cudnn_handle(d);
+      const Tensor xo = operand(x, bf16), dyo = operand(dy, bf16);
+      // bf16: cuDNN writes a bfloat16 dW, converted (and added) into the caller's float32 one below.
+      dwo = bf16 ? output_buffer(dw.shape(), d, true) : dw;
+      if (!pl.chosen) {
+        // Benchmark into a scratch dW: the caller's may hold gradients to accumulate into.
+        Tensor scratch = output_buffer(dw.shape(), d, bf16);
+        Tensor ws = benchmark_workspace(d);
+        cudnnConvolutionBwdFilterAlgoPerf_t perf[kMaxAlgos];
+        int n = 0;
+        if (pl.searched(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, pl.x, xo.data<void>(), pl.y, dyo.data<void>(),
+                                                                      pl.conv, pl.w, scratch.data<void>(), kMaxAlgos,
+                                                                      &n, perf, ws.data<void>(), ws.nbytes()),
+                        "conv2d_backward_filter"))
+          pl.choose(perf, n, allow_tf32() || bf16, "conv2d_backward_filter", kBwdFilterOrder);
+        if (pl.unsupported) goto fp32;
+      }
+      const float one = 1.f, beta = accumulate && !bf16 ? 1.f : 0.f;
+      LPL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, pl.x, xo.data<void>(), pl.y, dyo.data<void>(), pl.conv,
+                                                     static_cast<cudnnConvolutionBwdFilterAlgo_t>(pl.algo),
+                                                     cuda_workspace(d, pl.workspace), pl.workspace, &beta, pl.w,
+                                                     dwo.data<void>()));
     }
-    const float one = 1.f, beta = accumulate && !bf16 ? 1.f : 0.f;
-    LPL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, pl.x, xo.data<void>(), pl.y, dyo.data<void>(), pl.conv,
-                                                   static_cast<cudnnConvolutionBwdFilterAlgo_t>(pl.algo),
-                                                   cuda_workspace(d, pl.workspace), pl.workspace, &beta, pl.w,
-                                                   dwo.data<void>()));
   }
   if (bf16) {
     if (accumulate) {
@@ -236,32 +272,58 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
     }
   }
   if (db) kern::bias_backward(CudaLaunch{}, dy, *db, accumulate);
+  return;
+fp32:
+  backward_filter(x, dy, dw, db, p, accumulate, false);
+}
+
+Tensor backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p, bool bf16) {
+  const Device d = dy.device();
+  Tensor dxo;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    Plan& pl = plan_for(kBackwardData, d, x_shape, w.shape(), p, bf16);
+    if (pl.unsupported) goto fp32;
+    {
+      cudnnHandle_t h = cudnn_handle(d);
+      const Tensor dyo = operand(dy, bf16), wo = operand(w, bf16);
+      dxo = output_buffer(x_shape, d, bf16);
+      if (!pl.chosen) {
+        Tensor ws = benchmark_workspace(d);
+        cudnnConvolutionBwdDataAlgoPerf_t perf[kMaxAlgos];
+        int n = 0;
+        if (pl.searched(cudnnFindConvolutionBackwardDataAlgorithmEx(h, pl.w, wo.data<void>(), pl.y, dyo.data<void>(),
+                                                                    pl.conv, pl.x, dxo.data<void>(), kMaxAlgos, &n,
+                                                                    perf, ws.data<void>(), ws.nbytes()),
+                        "conv2d_backward_data"))
+          pl.choose(perf, n, allow_tf32() || bf16, "conv2d_backward_data", kBwdDataOrder);
+        if (pl.unsupported) goto fp32;
+      }
+      const float one = 1.f, zero = 0.f;
+      LPL_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, pl.w, wo.data<void>(), pl.y, dyo.data<void>(), pl.conv,
+                                                   static_cast<cudnnConvolutionBwdDataAlgo_t>(pl.algo),
+                                                   cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.x,
+                                                   dxo.data<void>()));
+    }
+  }
+  return bf16 ? kern::to_f32(CudaLaunch{}, dxo) : dxo;
+fp32:
+  return backward_data(dy, w, x_shape, p, false);
+}
+
+}  // namespace
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  return forward(x, w, b, p, bf16_mode());
+}
+
+void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
+                            bool accumulate) {
+  backward_filter(x, dy, dw, db, p, accumulate, bf16_mode());
 }
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
-  const Device d = dy.device();
-  const Tensor dyo = operand(dy), wo = operand(w);
-  Tensor dxo = output_buffer(x_shape, d);
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    cudnnHandle_t h = cudnn_handle(d);
-    Plan& pl = plan_for(kBackwardData, d, x_shape, w.shape(), p);
-    if (!pl.chosen) {
-      Tensor ws = benchmark_workspace(d);
-      cudnnConvolutionBwdDataAlgoPerf_t perf[kMaxAlgos];
-      int n = 0;
-      LPL_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, pl.w, wo.data<void>(), pl.y, dyo.data<void>(),
-                                                                  pl.conv, pl.x, dxo.data<void>(), kMaxAlgos, &n, perf,
-                                                                  ws.data<void>(), ws.nbytes()));
-      pl.choose(perf, n, tensor_ops(), "conv2d_backward_data", kBwdDataOrder);
-    }
-    const float one = 1.f, zero = 0.f;
-    LPL_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, pl.w, wo.data<void>(), pl.y, dyo.data<void>(), pl.conv,
-                                                 static_cast<cudnnConvolutionBwdDataAlgo_t>(pl.algo),
-                                                 cuda_workspace(d, pl.workspace), pl.workspace, &zero, pl.x,
-                                                 dxo.data<void>()));
-  }
-  return bf16_mode() ? kern::to_f32(CudaLaunch{}, dxo) : dxo;
+  return backward_data(dy, w, x_shape, p, bf16_mode());
 }
 
 }  // namespace lpl::cuda_backend
