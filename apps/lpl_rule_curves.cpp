@@ -149,11 +149,7 @@ int main(int argc, char** argv) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("wrote %s, %s, %s, %s (%.2f s)\n", p_curves.c_str(), p_maps.c_str(), p_s1.c_str(), p_json.c_str(), secs);
     if (plot) {
-      const std::string why = run_plot_tool("plot_rule_curves.py", {out});
-      if (why.empty())
-        std::printf("plots: %s/e1_rule_curves.png, e1_maps.png, s1_losses.png\n", out.c_str());
-      else
-        std::fprintf(stderr, "plots skipped: %s\n", why.c_str());
+      plot_and_report("plot_rule_curves.py", {out}, out + "/e1_rule_curves.png, e1_maps.png, s1_losses.png");
     }
     return 0;
   } catch (const std::exception& e) {

@@ -359,9 +359,7 @@ int main(int argc, char** argv) {
     if (!a.no_plot) {
       std::vector<std::string> args = {a.out};
       if (!a.h5.empty()) args.insert(args.end(), {"--h5", a.h5});
-      const std::string why = run_plot_tool("plot_shapes3d.py", args);
-      if (why.empty()) std::printf("plots: %s/*.png\n", a.out.c_str());
-      else std::printf("plots skipped: %s\n", why.c_str());
+      plot_and_report("plot_shapes3d.py", args, a.out + "/*.png");
     }
     return 0;
   } catch (const std::exception& e) {

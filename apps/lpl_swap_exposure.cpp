@@ -367,10 +367,9 @@ void run(const Args& a) {
               res.front().cond[exp::kControl].mean(), res.back().cond[exp::kControl].mean(), a.out.c_str());
   if (!a.no_plot) {
     const std::string png = (fs::path(a.out) / "swap_exposure.png").string();
-    const std::string why = run_plot_tool("plot_swap_exposure.py", {(fs::path(a.out) / "swap_exposure_mean.csv").string(), png,
-                                                                   (fs::path(a.out) / "swap_exposure_responses.csv").string()});
-    if (why.empty()) std::printf("plot: %s\n", png.c_str());
-    else std::fprintf(stderr, "lpl_swap_exposure: no plot: %s\n", why.c_str());
+    plot_and_report("plot_swap_exposure.py", {(fs::path(a.out) / "swap_exposure_mean.csv").string(), png,
+                                              (fs::path(a.out) / "swap_exposure_responses.csv").string()},
+                    png);
   }
 }
 

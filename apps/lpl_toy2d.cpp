@@ -256,9 +256,7 @@ int main(int argc, char** argv) {
         std::printf("  %-9s sigma %-6g final angle from x %5.1f deg (mean of %lld)\n", toy2d_rule_name(rule).c_str(),
                     row["sigma"].get<double>(), row["final_angle_deg_mean"].get<double>(), static_cast<long long>(a.reps));
     if (!a.no_plot) {
-      const std::string why = run_plot_tool("plot_toy2d.py", {a.out});
-      if (why.empty()) std::printf("plot: %s/toy2d.png\n", a.out.c_str());
-      else std::printf("plot skipped: %s\n", why.c_str());
+      plot_and_report("plot_toy2d.py", {a.out}, a.out + "/toy2d.png");
     }
     return 0;
   } catch (const std::exception& e) {

@@ -234,9 +234,7 @@ int main(int argc, char** argv) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("lpl_toy_digits: %zu runs in %.1f s -> %s\n", jobs.size(), secs, a.out.c_str());
     if (!a.no_plot) {
-      const std::string why = run_plot_tool("plot_toy_digits.py", {a.out});
-      if (why.empty()) std::printf("plot: %s/toy_digits.png\n", a.out.c_str());
-      else std::printf("plot skipped: %s\n", why.c_str());
+      plot_and_report("plot_toy_digits.py", {a.out}, a.out + "/toy_digits.png");
     }
     return 0;
   } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
 #include "engine/plot_tool.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include <spawn.h>
@@ -47,6 +48,15 @@ std::string run_plot_tool(const std::string& rel, const std::vector<std::string>
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
   if (WIFEXITED(status) && WEXITSTATUS(status) == 3) return "python3-matplotlib is not installed";
   return fmt::format("{} {} failed (status {})", python, script, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+void plot_and_report(const std::string& rel, const std::vector<std::string>& args, const std::string& drawn) {
+  const std::string why = run_plot_tool(rel, args);
+  if (why.empty())
+    std::printf("plots: %s\n", drawn.c_str());
+  else
+    std::printf("plots skipped: %s\n", why.c_str());
+  std::fflush(stdout);
 }
 
 }  // namespace lpl

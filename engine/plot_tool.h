@@ -16,4 +16,8 @@ std::string find_tool_script(const std::string& rel);
 // scripts exit 3, or the script's failure status).
 std::string run_plot_tool(const std::string& rel, const std::vector<std::string>& args);
 
+// run_plot_tool, then one line on stdout: "plots: <drawn>" or "plots skipped: <why>" (the figure
+// programs' convention; their numbers are written before and stay either way).
+void plot_and_report(const std::string& rel, const std::vector<std::string>& args, const std::string& drawn);
+
 }  // namespace lpl
