@@ -12,6 +12,9 @@ only); per trained layer the LPL objective on the globally average-pooled output
 backward, Adam with L2 decay 1.5e-6 (none on biases and on names with 'bn'). Prints one JSON line
 like `train_vgg11 --benchmark`:
     {"images_per_s": ..., "batch": 256, "device": "cpu", "threads": 2, "framework": "torch <version>"}
+--views_apart: each view through the network in its own forward pass of B images, as the original's
+training step does (LPL.loss_step runs self.network(img_1) and self.network(img_2)); the default
+batches both views into one pass of 2B images, as train_vgg11 does.
 Both views are counted. Usage (Debian's python3-torch):
     /usr/bin/python3 tools/bench_torch_lpl_step.py --steps 5 --batch_size 256 --threads 2
     /usr/bin/python3 tools/bench_torch_lpl_step.py --encoder resnet --end_to_end --steps 3 --batch_size 32
@@ -99,6 +102,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--encoder", choices=["vgg", "alexnet", "resnet"], default="vgg")
     ap.add_argument("--end_to_end", action="store_true")
+    ap.add_argument("--views_apart", action="store_true", help="one forward pass per view (the original's step)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(24)
@@ -129,6 +133,15 @@ def main():
         if blocks is None:  # ResNet-50: one forward per view, the objective on the pooled last stage
             z = torch.cat([resnet_features(model, x[:B]), resnet_features(model, x[B:])]).mean(dim=(2, 3))
             total = lpl_layer_loss(z, B)
+        elif args.views_apart:  # the original's step: one pass per view, the objective on the pair
+            zs = [[], []]
+            for v in range(2):
+                h = x[v * B:(v + 1) * B]
+                for i, blk in enumerate(blocks):
+                    h = blk(h if args.end_to_end else h.detach())
+                    zs[v].append(h.mean(dim=(2, 3)))
+            layers = range(len(blocks)) if not args.end_to_end else [len(blocks) - 1]
+            total = sum(lpl_layer_loss(torch.cat([zs[0][i], zs[1][i]]), B) for i in layers)
         else:
             h, total = x, 0.0
             for i, blk in enumerate(blocks):
@@ -148,6 +161,7 @@ def main():
     print(json.dumps({"images_per_s": 2 * B * args.steps / el, "batch": B, "device": "cpu",
                       "threads": args.threads, "encoder": args.encoder,
                       "mode": "end-to-end" if args.end_to_end else "layer-local",
+                      "views": "apart" if args.views_apart else "batched",
                       "framework": "torch " + torch.__version__}))
 
 
