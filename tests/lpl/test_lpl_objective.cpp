@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/lpl_ops.h"
+#include "kernels/launch.h"
+#include "kernels/lpl_block.h"
 #include "lpl/lpl_reference.h"
 #include "lpl/objective_check.h"
 #include "test_util.h"
@@ -235,6 +237,14 @@ void block_delta_odd(Device d) {
           ref[static_cast<size_t>(pos)] = pooled ? gv[static_cast<size_t>(nc)] / double(PH * PW) : gv[static_cast<size_t>(nc * PH * PW + j)];
       }
     test::check_close(delta.to(cpu()).to_vector(), ref, 1e-6, 1e-7, pooled ? "pooled, odd map" : "per position, odd map");
+    if (d.is_cuda()) continue;
+    // The CUDA grid's split (one column pair per call) run here: the same functor, every span start.
+    Tensor one = Tensor::empty(a.shape());
+    const int64_t pairs = (W + 1) / 2;
+    CpuLaunch{}(cpu(), N * C * H * pairs,
+                kern::LplBlockDelta{g.f(), a.f(), mp.argmax.data<int32_t>(), one.f(), H, W, PH, PW, pooled,
+                                    1.0f / static_cast<float>(PH * PW), pairs, 1});
+    test::check_close(one.to_vector(), ref, 1e-6, 1e-7, "one pair per call");
   }
 }
 LPL_TEST_ON_DEVICES("block delta on odd maps, ReLU ties, pooled and per-position gradients", block_delta_odd)
