@@ -1,5 +1,6 @@
 // CPU convolution through oneDNN primitives (the JIT kernels PyTorch's CPU convolution uses), in
-// float32 or, with lpl::set_precision(bf16), reading bfloat16 and accumulating in float32.
+// float32 or, with lpl::set_precision(bf16), reading bfloat16 and accumulating in float32 (the bf16
+// weight gradient is a oneDNN matmul on an im2col copy instead: backward_filter_gemm_bf16).
 // The API is NCHW / OIHW float32; oneDNN picks its preferred internal layouts (format_tag::any) and
 // the tensors are reordered in and out. Primitives and reorders are created once per shape (and
 // thread count: oneDNN chooses its blocking for the threads present at creation), so a training
@@ -119,9 +120,9 @@ Key make_key(int pass, const Shape& x, const Shape& w, const Conv2dParams& p, bo
 }
 
 // The primitives' descriptors. The user's tensors are float32; with --precision bf16 what a
-// convolution reads (forward: input and weights; backward: the output gradient with the input or the
-// weights) is bfloat16 (the reorders in convert), and what it writes stays float32 (oneDNN
-// accumulates in float32).
+// convolution reads (forward: input and weights; backward-data: the output gradient and the weights)
+// is bfloat16 (the reorders in convert), and what it writes stays float32 (oneDNN accumulates in
+// float32).
 struct Geometry {
   memory::desc x, w, y, b;        // user layouts
   memory::desc x_lo, w_lo, y_lo;  // what the primitives read (bf16 or f32), any layout
