@@ -78,19 +78,17 @@ Tensor to_f32(const Tensor& x) {
 }
 
 // C = op(A) op(B) of a linear layer: float32, or with --precision bf16 on bf16 copies of A and B
-// (A16 / B16 when the caller already has them) with float32 accumulation and output.
+// (either may already be one) with float32 accumulation and output.
 static void layer_gemm(const char* op, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const Tensor& A,
-                       const Tensor* A16, int64_t lda, const Tensor& B, const Tensor* B16, int64_t ldb, Tensor& C) {
+                       int64_t lda, const Tensor& B, int64_t ldb, Tensor& C) {
   const Device d = A.device();
   if (precision() != Precision::bf16) {
     gemm(d, ta, tb, M, N, K, 1.f, A.f(), lda, B.f(), ldb, 0.f, C.f(), N);
     return;
   }
   check_precision(d, op);
-  const Tensor a = A16 ? Tensor() : to_bf16(A), b = B16 ? Tensor() : to_bf16(B);
-  const Tensor& a16 = A16 ? *A16 : a;
-  const Tensor& b16 = B16 ? *B16 : b;
-  LPL_DISPATCH(d, gemm_bf16, d, ta, tb, M, N, K, a16.data<uint16_t>(), lda, b16.data<uint16_t>(), ldb, 0.f, C.f(), N);
+  const Tensor a = A.dtype() == DType::BF16 ? A : to_bf16(A), b = B.dtype() == DType::BF16 ? B : to_bf16(B);
+  LPL_DISPATCH(d, gemm_bf16, d, ta, tb, M, N, K, a.data<uint16_t>(), lda, b.data<uint16_t>(), ldb, 0.f, C.f(), N);
 }
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
@@ -298,7 +296,7 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
                                               x.shape().str(), w.shape().str()));
   const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
   Tensor y = Tensor::empty({n, out}, x.device());
-  layer_gemm("linear_forward", false, true, n, out, in, x, nullptr, in, w, nullptr, in, y);
+  layer_gemm("linear_forward", false, true, n, out, in, x, in, w, in, y);
   if (b.defined()) {
     check_shape(b, Shape{out}, "linear_forward", "bias");
     add_row_bias_op(y, b);
@@ -314,16 +312,15 @@ LinearGrads linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, 
   check_shape(dy, Shape{n, out}, "linear_backward", "dy");
   LinearGrads g;
   g.dw = Tensor::empty({out, in}, x.device());
-  const Tensor dy16 = precision() == Precision::bf16 ? to_bf16(dy) : Tensor();
-  const Tensor* dy_lo = dy16.defined() ? &dy16 : nullptr;
-  layer_gemm("linear_backward", true, false, out, in, n, dy, dy_lo, out, x, nullptr, in, g.dw);
+  const Tensor dy_in = precision() == Precision::bf16 ? to_bf16(dy) : dy;  // one copy for both GEMMs
+  layer_gemm("linear_backward", true, false, out, in, n, dy_in, out, x, in, g.dw);
   if (has_bias) {
     g.db = Tensor::empty({out}, x.device());
     column_sum_op(dy, g.db, false);
   }
   if (need_dx) {
     g.dx = Tensor::empty({n, in}, x.device());
-    layer_gemm("linear_backward", false, false, n, in, out, dy, dy_lo, out, w, nullptr, in, g.dx);
+    layer_gemm("linear_backward", false, false, n, in, out, dy_in, out, w, in, g.dx);
   }
   return g;
 }
