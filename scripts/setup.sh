@@ -10,10 +10,11 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PKGS=(build-essential cmake pkg-config libdnnl-dev libfmt-dev doctest-dev libstb-dev openmpi-bin libopenmpi-dev
       nlohmann-json3-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist python3 python3-numpy python3-matplotlib
+      python3-h5py  # scripts/figures.sh writes its small 3dshapes.h5 with it (tools/make_shapes3d_small.py)
       curl ca-certificates  # curl: CIFAR-10 / STL-10 downloads
       clang libclang-rt-14-dev)  # libFuzzer for scripts/fuzz.sh and ctest fuzz.* (skipped without them)
 if [ "${1:-}" = "--tools" ]; then
-  PKGS+=(python3-torch python3-torchvision python3-opencv python3-scipy python3-sklearn python3-h5py python3-venv)
+  PKGS+=(python3-torch python3-torchvision python3-opencv python3-scipy python3-sklearn python3-venv)
 fi
 missing=()
 for p in "${PKGS[@]}"; do
