@@ -80,8 +80,11 @@ struct ChannelSum {
 struct AddRowBias {
   float* y;
   const float* b;
-  int64_t cols;
-  LPL_HD void operator()(int64_t i) const { y[i] += b[divmod(i, cols).r]; }
+  int64_t cols, per;  // per: a whole row on the CPU, one item on CUDA (row_spans)
+  LPL_HD void operator()(int64_t s) const {
+    const int64_t i0 = s * per, j0 = divmod(i0, cols).r;
+    for (int64_t k = 0; k < per; ++k) y[i0 + k] += b[j0 + k];
+  }
 };
 
 struct Axpy {
@@ -155,7 +158,8 @@ void column_sum(const L& launch, const Tensor& x, Tensor& out, bool accumulate) 
 }
 template <class L>
 void add_row_bias(const L& launch, Tensor& y, const Tensor& b) {
-  launch(y.device(), y.numel(), AddRowBias{y.f(), b.f(), y.dim(1)});
+  const Span sp = row_spans<L>(y.dim(0), y.dim(1));
+  launch(y.device(), sp.count, AddRowBias{y.f(), b.f(), y.dim(1), sp.per});
 }
 template <class L>
 void axpy(const L& launch, float a, const Tensor& x, Tensor& y) {
