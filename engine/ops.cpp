@@ -72,6 +72,27 @@ Tensor to_bf16(const Tensor& x) {
   LPL_DISPATCH(x.device(), to_bf16, x);
 }
 
+Tensor batch_mean(const Tensor& x) {
+  check_f32(x, "batch_mean", "x");
+  LPL_CHECK(x.ndim() >= 1 && x.dim(0) > 0, fmt::format("batch_mean: x must have a batch, got shape {}", x.shape().str()));
+  const int64_t n = x.dim(0), e = x.numel() / n;
+  Shape s = x.shape();
+  s[0] = 1;
+  Tensor sum = Tensor::empty({e}, x.device()), mean = Tensor::zeros({e}, x.device());
+  column_sum_op(x.reshape({n, e}), sum, false);
+  axpy(1.f / static_cast<float>(n), sum, mean);
+  return mean.reshape(s);
+}
+
+Tensor to_bf16_centred(const Tensor& x, const Tensor& mean) {
+  check_f32(x, "to_bf16_centred", "x");
+  check_f32(mean, "to_bf16_centred", "mean");
+  check_same_device(x, mean, "to_bf16_centred");
+  LPL_CHECK(x.ndim() >= 1 && x.dim(0) > 0 && mean.numel() * x.dim(0) == x.numel(),
+            fmt::format("to_bf16_centred: mean {} is not one row of x {}", mean.shape().str(), x.shape().str()));
+  LPL_DISPATCH(x.device(), to_bf16_centred, x, mean);
+}
+
 Tensor to_f32(const Tensor& x) {
   LPL_CHECK(x.dtype() == DType::BF16, fmt::format("to_f32: x must be bfloat16, got {}", dtype_name(x.dtype())));
   LPL_DISPATCH(x.device(), to_f32, x);
@@ -91,6 +112,23 @@ static void layer_gemm(const char* op, bool ta, bool tb, int64_t M, int64_t N, i
   LPL_DISPATCH(d, gemm_bf16, d, ta, tb, M, N, K, a.data<uint16_t>(), lda, b.data<uint16_t>(), ldb, 0.f, C.f(), N);
 }
 
+// The backends convolve in the precision of x (kernels/backend_ops.inc).
+static Tensor backend_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  LPL_DISPATCH(x.device(), conv2d_forward, x, w, b, p);
+}
+
+// --precision bf16, centred on the batch mean (ops.h says why): W * bf16(x - m) + (W * m + b).
+static Tensor conv2d_forward_bf16(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  if (x.dim(0) == 1) return backend_conv2d_forward(to_bf16(x), w, b, p);
+  const Tensor mean = batch_mean(x);
+  Tensor y = backend_conv2d_forward(to_bf16_centred(x, mean), w, Tensor(), p);
+  const Tensor y_mean = backend_conv2d_forward(mean, w, b, p);  // float32, one image
+  const int64_t n = y.dim(0), e = y.numel() / n;
+  Tensor rows = y.reshape({n, e});
+  add_row_bias_op(rows, y_mean.reshape({e}));
+  return y;
+}
+
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
   check_precision(x.device(), "conv2d_forward");
   check_4d(x, "conv2d_forward", "x");
@@ -101,6 +139,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     check_shape(b, Shape{w.dim(0)}, "conv2d_forward", "bias");
     check_same_device(x, b, "conv2d_forward");
   }
+  if (precision() == Precision::bf16) return conv2d_forward_bf16(x, w, b, p);
   LPL_DISPATCH(x.device(), conv2d_forward, x, w, b, p);
 }
 
@@ -295,12 +334,19 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   LPL_CHECK(x.dim(1) == w.dim(1), fmt::format("linear_forward: input {} does not match weight {}",
                                               x.shape().str(), w.shape().str()));
   const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
+  if (b.defined()) check_shape(b, Shape{out}, "linear_forward", "bias");
   Tensor y = Tensor::empty({n, out}, x.device());
-  layer_gemm("linear_forward", false, true, n, out, in, x, in, w, in, y);
-  if (b.defined()) {
-    check_shape(b, Shape{out}, "linear_forward", "bias");
-    add_row_bias_op(y, b);
+  if (precision() == Precision::bf16 && n > 1) {  // centred on the batch mean, as conv2d_forward
+    const Tensor mean = batch_mean(x);
+    layer_gemm("linear_forward", false, true, n, out, in, to_bf16_centred(x, mean), in, w, in, y);
+    Tensor y_mean = Tensor::empty({1, out}, x.device());  // float32
+    gemm(x.device(), false, true, 1, out, in, 1.f, mean.f(), in, w.f(), in, 0.f, y_mean.f(), out);
+    if (b.defined()) add_row_bias_op(y_mean, b);
+    add_row_bias_op(y, y_mean.reshape({out}));
+    return y;
   }
+  layer_gemm("linear_forward", false, true, n, out, in, x, in, w, in, y);
+  if (b.defined()) add_row_bias_op(y, b);
   return y;
 }
 

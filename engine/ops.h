@@ -37,12 +37,22 @@ void gemm(Device d, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alp
 // ---- bfloat16 copies (round to nearest even; kernels/convert.h) ---------------------------------
 Tensor to_bf16(const Tensor& x);  // float32 -> bfloat16 (DType::BF16), same shape and device
 Tensor to_f32(const Tensor& x);   // bfloat16 -> float32
+// The batch mean of x [N, ...] (shape [1, ...]) and bf16(x[n] - mean) (DType::BF16, x's shape): what
+// --precision bf16 convolutions and linear layers read (conv2d_forward says why).
+Tensor batch_mean(const Tensor& x);
+Tensor to_bf16_centred(const Tensor& x, const Tensor& mean);
 
 // ---- Convolution (cross-correlation, as PyTorch) ------------------------------------------------
 struct Conv2dParams {
   int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
 };
-// x [N, Ci, H, W], w [Co, Ci, KH, KW], b [Co] or undefined -> y [N, Co, OH, OW]
+// x [N, Ci, H, W], w [Co, Ci, KH, KW], b [Co] or undefined -> y [N, Co, OH, OW].
+// --precision bf16 (N > 1): y = W * bf16(x - m) + W * m with m the batch mean of x, the second term in
+// float32 (one image). Rounding keeps ~3 significant digits of each value, but LPL's objective lives
+// on how features vary over the batch (z - mean, variances, covariances), at initialisation a small
+// fraction of their size in deep layers: rounding x whole put layers 4-8's gradients 11-26 % off
+// float32's; rounding x - m, 4-8 %, as much as rounding the input images alone does
+// (tests/lpl/test_bf16_step.cpp). Same for linear_forward.
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p);
 // dW (and db when db is defined) from input x and output gradient dy; accumulate adds into dW/db.
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,

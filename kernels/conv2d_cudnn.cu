@@ -175,8 +175,11 @@ Plan& plan_for(Pass pass, Device d, const Shape& x, const Shape& w, const Conv2d
   return *m.emplace(k, std::make_unique<Plan>(x, w, out_shape(x, w, p), p, tf32 || bf16, bf16)).first->second;
 }
 
-// What cuDNN reads: the tensor itself, or its bfloat16 copy with --precision bf16.
-Tensor operand(const Tensor& t, bool bf16) { return bf16 ? kern::to_bf16(CudaLaunch{}, t) : t; }
+// What cuDNN reads: the tensor itself (float32, or a bf16 forward's input that engine/ops.cpp hands
+// over centred and already bfloat16), or its bfloat16 copy with --precision bf16.
+Tensor operand(const Tensor& t, bool bf16) {
+  return bf16 && t.dtype() != DType::BF16 ? kern::to_bf16(CudaLaunch{}, t) : t;
+}
 // An output buffer of cuDNN's data type.
 Tensor output_buffer(const Shape& s, Device d, bool bf16) { return Tensor::empty(s, d, bf16 ? DType::BF16 : DType::F32); }
 
@@ -227,7 +230,7 @@ Tensor forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dPa
     return y;
   }
 fp32:
-  return forward(x, w, b, p, false);
+  return forward(x.dtype() == DType::BF16 ? kern::to_f32(CudaLaunch{}, x) : x, w, b, p, false);
 }
 
 void backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
@@ -314,7 +317,7 @@ fp32:
 }  // namespace
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
-  return forward(x, w, b, p, bf16_mode());
+  return forward(x, w, b, p, x.dtype() == DType::BF16);
 }
 
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,

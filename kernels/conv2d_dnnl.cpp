@@ -114,29 +114,29 @@ struct Staged {
 };
 
 using Key = std::array<int64_t, 15>;
-Key make_key(int pass, const Shape& x, const Shape& w, const Conv2dParams& p, bool bias) {
+Key make_key(int pass, const Shape& x, const Shape& w, const Conv2dParams& p, bool bias, bool bf16) {
   return {pass, x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w, bias ? 1 : 0,
-          num_threads(), static_cast<int64_t>(precision())};
+          num_threads(), bf16 ? 1 : 0};
 }
 
-// The primitives' descriptors. The user's tensors are float32; with --precision bf16 what a
-// convolution reads (forward: input and weights; backward-data: the output gradient and the weights)
-// is bfloat16 (the reorders in convert), and what it writes stays float32 (oneDNN accumulates in
-// float32).
+// The primitives' descriptors. The user's tensors are float32 (but a bf16 forward's input, which
+// engine/ops.cpp hands over centred and already bfloat16); in bf16 what a convolution reads
+// (forward: input and weights; backward-data: the output gradient and the weights) is bfloat16 (the
+// reorders convert), and what it writes stays float32 (oneDNN accumulates in float32).
 struct Geometry {
   memory::desc x, w, y, b;        // user layouts
   memory::desc x_lo, w_lo, y_lo;  // what the primitives read (bf16 or f32), any layout
   memory::desc x_f, w_f, y_f;     // what they write (f32), any layout
   memory::dims strides, pad;
-  Geometry(const Shape& xs, const Shape& ws, const Conv2dParams& p) {
+  Geometry(const Shape& xs, const Shape& ws, const Conv2dParams& p, bool bf16, bool x_bf16 = false) {
     const int64_t oh = (xs[2] + 2 * p.pad_h - ws[2]) / p.stride_h + 1;
     const int64_t ow = (xs[3] + 2 * p.pad_w - ws[3]) / p.stride_w + 1;
     memory::dims xd{xs[0], xs[1], xs[2], xs[3]}, wd{ws[0], ws[1], ws[2], ws[3]}, yd{xs[0], ws[0], oh, ow};
-    x = memory::desc(xd, dt::f32, tag::nchw);
+    x = memory::desc(xd, x_bf16 ? dt::bf16 : dt::f32, tag::nchw);
     w = memory::desc(wd, dt::f32, tag::oihw);
     y = memory::desc(yd, dt::f32, tag::nchw);
     b = memory::desc({ws[0]}, dt::f32, tag::a);
-    const dt lo = precision() == Precision::bf16 ? dt::bf16 : dt::f32;
+    const dt lo = bf16 ? dt::bf16 : dt::f32;
     x_lo = memory::desc(xd, lo, tag::any);
     w_lo = memory::desc(wd, lo, tag::any);
     y_lo = memory::desc(yd, lo, tag::any);
@@ -277,13 +277,14 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   const bool bias = b.defined();
-  Geometry g(x.shape(), w.shape(), p);
+  const bool bf16 = x.dtype() == DType::BF16;
+  Geometry g(x.shape(), w.shape(), p, bf16, bf16);
   const auto yd = g.y.dims();
   Tensor y = Tensor::empty(Shape{yd[0], yd[1], yd[2], yd[3]}, x.device());
-  ForwardPlan& pl = plan_for(c.fwd, make_key(0, x.shape(), w.shape(), p, bias), "conv2d_forward", x.shape(),
+  ForwardPlan& pl = plan_for(c.fwd, make_key(0, x.shape(), w.shape(), p, bias, bf16), "conv2d_forward", x.shape(),
                              w.shape(), g, bias);
   run_dnnl("conv2d_forward", [&] {
-    memory xm = pl.x.read(x.f(), c.pool), wm = pl.w.read(w.f(), c.pool);
+    memory xm = pl.x.read(x.data<void>(), c.pool), wm = pl.w.read(w.f(), c.pool);
     memory ym = pl.y.target(y.f(), c.pool, false);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
     if (bias) args.emplace(DNNL_ARG_BIAS, memory(g.b, engine(), b.f()));
@@ -303,8 +304,8 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
     return;
   }
   const bool bias = db != nullptr;
-  Geometry g(x.shape(), dw.shape(), p);
-  BackwardFilterPlan& pl = plan_for(c.bwf, make_key(1, x.shape(), dw.shape(), p, bias), "conv2d_backward_filter",
+  Geometry g(x.shape(), dw.shape(), p, false);
+  BackwardFilterPlan& pl = plan_for(c.bwf, make_key(1, x.shape(), dw.shape(), p, bias, false), "conv2d_backward_filter",
                                     x.shape(), dw.shape(), g, bias);
   run_dnnl("conv2d_backward_filter", [&] {
     memory xm = pl.x.read(x.f(), c.pool), dym = pl.dy.read(dy.f(), c.pool);
@@ -325,10 +326,11 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
   use_engine_threads();
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  Geometry g(x_shape, w.shape(), p);
+  const bool bf16 = precision() == Precision::bf16;
+  Geometry g(x_shape, w.shape(), p, bf16);
   Tensor dx = Tensor::empty(x_shape, dy.device());
   BackwardDataPlan& pl =
-      plan_for(c.bwd, make_key(2, x_shape, w.shape(), p, false), "conv2d_backward_data", x_shape, w.shape(), g);
+      plan_for(c.bwd, make_key(2, x_shape, w.shape(), p, false, bf16), "conv2d_backward_data", x_shape, w.shape(), g);
   run_dnnl("conv2d_backward_data", [&] {
     memory dym = pl.dy.read(dy.f(), c.pool), wm = pl.w.read(w.f(), c.pool);
     memory dxm = pl.dx.target(dx.f(), c.pool, false);

@@ -48,11 +48,33 @@ struct ToF32 {
   }
 };
 
+// y[n, e] = bf16(x[n, e] - mean[e]) for x seen as rows [N, cols]: the batch-centred copy that
+// --precision bf16 convolutions and linear layers read (engine/ops.cpp says why).
+struct CentredToBf16 {
+  const float* x;
+  const float* mean;
+  uint16_t* y;
+  int64_t cols, per;  // per: a whole row on the CPU, one item on CUDA (row_spans)
+  LPL_HD void operator()(int64_t s) const {
+    const int64_t i0 = s * per, e0 = divmod(i0, cols).r;
+    for (int64_t k = 0; k < per; ++k) y[i0 + k] = f32_to_bf16(x[i0 + k] - mean[e0 + k]);
+  }
+};
+
 template <class L>
 Tensor to_bf16(const L& launch, const Tensor& x) {
   Tensor y = Tensor::empty(x.shape(), x.device(), DType::BF16);
   const Span sp = flat_spans<L>(x.numel());
   launch(x.device(), sp.count, ToBf16{x.f(), y.data<uint16_t>(), x.numel(), sp.per});
+  return y;
+}
+// mean holds x.numel() / x.dim(0) values: one per item of a batch row.
+template <class L>
+Tensor to_bf16_centred(const L& launch, const Tensor& x, const Tensor& mean) {
+  Tensor y = Tensor::empty(x.shape(), x.device(), DType::BF16);
+  const int64_t cols = mean.numel();
+  const Span sp = row_spans<L>(x.numel() / cols, cols);
+  launch(x.device(), sp.count, CentredToBf16{x.f(), mean.f(), y.data<uint16_t>(), cols, sp.per});
   return y;
 }
 template <class L>

@@ -14,6 +14,7 @@ Tensor dropout_backward(const Tensor& dy, float p, uint64_t seed, uint64_t strea
   return kern::dropout_apply(CudaLaunch{}, dy, p, seed, stream);
 }
 Tensor to_bf16(const Tensor& x) { return kern::to_bf16(CudaLaunch{}, x); }
+Tensor to_bf16_centred(const Tensor& x, const Tensor& mean) { return kern::to_bf16_centred(CudaLaunch{}, x, mean); }
 Tensor to_f32(const Tensor& x) { return kern::to_f32(CudaLaunch{}, x); }
 
 }  // namespace lpl::cuda_backend

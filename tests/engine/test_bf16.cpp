@@ -181,3 +181,61 @@ TEST_CASE("bf16 on a device that cannot is refused by name") {
     CHECK_THROWS_AS(set_precision(Precision::bf16, cuda(0)), Error);
   CHECK(precision() == Precision::fp32);
 }
+
+TEST_CASE("batch_mean and to_bf16_centred: values, shapes, refusals") {
+  const Tensor x = test::random_tensor({5, 3, 4, 2}, 21, cpu(), -3.f, 7.f);
+  const Tensor m = batch_mean(x);
+  CHECK(m.shape() == Shape{1, 3, 4, 2});
+  const auto vx = x.to_vector(), vm = m.to_vector();
+  const size_t e = vm.size();
+  for (size_t j = 0; j < e; ++j) {
+    double s = 0;
+    for (size_t n = 0; n < 5; ++n) s += vx[n * e + j];
+    CHECK(std::abs(vm[j] - s / 5) <= 1e-6 * (1 + std::abs(s / 5)));
+  }
+  const Tensor c = to_bf16_centred(x, m);
+  CHECK(c.dtype() == DType::BF16);
+  CHECK(c.shape() == x.shape());
+  std::vector<float> diff(vx.size());
+  for (size_t i = 0; i < vx.size(); ++i) diff[i] = vx[i] - vm[i % e];
+  const auto want = to_f32(to_bf16(Tensor::from_vector(diff, x.shape()))).to_vector(), got = to_f32(c).to_vector();
+  CHECK(got == want);  // the same rounding as to_bf16, of x - mean
+  CHECK_THROWS_WITH_AS(to_bf16_centred(x, Tensor::zeros({3, 4})), doctest::Contains("is not one row of x"), Error);
+  CHECK_THROWS_WITH_AS(to_bf16_centred(c, m), doctest::Contains("to_bf16_centred"), Error);
+}
+
+// Features that vary over the batch by 0.2 % of their size, as deep layers' do at initialisation: a
+// bf16 forward must keep that variation (it rounds x - batch mean), where rounding x whole (relative
+// step 2^-9 of 5) would leave noise about as large as the variation itself.
+static void check_centred_forward(Device d) {
+  const Tensor r = test::random_tensor({16, 32, 8, 8}, 31), w = test::random_tensor({24, 32, 3, 3}, 32, cpu(), -0.2f, 0.2f),
+               b = test::random_tensor({24}, 33);
+  Tensor x = Tensor::full(r.shape(), 5.f);
+  axpy(0.01f, r, x);
+  const Tensor xl = x.reshape({16, 32 * 64}), wl = test::random_tensor({40, 32 * 64}, 34, cpu(), -0.05f, 0.05f),
+               bl = test::random_tensor({40}, 35);
+  const Conv2dParams p{1, 1, 1, 1};
+  auto centred = [](const Tensor& y) {  // y - batch mean, on the CPU
+    const Tensor yc = y.to(cpu()), m = batch_mean(yc);
+    Tensor out = yc.clone();
+    Tensor rows = out.reshape({yc.dim(0), yc.numel() / yc.dim(0)});
+    Tensor neg = Tensor::zeros({m.numel()});
+    axpy(-1.f, m.reshape({m.numel()}), neg);
+    add_row_bias_op(rows, neg);
+    return out;
+  };
+  const Tensor c32 = centred(conv2d_forward(x, w, b, p)), l32 = centred(linear_forward(xl, wl, bl));
+  const Tensor one32 = conv2d_forward(x.slice0(0, 1), w, b, p);
+  PrecisionScope bf(Precision::bf16, d);
+  const double ec = rel_err(centred(conv2d_forward(x.to(d), w.to(d), b.to(d), p)), c32);
+  const double el = rel_err(centred(linear_forward(xl.to(d), wl.to(d), bl.to(d))), l32);
+  const double e1 = rel_err(conv2d_forward(x.slice0(0, 1).to(d), w.to(d), b.to(d), p).to(cpu()), one32);
+  MESSAGE("batch variation kept by bf16: convolution " << ec << ", linear " << el << "; one image " << e1);
+  CHECK(ec <= 2e-2);
+  CHECK(el <= 2e-2);
+  CHECK(e1 <= 2e-2);  // a single image has no variation to keep: plain rounding
+}
+
+TEST_CASE("bf16 forward keeps a small batch variation (CPU)" * doctest::skip(!can_bf16())) { check_centred_forward(cpu()); }
+
+LPL_GPU_TEST_CASE("bf16 forward keeps a small batch variation (GPU)") { check_centred_forward(cuda(0)); }

@@ -1,8 +1,12 @@
 // A layer-local LPL step of VGG-11 with --precision bf16 against the same step in float32 (issue 15):
-// the same data and weights; every gradient points the same way, within a bounded relative difference.
-// bf16 rounds the convolutions' inputs to 8 bits (2e-3 relative on an op, tests/engine/test_bf16.cpp);
-// at initialisation the deep layers' features barely vary over the batch (variance ~ eps), so the
-// Hebbian and decorrelation gradients, built from z - mean, amplify that rounding layer by layer.
+// the same data and weights; every gradient points the same way, and differs from float32's no more
+// than rounding the input images to bf16 makes the float32 step's differ.
+// Why that yardstick: at initialisation the objective's gradient is sensitive (its Hebbian and
+// decorrelation terms divide by feature variances that are tiny in deep layers), so even a float32
+// step on bf16-rounded images moves each layer's gradient by 3-7 %. Rounding every convolution's input
+// whole is worse from layer 2 on (11-26 % in layers 4-8): deep features vary over the batch by a
+// small fraction of their size, near bf16's resolution. conv2d_forward therefore rounds x - batch mean
+// (engine/ops.h); the second case checks that this is what makes the difference.
 #include <cmath>
 
 #include "engine/ops.h"
@@ -12,48 +16,90 @@
 
 using namespace lpl;
 
-TEST_CASE("bf16 layer-local step: every gradient close to the fp32 step's in direction and size" *
-          doctest::skip(!(LPL_HAVE_DNNL && cpu_has_bf16()))) {
-  auto net = make_encoder(EncoderOptions{}, 7, cpu());
-  LplStep step(*net, LplStepOptions{});
-  const Tensor x = test::random_tensor({16, 3, 32, 32}, 3, cpu(), -2.f, 2.f);
-  const auto t32 = step.run(x, 0);
-  std::vector<Tensor> g32;
-  for (Param* p : net->trained_params()) g32.push_back(p->grad.clone());
+namespace {
+
+struct Diff {
+  double rel = 0, cosine = 0;
+};
+Diff diff(const Tensor& got, const Tensor& ref) {
+  const auto a = got.to_vector(), b = ref.to_vector();
+  double num = 0, den = 0, dot = 0, aa = 0;
+  for (size_t k = 0; k < a.size(); ++k) {
+    num += (static_cast<double>(a[k]) - b[k]) * (static_cast<double>(a[k]) - b[k]);
+    den += static_cast<double>(b[k]) * b[k];
+    dot += static_cast<double>(a[k]) * b[k];
+    aa += static_cast<double>(a[k]) * a[k];
+  }
+  const double rel = std::sqrt(num / std::max(den, 1e-30)), cosine = dot / std::sqrt(std::max(aa * den, 1e-60));
+  return {std::isnan(rel) ? INFINITY : rel, std::isnan(cosine) ? -INFINITY : cosine};
+}
+
+std::vector<Tensor> gradients(Encoder& net) {
+  std::vector<Tensor> g;
+  for (Param* p : net.trained_params()) g.push_back(p->grad.clone());
+  return g;
+}
+
+// One step in bf16, restoring fp32 whatever happens.
+std::vector<LplTerms> run_bf16(LplStep& step, const Tensor& x) {
   set_precision(Precision::bf16);
-  std::vector<LplTerms> t16;
   try {
-    t16 = step.run(x, 0);
+    auto t = step.run(x, 0);
+    set_precision(Precision::fp32);
+    return t;
   } catch (...) {
     set_precision(Precision::fp32);
     throw;
   }
-  set_precision(Precision::fp32);
-  size_t i = 0;
-  double worst = 0;
-  bool differs = false;
-  for (Param* p : net->trained_params()) {
-    CAPTURE(p->name);
-    const auto a = p->grad.to_vector(), b = g32[i++].to_vector();
-    double num = 0, den = 0, dot = 0, aa = 0;
-    for (size_t k = 0; k < a.size(); ++k) {
-      num += (static_cast<double>(a[k]) - b[k]) * (static_cast<double>(a[k]) - b[k]);
-      den += static_cast<double>(b[k]) * b[k];
-      dot += static_cast<double>(a[k]) * b[k];
-      aa += static_cast<double>(a[k]) * a[k];
-      differs |= a[k] != b[k];
+}
+
+}  // namespace
+
+TEST_CASE("bf16 layer-local step: each weight gradient as close to fp32's as rounding the images alone makes it" *
+          doctest::skip(!(LPL_HAVE_DNNL && cpu_has_bf16()))) {
+  constexpr int kSeeds = 4;
+  std::vector<double> bf16_rel, image_rel;  // per weight tensor, mean over seeds
+  std::vector<std::string> names;
+  for (int s = 0; s < kSeeds; ++s) {
+    auto net = make_encoder(EncoderOptions{}, 7 + s, cpu());
+    LplStep step(*net, LplStepOptions{});
+    const Tensor x = test::random_tensor({32, 3, 32, 32}, 3 + s, cpu(), 0.f, 1.f);  // image-like values
+    const auto t32 = step.run(x, 0);
+    const auto g32 = gradients(*net);
+    const auto t16 = run_bf16(step, x);
+    const auto g16 = gradients(*net);
+    step.run(to_f32(to_bf16(x)), 0);  // float32 on bf16-rounded images
+    const auto gim = gradients(*net);
+    size_t w = 0;
+    for (size_t i = 0; i < g32.size(); ++i) {
+      const Param* p = net->trained_params()[i];
+      const Diff d16 = diff(g16[i], g32[i]), dim = diff(gim[i], g32[i]);
+      CAPTURE(p->name);
+      CHECK(d16.cosine >= 0.99);
+      CHECK(d16.rel > 0);  // bf16 did run: some rounding shows
+      if (p->value.ndim() != 4) continue;
+      if (s == 0) {
+        names.push_back(p->name);
+        bf16_rel.push_back(0);
+        image_rel.push_back(0);
+      }
+      bf16_rel[w] += d16.rel / kSeeds;
+      image_rel[w] += dim.rel / kSeeds;
+      ++w;
     }
-    const double rel = std::sqrt(num / std::max(den, 1e-30)), cosine = dot / std::sqrt(std::max(aa * den, 1e-60));
-    INFO(p->name << ": relative L2 difference " << rel << ", cosine " << cosine);
-    worst = std::max(worst, std::isnan(rel) ? INFINITY : rel);
-    CHECK(rel <= (p->layer == 0 ? 0.1 : 0.5));
-    CHECK(cosine >= 0.9);
+    for (size_t k = 0; k < t32.size(); ++k) {
+      CAPTURE(k);
+      CHECK(std::abs(t16[k].pull - t32[k].pull) <= 0.1 * std::abs(t32[k].pull) + 1e-6);
+      CHECK(std::abs(t16[k].push - t32[k].push) <= 0.1 * std::abs(t32[k].push) + 1e-6);
+    }
   }
-  MESSAGE("largest relative gradient difference (L2) " << worst);
-  CHECK(differs);
-  for (size_t k = 0; k < t32.size(); ++k) {
-    CAPTURE(k);
-    CHECK(std::abs(t16[k].pull - t32[k].pull) <= 0.1 * std::abs(t32[k].pull) + 1e-6);
-    CHECK(std::abs(t16[k].push - t32[k].push) <= 0.1 * std::abs(t32[k].push) + 1e-6);
+  REQUIRE(names.size() == 8);
+  for (size_t w = 0; w < names.size(); ++w) {
+    CAPTURE(names[w]);
+    MESSAGE(names[w] << ": relative L2 difference from fp32, bf16 " << bf16_rel[w] << ", fp32 on bf16-rounded images "
+                     << image_rel[w]);
+    // Measured (mean of 4 seeds): bf16 / images 0.85-1.13 at the 8 layers; rounding each convolution's
+    // input whole instead of x - batch mean gave 1.27-5.5.
+    CHECK(bf16_rel[w] <= 1.25 * image_rel[w]);
   }
 }
