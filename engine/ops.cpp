@@ -72,16 +72,24 @@ Tensor to_bf16(const Tensor& x) {
   LPL_DISPATCH(x.device(), to_bf16, x);
 }
 
-Tensor batch_mean(const Tensor& x) {
-  check_f32(x, "batch_mean", "x");
-  LPL_CHECK(x.ndim() >= 1 && x.dim(0) > 0, fmt::format("batch_mean: x must have a batch, got shape {}", x.shape().str()));
+// sum over the batch of x [N, ...] -> [1, ...]
+static Tensor batch_sum(const Tensor& x, const char* op) {
+  check_f32(x, op, "x");
+  LPL_CHECK(x.ndim() >= 1 && x.dim(0) > 0, fmt::format("{}: x must have a batch, got shape {}", op, x.shape().str()));
   const int64_t n = x.dim(0), e = x.numel() / n;
   Shape s = x.shape();
   s[0] = 1;
-  Tensor sum = Tensor::empty({e}, x.device()), mean = Tensor::zeros({e}, x.device());
-  column_sum_op(x.reshape({n, e}), sum, false);
-  axpy(1.f / static_cast<float>(n), sum, mean);
-  return mean.reshape(s);
+  Tensor sum = Tensor::empty(s, x.device());
+  Tensor flat = sum.reshape({e});
+  column_sum_op(x.reshape({n, e}), flat, false);
+  return sum;
+}
+
+Tensor batch_mean(const Tensor& x) {
+  const Tensor sum = batch_sum(x, "batch_mean");
+  Tensor mean = Tensor::zeros(sum.shape(), x.device());
+  axpy(1.f / static_cast<float>(x.dim(0)), sum, mean);
+  return mean;
 }
 
 Tensor to_bf16_centred(const Tensor& x, const Tensor& mean) {
@@ -112,9 +120,13 @@ static void layer_gemm(const char* op, bool ta, bool tb, int64_t M, int64_t N, i
   LPL_DISPATCH(d, gemm_bf16, d, ta, tb, M, N, K, a.data<uint16_t>(), lda, b.data<uint16_t>(), ldb, 0.f, C.f(), N);
 }
 
-// The backends convolve in the precision of x (kernels/backend_ops.inc).
+// The backends' forward and weight gradient compute in the precision of x (kernels/backend_ops.inc).
 static Tensor backend_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
   LPL_DISPATCH(x.device(), conv2d_forward, x, w, b, p);
+}
+static void backend_conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
+                                           const Conv2dParams& p, bool accumulate) {
+  LPL_DISPATCH(x.device(), conv2d_backward_filter, x, dy, dw, db, p, accumulate);
 }
 
 // --precision bf16, centred on the batch mean (ops.h says why): W * bf16(x - m) + (W * m + b).
@@ -143,6 +155,18 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
   LPL_DISPATCH(x.device(), conv2d_forward, x, w, b, p);
 }
 
+// --precision bf16 weight gradient, centred as the forward: sum_n dy[n] * x[n] =
+// sum_n dy[n] * (x[n] - m) + (sum_n dy[n]) * m, the first in bf16, the second in float32 (one image;
+// its bias gradient, the sum of dy over n, h, w, is the layer's).
+static void conv2d_backward_filter_bf16(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
+                                        const Conv2dParams& p, bool accumulate) {
+  if (x.dim(0) == 1) return backend_conv2d_backward_filter(to_bf16(x), dy, dw, db, p, accumulate);
+  const Tensor mean = batch_mean(x);
+  backend_conv2d_backward_filter(to_bf16_centred(x, mean), dy, dw, nullptr, p, accumulate);
+  if (db && !accumulate) db->zero_();
+  backend_conv2d_backward_filter(mean, batch_sum(dy, "conv2d_backward_filter"), dw, db, p, true);
+}
+
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
                             const Conv2dParams& p, bool accumulate) {
   check_precision(x.device(), "conv2d_backward_filter");
@@ -154,6 +178,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
   check_shape(dy, conv_out_shape(x.shape(), dw.shape(), p, "conv2d_backward_filter"),
               "conv2d_backward_filter", "dy");
   if (db) check_shape(*db, Shape{dw.dim(0)}, "conv2d_backward_filter", "db");
+  if (precision() == Precision::bf16) return conv2d_backward_filter_bf16(x, dy, dw, db, p, accumulate);
   LPL_DISPATCH(x.device(), conv2d_backward_filter, x, dy, dw, db, p, accumulate);
 }
 
@@ -358,8 +383,15 @@ LinearGrads linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, 
   check_shape(dy, Shape{n, out}, "linear_backward", "dy");
   LinearGrads g;
   g.dw = Tensor::empty({out, in}, x.device());
-  const Tensor dy_in = precision() == Precision::bf16 ? to_bf16(dy) : dy;  // one copy for both GEMMs
-  layer_gemm("linear_backward", true, false, out, in, n, dy_in, out, x, in, g.dw);
+  const bool bf16 = precision() == Precision::bf16;
+  const Tensor dy_in = bf16 ? to_bf16(dy) : dy;  // one copy for both GEMMs
+  if (bf16 && n > 1) {  // centred as conv2d_backward_filter: dy^T (x - m) in bf16 + (sum of dy)^T m in float32
+    const Tensor mean = batch_mean(x), dy_sum = batch_sum(dy, "linear_backward");
+    layer_gemm("linear_backward", true, false, out, in, n, dy_in, out, to_bf16_centred(x, mean), in, g.dw);
+    gemm(x.device(), true, false, out, in, 1, 1.f, dy_sum.f(), out, mean.f(), in, 1.f, g.dw.f(), in);
+  } else {
+    layer_gemm("linear_backward", true, false, out, in, n, dy_in, out, x, in, g.dw);
+  }
   if (has_bias) {
     g.db = Tensor::empty({out}, x.device());
     column_sum_op(dy, g.db, false);

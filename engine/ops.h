@@ -51,10 +51,12 @@ struct Conv2dParams {
 // float32 (one image). Rounding keeps ~3 significant digits of each value, but LPL's objective lives
 // on how features vary over the batch (z - mean, variances, covariances), at initialisation a small
 // fraction of their size in deep layers: rounding x whole put layers 4-8's gradients 11-26 % off
-// float32's; rounding x - m, 4-8 %, as much as rounding the input images alone does
+// float32's; rounding x - m, 3-8 %, as much as rounding the input images alone does
 // (tests/lpl/test_bf16_step.cpp). Same for linear_forward.
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p);
 // dW (and db when db is defined) from input x and output gradient dy; accumulate adds into dW/db.
+// --precision bf16 (N > 1), centred as the forward: sum_n dy[n] * bf16(x[n] - m) + (sum_n dy[n]) * m,
+// the second term in float32.
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
                             const Conv2dParams& p, bool accumulate = false);
 // dX from dy and w; x_shape is the forward input's shape.

@@ -277,7 +277,7 @@ void backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, 
   if (db) kern::bias_backward(CudaLaunch{}, dy, *db, accumulate);
   return;
 fp32:
-  backward_filter(x, dy, dw, db, p, accumulate, false);
+  backward_filter(x.dtype() == DType::BF16 ? kern::to_f32(CudaLaunch{}, x) : x, dy, dw, db, p, accumulate, false);
 }
 
 Tensor backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p, bool bf16) {
@@ -322,7 +322,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
                             bool accumulate) {
-  backward_filter(x, dy, dw, db, p, accumulate, bf16_mode());
+  backward_filter(x, dy, dw, db, p, accumulate, x.dtype() == DType::BF16);
 }
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {

@@ -263,7 +263,10 @@ void backward_filter_gemm_bf16(const Tensor& x, const Tensor& dy, Tensor& dw, Te
     const int64_t m = std::min(chunk, n - n0), rows = m * ohw;
     const kern::Span sa = kern::row_spans<CpuLaunch>(m * co, ohw), sb = kern::row_spans<CpuLaunch>(row_len, rows);
     CpuLaunch{}(cpu(), sa.count, kern::DyRowsBf16{dy.f(), a, co, ohw, n0, m, sa.per});
-    CpuLaunch{}(cpu(), sb.count, kern::Im2colTBf16{x.f(), b, g, n0, m, sb.per});
+    if (x.dtype() == DType::BF16)
+      CpuLaunch{}(cpu(), sb.count, kern::Im2colTBf16<uint16_t>{x.data<uint16_t>(), b, g, n0, m, sb.per});
+    else
+      CpuLaunch{}(cpu(), sb.count, kern::Im2colTBf16<float>{x.f(), b, g, n0, m, sb.per});
     const float beta = accumulate || n0 > 0 ? 1.f : 0.f;
     gemm_bf16(cpu(), false, true, co, row_len, rows, a, rows, b, rows, beta, dw.f(), row_len);
   }
@@ -299,7 +302,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
   use_engine_threads();
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  if (precision() == Precision::bf16) {
+  if (x.dtype() == DType::BF16) {
     backward_filter_gemm_bf16(x, dy, dw, db, p, accumulate, c.pool);
     return;
   }

@@ -32,6 +32,9 @@ struct DyRowsBf16 {
   }
 };
 
+LPL_HD inline uint16_t as_bf16(float f) { return f32_to_bf16(f); }
+LPL_HD inline uint16_t as_bf16(uint16_t h) { return h; }
+
 struct Im2colGeom {
   int64_t ci, h, w, kh, kw, oh, ow, sh, sw, ph, pw;
 };
@@ -40,8 +43,9 @@ struct Im2colGeom {
 // (0 outside the image): the transpose of the GEMM's Col, so that a row walks whole image planes in
 // order (contiguous reads, no divisions where a span is a whole row, as on the CPU).
 // Rows of the span space: the Ci*KH*KW taps, images * OH*OW items each.
+template <class T>  // float (rounded here) or uint16_t (bfloat16 already)
 struct Im2colTBf16 {
-  const float* x;  // [N, Ci, H, W]
+  const T* x;      // [N, Ci, H, W]
   uint16_t* col;   // [Ci*KH*KW, images * OH*OW]
   Im2colGeom g;
   int64_t n0, images, per;
@@ -69,8 +73,8 @@ struct Im2colTBf16 {
       }
       for (int64_t ox = x0; ox < lo; ++ox) out[ox] = 0;
       if (hi > lo) {
-        const float* src = x + (((n0 + n) * g.ci + c) * g.h + hh) * g.w - g.pw + v;
-        for (int64_t ox = lo; ox < hi; ++ox) out[ox] = f32_to_bf16(src[ox * g.sw]);
+        const T* src = x + (((n0 + n) * g.ci + c) * g.h + hh) * g.w - g.pw + v;
+        for (int64_t ox = lo; ox < hi; ++ox) out[ox] = as_bf16(src[ox * g.sw]);
       }
       for (int64_t ox = hi; ox < x1; ++ox) out[ox] = 0;
       i += x1 - x0;

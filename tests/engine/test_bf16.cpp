@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "kernels/backend.h"
 #include "test_util.h"
 
 using namespace lpl;
@@ -95,7 +96,7 @@ TEST_CASE("bf16 is refused by name where the CPU has no bf16 instructions; fp32 
 // The CPU's bf16 weight gradient is one GEMM of bf16 operands (kernels/im2col.h): on inputs already
 // rounded to bf16 it must equal the float32 gradient of those inputs up to float32 summation order
 // (a wrong index in the im2col / transposition would be far off). Strided, padded, non-square, chunked
-// over images, accumulating.
+// over images, accumulating. The backend itself, given a bf16 x (the op hands it x - batch mean).
 TEST_CASE("bf16 backward-filter (CPU) equals float32 on bf16-rounded inputs: im2col indices, chunks, accumulate" *
           doctest::skip(!can_bf16())) {
   // The two large shapes need several chunks of images (3 and 2).
@@ -111,10 +112,7 @@ TEST_CASE("bf16 backward-filter (CPU) equals float32 on bf16-rounded inputs: im2
     Tensor dw32 = test::random_tensor(ws, 8), db32 = test::random_tensor({ws[0]}, 9);
     Tensor dw16 = dw32.clone(), db16 = db32.clone();
     conv2d_backward_filter(x, dy, dw32, &db32, p, /*accumulate=*/true);
-    {
-      PrecisionScope bf(Precision::bf16);
-      conv2d_backward_filter(x, dy, dw16, &db16, p, /*accumulate=*/true);
-    }
+    cpu_backend::conv2d_backward_filter(to_bf16(x), dy, dw16, &db16, p, /*accumulate=*/true);
     const double e = rel_err(dw16, dw32);
     MESSAGE("max relative error " << e);
     CHECK(e <= 2e-5);
@@ -204,10 +202,22 @@ TEST_CASE("batch_mean and to_bf16_centred: values, shapes, refusals") {
   CHECK_THROWS_WITH_AS(to_bf16_centred(c, m), doctest::Contains("to_bf16_centred"), Error);
 }
 
-// Features that vary over the batch by 0.2 % of their size, as deep layers' do at initialisation: a
-// bf16 forward must keep that variation (it rounds x - batch mean), where rounding x whole (relative
-// step 2^-9 of 5) would leave noise about as large as the variation itself.
-static void check_centred_forward(Device d) {
+// y - batch mean of y, on the CPU.
+static Tensor centred(const Tensor& y) {
+  const Tensor yc = y.to(cpu()), m = batch_mean(yc);
+  Tensor out = yc.clone(), neg = Tensor::zeros({m.numel()});
+  Tensor rows = out.reshape({yc.dim(0), yc.numel() / yc.dim(0)});
+  axpy(-1.f, m.reshape({m.numel()}), neg);
+  add_row_bias_op(rows, neg);
+  return out;
+}
+
+// Features that vary over the batch by 0.2 % of their size, as deep layers' do at initialisation. A
+// bf16 forward must keep that variation (it rounds x - batch mean), where rounding x whole (a relative
+// step of 2^-9 of 5) would leave noise as large as the variation itself. Weight gradients likewise:
+// with an output gradient of zero batch mean (only the variation of x counts) and with a general one
+// (then (sum of dy) x mean, in float32, dominates).
+static void check_centred_bf16(Device d) {
   const Tensor r = test::random_tensor({16, 32, 8, 8}, 31), w = test::random_tensor({24, 32, 3, 3}, 32, cpu(), -0.2f, 0.2f),
                b = test::random_tensor({24}, 33);
   Tensor x = Tensor::full(r.shape(), 5.f);
@@ -215,27 +225,50 @@ static void check_centred_forward(Device d) {
   const Tensor xl = x.reshape({16, 32 * 64}), wl = test::random_tensor({40, 32 * 64}, 34, cpu(), -0.05f, 0.05f),
                bl = test::random_tensor({40}, 35);
   const Conv2dParams p{1, 1, 1, 1};
-  auto centred = [](const Tensor& y) {  // y - batch mean, on the CPU
-    const Tensor yc = y.to(cpu()), m = batch_mean(yc);
-    Tensor out = yc.clone();
-    Tensor rows = out.reshape({yc.dim(0), yc.numel() / yc.dim(0)});
-    Tensor neg = Tensor::zeros({m.numel()});
-    axpy(-1.f, m.reshape({m.numel()}), neg);
-    add_row_bias_op(rows, neg);
+  const Tensor dy = test::random_tensor(Shape{16, 24, 8, 8}, 36, cpu(), -0.5f, 1.f), dy0 = centred(dy);
+  const Tensor dyl = test::random_tensor(Shape{16, 40}, 37, cpu(), -0.5f, 1.f), dyl0 = centred(dyl);
+  struct Grads {
+    Tensor dw, db, dwl, dbl;
+  };
+  auto grads = [&](const Tensor& g, const Tensor& gl, bool accumulate_twice) {
+    Grads out{Tensor::full(w.shape(), 1.f, d), Tensor::full({24}, 1.f, d), {}, {}};  // overwritten
+    conv2d_backward_filter(x.to(d), g.to(d), out.dw, &out.db, p, false);
+    if (accumulate_twice) conv2d_backward_filter(x.to(d), g.to(d), out.dw, &out.db, p, true);
+    const LinearGrads l = linear_backward(xl.to(d), wl.to(d), gl.to(d), false, true);
+    out.dwl = l.dw;
+    out.dbl = l.db;
     return out;
   };
   const Tensor c32 = centred(conv2d_forward(x, w, b, p)), l32 = centred(linear_forward(xl, wl, bl));
   const Tensor one32 = conv2d_forward(x.slice0(0, 1), w, b, p);
+  const Grads g32 = grads(dy, dyl, false), g32_0 = grads(dy0, dyl0, false), g32_2 = grads(dy, dyl, true);
   PrecisionScope bf(Precision::bf16, d);
   const double ec = rel_err(centred(conv2d_forward(x.to(d), w.to(d), b.to(d), p)), c32);
   const double el = rel_err(centred(linear_forward(xl.to(d), wl.to(d), bl.to(d))), l32);
   const double e1 = rel_err(conv2d_forward(x.slice0(0, 1).to(d), w.to(d), b.to(d), p).to(cpu()), one32);
-  MESSAGE("batch variation kept by bf16: convolution " << ec << ", linear " << el << "; one image " << e1);
+  MESSAGE("forward, batch variation kept by bf16: convolution " << ec << ", linear " << el << "; one image " << e1);
   CHECK(ec <= 2e-2);
   CHECK(el <= 2e-2);
   CHECK(e1 <= 2e-2);  // a single image has no variation to keep: plain rounding
+  const Grads g16 = grads(dy, dyl, false), g16_0 = grads(dy0, dyl0, false), g16_2 = grads(dy, dyl, true);
+  for (auto [got, want, what] : {std::tuple{&g16_0, &g32_0, std::string("dy of zero batch mean")},
+                                 std::tuple{&g16, &g32, std::string("dy")},
+                                 std::tuple{&g16_2, &g32_2, std::string("dy, accumulated twice")}}) {
+    CAPTURE(what);
+    const double gw = rel_err(got->dw.to(cpu()), want->dw), gb = rel_err(got->db.to(cpu()), want->db);
+    const double lw = rel_err(got->dwl.to(cpu()), want->dwl), lb = rel_err(got->dbl.to(cpu()), want->dbl);
+    MESSAGE(what << ": weight gradients in bf16, convolution " << gw << " (bias " << gb << "), linear " << lw
+                 << " (bias " << lb << ")");
+    CHECK(gw <= 2e-2);
+    CHECK(lw <= 2e-2);
+    if (got == &g16_0) continue;  // its bias gradients are sums of ~0
+    CHECK(gb <= 1e-5);  // float32 sums of dy
+    CHECK(lb <= 1e-5);
+  }
 }
 
-TEST_CASE("bf16 forward keeps a small batch variation (CPU)" * doctest::skip(!can_bf16())) { check_centred_forward(cpu()); }
+TEST_CASE("bf16 forward and weight gradients keep a small batch variation (CPU)" * doctest::skip(!can_bf16())) {
+  check_centred_bf16(cpu());
+}
 
-LPL_GPU_TEST_CASE("bf16 forward keeps a small batch variation (GPU)") { check_centred_forward(cuda(0)); }
+LPL_GPU_TEST_CASE("bf16 forward and weight gradients keep a small batch variation (GPU)") { check_centred_bf16(cuda(0)); }
