@@ -72,24 +72,16 @@ Tensor to_bf16(const Tensor& x) {
   LPL_DISPATCH(x.device(), to_bf16, x);
 }
 
-// sum over the batch of x [N, ...] -> [1, ...]
-static Tensor batch_sum(const Tensor& x, const char* op) {
+// scale * the sum over the batch of x [N, ...] -> [1, ...]
+static Tensor batch_sum(const Tensor& x, float scale, const char* op) {
   check_f32(x, op, "x");
   LPL_CHECK(x.ndim() >= 1 && x.dim(0) > 0, fmt::format("{}: x must have a batch, got shape {}", op, x.shape().str()));
-  const int64_t n = x.dim(0), e = x.numel() / n;
-  Shape s = x.shape();
-  s[0] = 1;
-  Tensor sum = Tensor::empty(s, x.device());
-  Tensor flat = sum.reshape({e});
-  column_sum_op(x.reshape({n, e}), flat, false);
-  return sum;
+  LPL_DISPATCH(x.device(), batch_sum, x, scale);
 }
 
 Tensor batch_mean(const Tensor& x) {
-  const Tensor sum = batch_sum(x, "batch_mean");
-  Tensor mean = Tensor::zeros(sum.shape(), x.device());
-  axpy(1.f / static_cast<float>(x.dim(0)), sum, mean);
-  return mean;
+  const int64_t n = x.ndim() >= 1 && x.dim(0) > 0 ? x.dim(0) : 1;  // (an empty batch is refused by batch_sum)
+  return batch_sum(x, 1.f / static_cast<float>(n), "batch_mean");
 }
 
 Tensor to_bf16_centred(const Tensor& x, const Tensor& mean) {
@@ -164,7 +156,7 @@ static void conv2d_backward_filter_bf16(const Tensor& x, const Tensor& dy, Tenso
   const Tensor mean = batch_mean(x);
   backend_conv2d_backward_filter(to_bf16_centred(x, mean), dy, dw, nullptr, p, accumulate);
   if (db && !accumulate) db->zero_();
-  backend_conv2d_backward_filter(mean, batch_sum(dy, "conv2d_backward_filter"), dw, db, p, true);
+  backend_conv2d_backward_filter(mean, batch_sum(dy, 1.f, "conv2d_backward_filter"), dw, db, p, true);
 }
 
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
@@ -386,7 +378,7 @@ LinearGrads linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, 
   const bool bf16 = precision() == Precision::bf16;
   const Tensor dy_in = bf16 ? to_bf16(dy) : dy;  // one copy for both GEMMs
   if (bf16 && n > 1) {  // centred as conv2d_backward_filter: dy^T (x - m) in bf16 + (sum of dy)^T m in float32
-    const Tensor mean = batch_mean(x), dy_sum = batch_sum(dy, "linear_backward");
+    const Tensor mean = batch_mean(x), dy_sum = batch_sum(dy, 1.f, "linear_backward");
     layer_gemm("linear_backward", true, false, out, in, n, dy_in, out, to_bf16_centred(x, mean), in, g.dw);
     gemm(x.device(), true, false, out, in, 1, 1.f, dy_sum.f(), out, mean.f(), in, 1.f, g.dw.f(), in);
   } else {
