@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's --precision check (issue 15): for each seed, a Fashion-MNIST run of 150 steps (batch 256,
 # Adam 1e-3, no warm-up) in fp32 and in bf16, then eval_linear's per-layer probe; prints the top-1
-# tables and, per layer, the fp32 seeds' range and the bf16 runs outside it.
+# tables and, per layer, the fp32 seeds' range, the bf16 runs outside it and the paired difference.
 #   tools/precision_fidelity.sh OUT_DIR [SEED ...]        (default seeds 24 25 26; ~4 min per run, 2 threads)
 # Environment: BIN_DIR (default build/bin), THREADS (default 2), DEVICE (default cpu).
 # Runs already finished in OUT_DIR (their .json exists) are not run again.
@@ -50,6 +50,11 @@ for k in range(L):
         if not lo <= v <= hi:
             outside.append(f"layer {k + 1} seed {s}: {v:.4f} vs fp32 {lo:.4f}-{hi:.4f}")
     mean16 = sum(top1[("bf16", s)][k] for s in seeds) / len(seeds)
-    print(f"layer {k + 1}: fp32 seeds {lo:.4f}-{hi:.4f}, bf16 mean {mean16:.4f}")
+    d = [100 * (top1[("bf16", s)][k] - top1[("fp32", s)][k]) for s in seeds]  # paired, in points
+    md = sum(d) / len(d)
+    sd = (sum((x - md) ** 2 for x in d) / (len(d) - 1)) ** 0.5 if len(d) > 1 else float("nan")
+    t = md / (sd / len(d) ** 0.5) if sd > 0 else float("nan")
+    print(f"layer {k + 1}: fp32 seeds {lo:.4f}-{hi:.4f}, bf16 mean {mean16:.4f}; "
+          f"bf16 - fp32 at the same seed {md:+.2f} +- {sd:.2f} points (paired t {'n/a' if t != t else f'{t:.2f}'})")
 print("bf16 outside the fp32 seeds' range: " + ("; ".join(outside) if outside else "none"))
 EOF
