@@ -377,17 +377,21 @@ LinearGrads linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, 
   g.dw = Tensor::empty({out, in}, x.device());
   const bool bf16 = precision() == Precision::bf16;
   const Tensor dy_in = bf16 ? to_bf16(dy) : dy;  // one copy for both GEMMs
-  if (bf16 && n > 1) {  // centred as conv2d_backward_filter: dy^T (x - m) in bf16 + (sum of dy)^T m in float32
-    const Tensor mean = batch_mean(x), dy_sum = batch_sum(dy, 1.f, "linear_backward");
+  // Centred as conv2d_backward_filter: dy^T (x - m) in bf16 + (sum of dy)^T m in float32.
+  const bool centred = bf16 && n > 1;
+  Tensor dy_sum;  // the sum of dy over the batch: the bias gradient, and the centred gradient's float32 term
+  if (has_bias || centred) {
+    dy_sum = Tensor::empty({out}, x.device());
+    column_sum_op(dy, dy_sum, false);
+  }
+  if (centred) {
+    const Tensor mean = batch_mean(x);
     layer_gemm("linear_backward", true, false, out, in, n, dy_in, out, to_bf16_centred(x, mean), in, g.dw);
     gemm(x.device(), true, false, out, in, 1, 1.f, dy_sum.f(), out, mean.f(), in, 1.f, g.dw.f(), in);
   } else {
     layer_gemm("linear_backward", true, false, out, in, n, dy_in, out, x, in, g.dw);
   }
-  if (has_bias) {
-    g.db = Tensor::empty({out}, x.device());
-    column_sum_op(dy, g.db, false);
-  }
+  if (has_bias) g.db = dy_sum;
   if (need_dx) {
     g.dx = Tensor::empty({n, in}, x.device());
     layer_gemm("linear_backward", false, false, n, in, out, dy_in, out, w, in, g.dx);
