@@ -43,6 +43,13 @@ inline CmdResult run_program(const std::string& name, const std::string& args) {
   return run_cmd(bin + " " + args);
 }
 
+
+// Runs build/bin/<name> with args and checks that it is refused: exit status 1 and msg in its output.
+inline void check_refused(const std::string& name, const std::string& args, const std::string& msg) {
+  const CmdResult r = run_program(name, args);
+  CHECK_MESSAGE(r.status == 1, name << " " << args << " -> status " << r.status << ": " << r.output);
+  CHECK_MESSAGE(r.output.find(msg) != std::string::npos, name << " " << args << " -> " << r.output);
+}
 // The repository's tools/<rel> (LPL_SOURCE_DIR, set by ctest, else the source tree of this build).
 inline std::string tool_script(const std::string& rel) {
   const char* s = std::getenv("LPL_SOURCE_DIR");

@@ -14,22 +14,12 @@
 #include "test_util.h"
 
 namespace fs = std::filesystem;
+using lpl::test::check_refused;
+using lpl::test::CmdResult;
+using lpl::test::run_program;
 
 namespace {
 
-struct Result {
-  int rc;
-  std::string out;
-};
-Result run(const std::string& app, const std::string& args) {
-  const lpl::test::CmdResult r = lpl::test::run_program(app, args);
-  return {r.status, r.output};
-}
-void refused(const std::string& app, const std::string& args, const std::string& msg) {
-  const Result r = run(app, args);
-  CHECK_MESSAGE(r.rc == 1, app << " " << args << " -> status " << r.rc << ": " << r.out);
-  CHECK_MESSAGE(r.out.find(msg) != std::string::npos, app << " " << args << " -> " << r.out);
-}
 int64_t lines(const fs::path& p) {
   std::ifstream f(p);
   int64_t n = 0;
@@ -77,25 +67,25 @@ TEST_CASE("lpl_toy2d: a tiny run writes its files and refuses to overwrite them"
   const std::string out = (t.path / "out").string();
   const std::string args = "--out " + out + " --reps 2 --num_sigmas 3 --steps 40 --trajectory_sigmas 1,2 --record_every 10 "
                            "--rules lpl,oja --no_plot --threads 1";
-  const Result r = run("lpl_toy2d", args);
-  REQUIRE_MESSAGE(r.rc == 0, r.out);
+  const CmdResult r = run_program("lpl_toy2d", args);
+  REQUIRE_MESSAGE(r.status == 0, r.output);
   // sweep: 2 rules x 2 reps x 3 sigmas; trajectories: 2 rules x 2 reps x 2 sigmas x 5 samples (0..40)
   CHECK(lines(out + "/sweep.csv") == 1 + 2 * 2 * 3);
   CHECK(lines(out + "/trajectories.csv") == 1 + 2 * 2 * 2 * 5);
   const auto j = nlohmann::json::parse(lpl::read_file(out + "/toy2d.json"));
   CHECK(j["params"]["rules"] == nlohmann::json::array({"lpl", "oja"}));
   CHECK(j["results"]["lpl"]["sweep"].size() == 3);
-  refused("lpl_toy2d", args, "exists; pass --overwrite");
-  CHECK(run("lpl_toy2d", args + " --overwrite").rc == 0);
+  check_refused("lpl_toy2d", args, "exists; pass --overwrite");
+  CHECK(run_program("lpl_toy2d", args + " --overwrite").status == 0);
 }
 
 TEST_CASE("lpl_toy2d: bad arguments are refused") {
-  refused("lpl_toy2d", "--reps 2", "--out is required");
-  refused("lpl_toy2d", "--out /tmp/x --rules lpl,hebb", "unknown rule 'hebb'");
-  refused("lpl_toy2d", "--out /tmp/x --noise_p 2", "--noise_p must lie in [0, 1]");
-  refused("lpl_toy2d", "--out /tmp/x --sigma_min 0", "--sigma_min must be > 0");
-  refused("lpl_toy2d", "--out /tmp/x --steps x", "--steps: expected an integer, got 'x'");
-  refused("lpl_toy2d", "--out /tmp/x --reps 1 --reps 2", "given twice");
+  check_refused("lpl_toy2d", "--reps 2", "--out is required");
+  check_refused("lpl_toy2d", "--out /tmp/x --rules lpl,hebb", "unknown rule 'hebb'");
+  check_refused("lpl_toy2d", "--out /tmp/x --noise_p 2", "--noise_p must lie in [0, 1]");
+  check_refused("lpl_toy2d", "--out /tmp/x --sigma_min 0", "--sigma_min must be > 0");
+  check_refused("lpl_toy2d", "--out /tmp/x --steps x", "--steps: expected an integer, got 'x'");
+  check_refused("lpl_toy2d", "--out /tmp/x --reps 1 --reps 2", "given twice");
 }
 
 TEST_CASE("lpl_toy_digits: a tiny run on IDX files writes its files") {
@@ -104,8 +94,8 @@ TEST_CASE("lpl_toy_digits: a tiny run on IDX files writes its files") {
   const std::string out = (t.path / "out").string();
   const std::string args = "--data_dir " + t.path.string() + " --classes 3,8 --per_class 5 --batch 4 --runs 2 --steps 6 "
                            "--eval_every 3 --out " + out + " --no_plot --threads 1";
-  const Result r = run("lpl_toy_digits", args);
-  REQUIRE_MESSAGE(r.rc == 0, r.out);
+  const CmdResult r = run_program("lpl_toy_digits", args);
+  REQUIRE_MESSAGE(r.status == 0, r.output);
   // 3 rules x 2 sequences x 2 runs; measures at steps 0, 3, 6; activity every step
   CHECK(lines(out + "/final.csv") == 1 + 3 * 2 * 2);
   CHECK(lines(out + "/measures.csv") == 1 + 3 * 2 * 2 * 3);
@@ -113,16 +103,16 @@ TEST_CASE("lpl_toy_digits: a tiny run on IDX files writes its files") {
   CHECK(fs::file_size(out + "/weights.npy") > 6 * 56 * 56 * 4);
   const auto j = nlohmann::json::parse(lpl::read_file(out + "/toy_digits.json"));
   CHECK(j["weights_npy"]["shape"] == nlohmann::json::array({6, 56, 56}));
-  refused("lpl_toy_digits", args, "exists; pass --overwrite");
+  check_refused("lpl_toy_digits", args, "exists; pass --overwrite");
 }
 
 TEST_CASE("lpl_toy_digits: missing data and bad classes are refused") {
   TempDir t("toy_digits_bad");
   const std::string out = " --out " + (t.path / "out").string();
-  refused("lpl_toy_digits", "--data_dir /nonexistent/mnist" + out, "data directory /nonexistent/mnist does not exist");
-  refused("lpl_toy_digits", "--data_dir " + t.path.string() + out, "missing file");
-  refused("lpl_toy_digits", "--data_dir " + t.path.string() + " --classes 5,10" + out, "must lie in 0..9");
-  refused("lpl_toy_digits", "--data_dir " + t.path.string() + " --classes 5" + out, "--classes: expected two class indices");
-  refused("lpl_toy_digits", "--data_dir " + t.path.string() + " --classes 4,4" + out, "must differ");
-  refused("lpl_toy_digits", "--seqs digit,colour" + out, "unknown sequence 'colour'");
+  check_refused("lpl_toy_digits", "--data_dir /nonexistent/mnist" + out, "data directory /nonexistent/mnist does not exist");
+  check_refused("lpl_toy_digits", "--data_dir " + t.path.string() + out, "missing file");
+  check_refused("lpl_toy_digits", "--data_dir " + t.path.string() + " --classes 5,10" + out, "must lie in 0..9");
+  check_refused("lpl_toy_digits", "--data_dir " + t.path.string() + " --classes 5" + out, "--classes: expected two class indices");
+  check_refused("lpl_toy_digits", "--data_dir " + t.path.string() + " --classes 4,4" + out, "must differ");
+  check_refused("lpl_toy_digits", "--seqs digit,colour" + out, "unknown sequence 'colour'");
 }
