@@ -75,23 +75,14 @@ std::pair<std::string, std::string> labelled(const std::string& flag, const std:
 
 Args parse(int argc, char** argv) {
   Args a;
-  FlagsSeen seen;
-  for (int i = 1; i < argc; ++i) {
-    const std::string f = argv[i];
-    if (f == "--help" || f == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    auto value = [&]() -> std::string {
-      LPL_CHECK(i + 1 < argc, fmt::format("{} needs a value\n{}", f, kUsage));
-      return argv[++i];
-    };
+  for (FlagLoop flags(argc, argv, kUsage, {"--eval", "--features"}); flags.next();) {  // those two repeat
+    const std::string f = flags.flag();
+    auto value = [&] { return flags.value(); };
     auto positive = [&](int64_t lo) {
       const int64_t x = parse_int_flag(f, value());
       LPL_CHECK(x >= lo, fmt::format("{}: want an integer >= {}, got {}", f, lo, x));
       return x;
     };
-    if (f != "--eval" && f != "--features") seen.add(f);
     if (f == "--out") a.out = value();
     else if (f == "--trajectories") a.trajectories = value();
     else if (f == "--eval") a.evals.push_back(labelled(f, value()));

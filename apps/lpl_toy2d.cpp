@@ -70,18 +70,11 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args a;
-  FlagsSeen seen;
-  for (int i = 1; i < argc; ++i) {
-    const std::string f = argv[i];
-    if (f == "--help" || f == "-h") {
-      std::puts(kUsage);
-      std::exit(0);
-    }
-    seen.add(f);
+  for (FlagLoop flags(argc, argv, kUsage); flags.next();) {
+    const std::string f = flags.flag();
     if (f == "--overwrite") { a.overwrite = true; continue; }
     if (f == "--no_plot") { a.no_plot = true; continue; }
-    if (i + 1 >= argc) fail(f + " needs a value\n" + kUsage);
-    const std::string v = argv[++i];
+    const std::string v = flags.value();
     if (f == "--out") a.out = v;
     else if (f == "--rules") {
       a.rules.clear();

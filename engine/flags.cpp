@@ -2,8 +2,10 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -56,6 +58,26 @@ void check_num_workers_flag(const std::string& flag, int64_t v) {
 void FlagsSeen::add(const std::string& flag) {
   const std::string f = dashed(flag);
   LPL_CHECK(seen_.insert(f).second, fmt::format("flag {} given twice", f));
+}
+
+FlagLoop::FlagLoop(int argc, char** argv, std::string usage, std::set<std::string> repeatable)
+    : argc_(argc), argv_(argv), usage_(std::move(usage)), repeatable_(std::move(repeatable)) {}
+
+bool FlagLoop::next() {
+  if (++i_ >= argc_) return false;
+  flag_ = argv_[i_];
+  if (flag_ == "--help" || flag_ == "-h") {
+    std::fputs(usage_.c_str(), stdout);
+    if (usage_.empty() || usage_.back() != '\n') std::fputc('\n', stdout);
+    std::exit(0);
+  }
+  if (!repeatable_.count(flag_)) seen_.add(flag_);
+  return true;
+}
+
+std::string FlagLoop::value() {
+  LPL_CHECK(i_ + 1 < argc_, fmt::format("{} needs a value\n{}", flag_, usage_));
+  return argv_[++i_];
 }
 
 }  // namespace lpl

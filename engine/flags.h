@@ -31,4 +31,25 @@ class FlagsSeen {
   std::set<std::string> seen_;
 };
 
+// The flag loop of the small apps:
+//   for (FlagLoop f(argc, argv, kUsage); f.next();) { if (f.flag() == "--out") a.out = f.value(); ... }
+// next() moves to the next argument: --help / -h prints the usage and exits 0, and a flag given twice
+// is refused (FlagsSeen) unless it is one of `repeatable`. value() takes the argument after the flag,
+// or fails with "<flag> needs a value" and the usage.
+class FlagLoop {
+ public:
+  FlagLoop(int argc, char** argv, std::string usage, std::set<std::string> repeatable = {});
+  bool next();
+  const std::string& flag() const { return flag_; }
+  std::string value();
+
+ private:
+  int argc_;
+  char** argv_;
+  int i_ = 0;
+  std::string usage_, flag_;
+  std::set<std::string> repeatable_;
+  FlagsSeen seen_;
+};
+
 }  // namespace lpl
