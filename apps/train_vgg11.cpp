@@ -250,7 +250,9 @@ struct RunFiles {
     tb->flush();
     metrics.flush();
     CheckpointPaths p = save_checkpoint(dir, epoch_label, st.global_step, net.named_weights(), st, keep,
-                                        {{"lpl", "train_vgg11 weights"}, {"encoder", net.kind()}});
+                                        {{"lpl", "train_vgg11 weights"},
+                                         {"encoder", net.kind()},
+                                         {"precision", precision_name(precision())}});
     last_checkpoint = p.weights;
     last_checkpoint_step = st.global_step;
     guard.set_last_checkpoint(p.weights);
@@ -554,6 +556,11 @@ Position restore_checkpoint(const LoadedCheckpoint& ck, Encoder& net, Optimizer&
   guard.set_last_checkpoint(ck.paths.weights);
   std::fprintf(stderr, "resuming %s at epoch %lld, step %lld\n", ck.paths.weights.c_str(), static_cast<long long>(p.epoch),
                static_cast<long long>(p.global_step));
+  // The weights are float32 in either precision, so a run may go on in the other one; say so.
+  const auto pr = ck.weights.metadata.find("precision");
+  if (pr != ck.weights.metadata.end() && pr->second != precision_name(precision()))
+    std::fprintf(stderr, "resuming a --precision %s checkpoint with --precision %s (weights and moments stay float32)\n",
+                 pr->second.c_str(), precision_name(precision()));
   if (ck.state.values.count(kPendingEpochLog) && !epoch_logged(dir + "/metrics.jsonl", p.global_step))
     p.pending_log = ck.state.values.at(kPendingEpochLog);
   return p;
