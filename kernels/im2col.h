@@ -49,10 +49,18 @@ struct Im2colTBf16 {
   uint16_t* col;   // [Ci*KH*KW, images * OH*OW]
   Im2colGeom g;
   int64_t n0, images, per;
+  // Small maps (VGG's 8x8 to 2x2) with a whole row per span (the CPU): a line there holds 2-8 items,
+  // so per-line bookkeeping would cost more than the copy; one table of source offsets (or -1 for
+  // padding) serves every image plane of the row.
+  static constexpr int64_t kTableMax = 64;
   LPL_HD void operator()(int64_t s) const {
     const int64_t ohw = g.oh * g.ow, row_len = images * ohw, khw = g.kh * g.kw;
     const int64_t first = s * per, last = min64(first + per, g.ci * khw * row_len);
     if (first >= last) return;
+    if (ohw <= kTableMax && first % row_len == 0 && last - first == row_len) {
+      whole_row_small(first / row_len);
+      return;
+    }
     // Where the span starts (divisions once per span), then output lines (tap, image, oy) in order:
     // per line, the taps that fall outside the image are zeros and the others a strided copy.
     const DivMod tk = divmod(first, row_len);
@@ -93,6 +101,29 @@ struct Im2colTBf16 {
         }
       }
     }
+  }
+
+  LPL_HD void whole_row_small(int64_t tap) const {
+    const int64_t ohw = g.oh * g.ow, khw = g.kh * g.kw;
+    const DivMod cu = divmod(tap, khw);
+    const DivMod uv = divmod(cu.r, g.kw);
+    int32_t off[kTableMax];
+    for (int64_t oy = 0, q = 0; oy < g.oh; ++oy) {
+      const int64_t hh = oy * g.sh - g.ph + uv.q;
+      for (int64_t ox = 0; ox < g.ow; ++ox, ++q) {
+        const int64_t ww = ox * g.sw - g.pw + uv.r;
+        off[q] = hh >= 0 && hh < g.h && ww >= 0 && ww < g.w ? static_cast<int32_t>(hh * g.w + ww) : -1;
+      }
+    }
+    const int64_t plane = g.h * g.w;
+    const T* src = x + (n0 * g.ci + cu.q) * plane;
+    uint16_t* out = col + tap * images * ohw;
+    for (int64_t n = 0; n < images; ++n, src += g.ci * plane, out += ohw)
+      for (int64_t q = 0; q < ohw; ++q) {
+        const int32_t o = off[q];
+        const uint16_t v = as_bf16(src[o < 0 ? 0 : o]);
+        out[q] = o < 0 ? uint16_t{0} : v;
+      }
   }
 };
 

@@ -99,12 +99,17 @@ TEST_CASE("bf16 is refused by name where the CPU has no bf16 instructions; fp32 
 // over images, accumulating. The backend itself, given a bf16 x (the op hands it x - batch mean).
 TEST_CASE("bf16 backward-filter (CPU) equals float32 on bf16-rounded inputs: im2col indices, chunks, accumulate" *
           doctest::skip(!can_bf16())) {
-  // The two large shapes need several chunks of images (3 and 2).
+  // The two 32x32 shapes need several chunks of images (3 and 2).
   for (auto [xs, ws, p] : {std::tuple{Shape{64, 256, 32, 32}, Shape{8, 256, 3, 3}, Conv2dParams{1, 1, 1, 1}},
                            std::tuple{Shape{64, 256, 32, 32}, Shape{8, 256, 3, 3}, Conv2dParams{2, 2, 1, 1}},
                            std::tuple{Shape{7, 6, 9, 12}, Shape{5, 6, 2, 3}, Conv2dParams{1, 1, 0, 1}},
                            std::tuple{Shape{3, 5, 11, 9}, Shape{7, 5, 4, 3}, Conv2dParams{2, 1, 2, 0}},
-                           std::tuple{Shape{6, 16, 2, 2}, Shape{32, 16, 3, 3}, Conv2dParams{1, 1, 1, 1}}}) {
+                           std::tuple{Shape{6, 16, 2, 2}, Shape{32, 16, 3, 3}, Conv2dParams{1, 1, 1, 1}},
+                           // Maps of at most 64 outputs take the offset-table path (whole rows on the
+                           // CPU): 8x8 at the limit, strided and padded, and 2x2 in 2 chunks of images.
+                           std::tuple{Shape{5, 8, 8, 8}, Shape{6, 8, 3, 3}, Conv2dParams{1, 1, 1, 1}},
+                           std::tuple{Shape{4, 8, 7, 5}, Shape{6, 8, 3, 3}, Conv2dParams{2, 2, 1, 1}},
+                           std::tuple{Shape{1024, 512, 2, 2}, Shape{4, 512, 3, 3}, Conv2dParams{1, 1, 1, 1}}}) {
     CAPTURE(xs.str());
     const Tensor x = to_f32(to_bf16(test::random_tensor(xs, 5)));
     const Tensor w = test::random_tensor(ws, 6);
