@@ -1,9 +1,9 @@
-// The operands of a convolution's weight gradient as one GEMM, in bfloat16 (kernels/convert.h):
+// The operands of a convolution's weight gradient as one GEMM, in bfloat16 (kernels/convert.h) or float32:
 //   dW[co, (ci, u, v)] = sum over (n, oh, ow) of dy[n, co, oh, ow] * x[n, ci, oh*s - p + u, ow*s - p + v]
-// i.e. dW (Co x Ci*KH*KW) = Dy (Co x N*OH*OW) * ColT^T (ColT: Ci*KH*KW x N*OH*OW). With --precision bf16 the
-// CPU computes the weight gradient this way (a bf16 matmul on AMX / AVX512-BF16): oneDNN's own bf16
-// backward-weights kernels are slow for VGG's small deep maps. Both functors handle a span of items
-// of one row (kernels/span.h row_spans), for any launcher.
+// i.e. dW (Co x Ci*KH*KW) = Dy (Co x N*OH*OW) * ColT^T (ColT: Ci*KH*KW x N*OH*OW). The CPU computes the
+// weight gradient this way with --precision bf16 (a bf16 matmul on AMX / AVX512-BF16), and in float32
+// for maps of at most 4x4 (sgemm): oneDNN's own backward-weights kernels are slow for VGG's small deep
+// maps. Both functors handle a span of items of one row (kernels/span.h row_spans), for any launcher.
 #pragma once
 #include <cstdint>
 
@@ -12,11 +12,22 @@
 
 namespace lpl::kern {
 
+// An operand's element: float32 rounded to bfloat16, bfloat16 as it is, or float32 as it is.
+template <class O>
+LPL_HD inline O convert_to(float f) {
+  if constexpr (sizeof(O) == 2) return f32_to_bf16(f); else return f;
+}
+template <class O>
+LPL_HD inline O convert_to(uint16_t h) {
+  if constexpr (sizeof(O) == 2) return h; else return bf16_to_f32(h);
+}
+
 // dyrows[co, (n - n0) * ohw + q] = dy[n, co, q] for the images n0 .. n0 + images - 1.
 // Rows of the span space: (image, channel) planes of ohw items.
-struct DyRowsBf16 {
+template <class O>  // uint16_t (bfloat16) or float
+struct DyRows {
   const float* dy;  // [N, Co, OH*OW]
-  uint16_t* out;    // [Co, images * ohw]
+  O* out;           // [Co, images * ohw]
   int64_t co, ohw, n0, images, per;
   LPL_HD void operator()(int64_t s) const {
     const int64_t first = s * per, last = min64(first + per, images * co * ohw);
@@ -24,16 +35,14 @@ struct DyRowsBf16 {
       const DivMod pq = divmod(i, ohw);  // plane, position
       const DivMod nc = divmod(pq.q, co);
       const float* src = dy + ((n0 + nc.q) * co + nc.r) * ohw;
-      uint16_t* dst = out + nc.r * images * ohw + nc.q * ohw;
+      O* dst = out + nc.r * images * ohw + nc.q * ohw;
       const int64_t end = min64(last - i + pq.r, ohw);
-      for (int64_t q = pq.r; q < end; ++q) dst[q] = f32_to_bf16(src[q]);
+      for (int64_t q = pq.r; q < end; ++q) dst[q] = convert_to<O>(src[q]);
       i += end - pq.r;
     }
   }
 };
 
-LPL_HD inline uint16_t as_bf16(float f) { return f32_to_bf16(f); }
-LPL_HD inline uint16_t as_bf16(uint16_t h) { return h; }
 
 struct Im2colGeom {
   int64_t ci, h, w, kh, kw, oh, ow, sh, sw, ph, pw;
@@ -43,10 +52,10 @@ struct Im2colGeom {
 // (0 outside the image): the transpose of the GEMM's Col, so that a row walks whole image planes in
 // order (contiguous reads, no divisions where a span is a whole row, as on the CPU).
 // Rows of the span space: the Ci*KH*KW taps, images * OH*OW items each.
-template <class T>  // float (rounded here) or uint16_t (bfloat16 already)
-struct Im2colTBf16 {
-  const T* x;      // [N, Ci, H, W]
-  uint16_t* col;   // [Ci*KH*KW, images * OH*OW]
+template <class T, class O>  // T: float or uint16_t (bfloat16); O: the operand, uint16_t or float
+struct Im2colT {
+  const T* x;  // [N, Ci, H, W]
+  O* col;      // [Ci*KH*KW, images * OH*OW]
   Im2colGeom g;
   int64_t n0, images, per;
   // Small maps (VGG's 8x8 to 2x2) with a whole row per span (the CPU): a line there holds 2-8 items,
@@ -71,7 +80,7 @@ struct Im2colTBf16 {
     int64_t c = cu.q, u = uv.q, v = uv.r, n = nq.q, oy = yx.q, x0 = yx.r;
     for (int64_t i = first; i < last;) {
       const int64_t x1 = min64(g.ow, x0 + (last - i));
-      uint16_t* out = col + (i - x0);  // out[ox] for this line
+      O* out = col + (i - x0);  // out[ox] for this line
       const int64_t hh = oy * g.sh - g.ph + u;
       int64_t lo = x1, hi = x1;  // [lo, hi): inside the image
       if (hh >= 0 && hh < g.h) {
@@ -82,7 +91,7 @@ struct Im2colTBf16 {
       for (int64_t ox = x0; ox < lo; ++ox) out[ox] = 0;
       if (hi > lo) {
         const T* src = x + (((n0 + n) * g.ci + c) * g.h + hh) * g.w - g.pw + v;
-        for (int64_t ox = lo; ox < hi; ++ox) out[ox] = as_bf16(src[ox * g.sw]);
+        for (int64_t ox = lo; ox < hi; ++ox) out[ox] = convert_to<O>(src[ox * g.sw]);
       }
       for (int64_t ox = hi; ox < x1; ++ox) out[ox] = 0;
       i += x1 - x0;
@@ -117,12 +126,12 @@ struct Im2colTBf16 {
     }
     const int64_t plane = g.h * g.w;
     const T* src = x + (n0 * g.ci + cu.q) * plane;
-    uint16_t* out = col + tap * images * ohw;
+    O* out = col + tap * images * ohw;
     for (int64_t n = 0; n < images; ++n, src += g.ci * plane, out += ohw)
       for (int64_t q = 0; q < ohw; ++q) {
         const int32_t o = off[q];
-        const uint16_t v = as_bf16(src[o < 0 ? 0 : o]);
-        out[q] = o < 0 ? uint16_t{0} : v;
+        const O v = convert_to<O>(src[o < 0 ? 0 : o]);
+        out[q] = o < 0 ? O{0} : v;
       }
   }
 };

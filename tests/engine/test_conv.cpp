@@ -48,6 +48,11 @@ const std::vector<ConvCase> kLargeCases = {
     {2, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1},     // VGG-11 first layer
     {2, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1},     // VGG-like, channels multiples of 16
     {3, 24, 9, 11, 40, 3, 3, 2, 2, 1, 1},     // multiples of 8, odd spatial, stride 2
+    // VGG-11's deep maps, whose float32 weight gradient on the CPU is an im2col sgemm (4x4 and smaller),
+    // the last in two chunks of images.
+    {3, 16, 4, 4, 24, 3, 3, 1, 1, 1, 1},
+    {4, 32, 2, 2, 48, 3, 3, 1, 1, 1, 1},
+    {1024, 512, 2, 2, 4, 3, 3, 1, 1, 1, 1},
 };
 // The shapes of the new encoders (issue 12): AlexNet-like 11x11 stride 4 and 5x5 / 3x3 padded
 // layers, a 6x6 kernel over a 6x6 map (1x1 output), ResNet-like 1x1 stride-2 shortcut and 7x7
