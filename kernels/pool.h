@@ -28,6 +28,22 @@ LPL_HD inline void max_step(float v, int32_t i, float& best, int32_t& bi) {
 
 // Span s covers outputs [ow0, ow1) of output row r = plane * OH + oh. The first maximum in
 // row-major window order wins and a NaN always wins (as PyTorch); padded positions never win.
+// Outputs [ow0, ow1) of a 2x2 stride-2 pool over input rows r0 and r1 (flat index of r0[0]: i0),
+// on its own so that no store can alias the loop's bounds (the compiler vectorises it).
+LPL_HD inline void pool2x2_row(const float* __restrict__ r0, const float* __restrict__ r1, float* __restrict__ yr,
+                               int32_t* __restrict__ ar, int64_t ow0, int64_t ow1, int32_t i0, int32_t W) {
+  for (int64_t ow = ow0; ow < ow1; ++ow) {
+    const int32_t w = static_cast<int32_t>(2 * ow);
+    float best = r0[w];
+    int32_t bi = i0 + w;
+    max_step(r0[w + 1], i0 + w + 1, best, bi);
+    max_step(r1[w], i0 + W + w, best, bi);
+    max_step(r1[w + 1], i0 + W + w + 1, best, bi);
+    yr[ow] = best;
+    ar[ow] = bi;
+  }
+}
+
 struct MaxPoolFwd {
   const float* x;
   float* y;
@@ -47,19 +63,8 @@ struct MaxPoolFwd {
     if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0) {
       // VGG's 2x2 stride-2 pool: the four candidates in window order through branch-free selects
       // (which element wins is data: a branch per element mispredicts about half the time).
-      const float* __restrict__ r0 = xp + h0 * g.W;
-      const float* __restrict__ r1 = r0 + g.W;
-      const int32_t i0 = static_cast<int32_t>(h0 * g.W), W = static_cast<int32_t>(g.W);
-      for (int64_t ow = ow0; ow < ow1; ++ow) {
-        const int32_t w = static_cast<int32_t>(2 * ow);
-        float best = r0[w];
-        int32_t bi = i0 + w;
-        max_step(r0[w + 1], i0 + w + 1, best, bi);
-        max_step(r1[w], i0 + W + w, best, bi);
-        max_step(r1[w + 1], i0 + W + w + 1, best, bi);
-        yr[ow] = best;
-        ar[ow] = bi;
-      }
+      pool2x2_row(xp + h0 * g.W, xp + (h0 + 1) * g.W, yr, ar, ow0, ow1, static_cast<int32_t>(h0 * g.W),
+                  static_cast<int32_t>(g.W));
       return;
     }
     const int64_t hs = max64(h0, 0), he = min64(h0 + g.kh, g.H);
