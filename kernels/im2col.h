@@ -6,6 +6,7 @@
 // maps. Both functors handle a span of items of one row (kernels/span.h row_spans), for any launcher.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/convert.h"
 #include "kernels/span.h"
@@ -58,17 +59,33 @@ struct Im2colT {
   O* col;      // [Ci*KH*KW, images * OH*OW]
   Im2colGeom g;
   int64_t n0, images, per;
-  // Small maps (VGG's 8x8 to 2x2) with a whole row per span (the CPU): a line there holds 2-8 items,
-  // so per-line bookkeeping would cost more than the copy; one table of source offsets (or -1 for
-  // padding) serves every image plane of the row.
+  // Small maps with a whole row per span (the CPU): a line there holds 2-8 items, so per-line
+  // bookkeeping would cost more than the copy; one table of source offsets (or -1 for padding)
+  // serves every image plane of the row.
   static constexpr int64_t kTableMax = 64;
+  // Stride 1 with the output as wide as the input (VGG's 3x3, padding 1) and a whole row per span:
+  // a tap's plane is the image plane shifted by one offset, zero where the tap falls in the padding,
+  // so a row is a masked shifted copy the compiler vectorises. The images inside the row read past
+  // their plane's ends (into the neighbouring planes, masked off); the first and last do not.
+  static constexpr int64_t kMaskMax = 1024;
+  LPL_HD bool shifted_copy(int64_t n_images) const {
+    const int64_t reach = (g.kh + 1) * g.w + g.kw;  // how far a masked read can leave its plane
+    return g.sh == 1 && g.sw == 1 && g.ow == g.w && g.oh * g.ow <= kMaskMax && n_images >= 3 &&
+           reach <= g.ci * g.h * g.w && g.ph < g.kh && g.pw < g.kw;
+  }
   LPL_HD void operator()(int64_t s) const {
     const int64_t ohw = g.oh * g.ow, row_len = images * ohw, khw = g.kh * g.kw;
     const int64_t first = s * per, last = min64(first + per, g.ci * khw * row_len);
     if (first >= last) return;
-    if (ohw <= kTableMax && first % row_len == 0 && last - first == row_len) {
-      whole_row_small(first / row_len);
-      return;
+    if (first % row_len == 0 && last - first == row_len) {  // a whole row: the CPU
+      if (shifted_copy(images)) {
+        whole_row_shifted(first / row_len);
+        return;
+      }
+      if (ohw <= kTableMax) {
+        whole_row_small(first / row_len);
+        return;
+      }
     }
     // Where the span starts (divisions once per span), then output lines (tap, image, oy) in order:
     // per line, the taps that fall outside the image are zeros and the others a strided copy.
@@ -88,12 +105,7 @@ struct Im2colT {
         lo = max64(x0, a <= 0 ? 0 : (a + g.sw - 1) / g.sw);
         hi = max64(lo, min64(x1, b < 0 ? 0 : b / g.sw + 1));
       }
-      for (int64_t ox = x0; ox < lo; ++ox) out[ox] = 0;
-      if (hi > lo) {
-        const T* src = x + (((n0 + n) * g.ci + c) * g.h + hh) * g.w - g.pw + v;
-        for (int64_t ox = lo; ox < hi; ++ox) out[ox] = convert_to<O>(src[ox * g.sw]);
-      }
-      for (int64_t ox = hi; ox < x1; ++ox) out[ox] = 0;
+      line(x + (((n0 + n) * g.ci + c) * g.h + hh) * g.w - g.pw + v, out, x0, lo, hi, x1, g.sw);
       i += x1 - x0;
       x0 = 0;
       if (++oy == g.oh) {
@@ -110,6 +122,53 @@ struct Im2colT {
         }
       }
     }
+  }
+
+  // out[ox] for ox in [x0, x1): zeros outside [lo, hi), src[ox * sw] inside; restrict pointers and
+  // a unit-stride case of its own, so that the compiler vectorises the copy.
+  static LPL_HD void line(const T* __restrict__ src, O* __restrict__ out, int64_t x0, int64_t lo, int64_t hi,
+                          int64_t x1, int64_t sw) {
+    for (int64_t ox = x0; ox < lo; ++ox) out[ox] = 0;
+    if (sw == 1)
+      for (int64_t ox = lo; ox < hi; ++ox) out[ox] = convert_to<O>(src[ox]);
+    else
+      for (int64_t ox = lo; ox < hi; ++ox) out[ox] = convert_to<O>(src[ox * sw]);
+    for (int64_t ox = hi; ox < x1; ++ox) out[ox] = 0;
+  }
+
+  LPL_HD void whole_row_shifted(int64_t tap) const {
+    const int64_t ohw = g.oh * g.ow, khw = g.kh * g.kw;
+    const DivMod cu = divmod(tap, khw);
+    const DivMod uv = divmod(cu.r, g.kw);
+    const int64_t delta = (uv.q - g.ph) * g.w + (uv.r - g.pw);
+    Bits inside[kMaskMax];  // all ones inside the image, 0 in the padding
+    for (int64_t oy = 0, q = 0; oy < g.oh; ++oy) {
+      const int64_t hh = oy - g.ph + uv.q;
+      for (int64_t ox = 0; ox < g.ow; ++ox, ++q) {
+        const int64_t ww = ox - g.pw + uv.r;
+        inside[q] = hh >= 0 && hh < g.h && ww >= 0 && ww < g.w ? static_cast<Bits>(~Bits{0}) : Bits{0};
+      }
+    }
+    const int64_t plane = g.h * g.w;
+    const T* src = x + (n0 * g.ci + cu.q) * plane + delta;
+    O* out = col + tap * images * ohw;
+    for (int64_t n = 0; n < images; ++n, src += g.ci * plane, out += ohw) {
+      if (n == 0 || n == images - 1)
+        masked_copy_guarded(src, out, inside, ohw);
+      else
+        masked_copy(src, out, inside, ohw);
+    }
+  }
+  // The operand's bits (a mask AND instead of a select, which the compiler vectorises).
+  using Bits = std::conditional_t<sizeof(O) == 2, uint16_t, uint32_t>;
+  static LPL_HD void masked_copy(const T* __restrict__ src, O* __restrict__ out, const Bits* __restrict__ inside,
+                                 int64_t n) {
+    for (int64_t q = 0; q < n; ++q)
+      out[q] = __builtin_bit_cast(O, static_cast<Bits>(__builtin_bit_cast(Bits, convert_to<O>(src[q])) & inside[q]));
+  }
+  static LPL_HD void masked_copy_guarded(const T* __restrict__ src, O* __restrict__ out,
+                                         const Bits* __restrict__ inside, int64_t n) {
+    for (int64_t q = 0; q < n; ++q) out[q] = inside[q] ? convert_to<O>(src[q]) : O{0};
   }
 
   LPL_HD void whole_row_small(int64_t tap) const {
