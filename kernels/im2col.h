@@ -3,7 +3,9 @@
 // i.e. dW (Co x Ci*KH*KW) = Dy (Co x N*OH*OW) * ColT^T (ColT: Ci*KH*KW x N*OH*OW). The CPU computes the
 // weight gradient this way with --precision bf16 (a bf16 matmul on AMX / AVX512-BF16), and in float32
 // for maps of at most 4x4 (sgemm): oneDNN's own backward-weights kernels are slow for VGG's small deep
-// maps. Both functors handle a span of items of one row (kernels/span.h row_spans), for any launcher.
+// maps. So is its bf16 forward at maps of at most 4x4: there Y^T (Co x N*OH*OW) = W * ColT, and
+// RowsToNchw puts it back. The functors handle a span of items of one row (kernels/span.h row_spans),
+// for any launcher.
 #pragma once
 #include <cstdint>
 #include <type_traits>
@@ -44,6 +46,27 @@ struct DyRows {
   }
 };
 
+// The forward's output from its GEMM's: y[n, co, q] = rows[co, (n - n0) * ohw + q] (+ b[co]) for the
+// images n0 .. n0 + images - 1 (the inverse of DyRows). Rows of the span space as DyRows.
+struct RowsToNchw {
+  const float* rows;  // [Co, images * ohw]
+  const float* b;     // [Co] or null
+  float* y;           // [N, Co, OH*OW]
+  int64_t co, ohw, n0, images, per;
+  LPL_HD void operator()(int64_t s) const {
+    const int64_t first = s * per, last = min64(first + per, images * co * ohw);
+    for (int64_t i = first; i < last;) {
+      const DivMod pq = divmod(i, ohw);
+      const DivMod nc = divmod(pq.q, co);
+      const float* src = rows + nc.r * images * ohw + nc.q * ohw;
+      float* dst = y + ((n0 + nc.q) * co + nc.r) * ohw;
+      const float bias = b ? b[nc.r] : 0.f;
+      const int64_t end = min64(last - i + pq.r, ohw);
+      for (int64_t q = pq.r; q < end; ++q) dst[q] = src[q] + bias;
+      i += end - pq.r;
+    }
+  }
+};
 
 struct Im2colGeom {
   int64_t ci, h, w, kh, kw, oh, ow, sh, sw, ph, pw;

@@ -44,7 +44,9 @@ double rel_err(const Tensor& a, const Tensor& b) {
 void check_conv_bf16(Device d) {
   for (auto [xs, ws, p] : {std::tuple{Shape{8, 3, 32, 32}, Shape{64, 3, 3, 3}, Conv2dParams{1, 1, 1, 1}},
                            std::tuple{Shape{4, 64, 16, 16}, Shape{128, 64, 3, 3}, Conv2dParams{1, 1, 1, 1}},
-                           std::tuple{Shape{2, 16, 15, 13}, Shape{24, 16, 5, 5}, Conv2dParams{2, 2, 2, 2}}}) {
+                           std::tuple{Shape{2, 16, 15, 13}, Shape{24, 16, 5, 5}, Conv2dParams{2, 2, 2, 2}},
+                           // maps of at most 4x4: the CPU's forward is its own GEMM (conv2d_dnnl.cpp)
+                           std::tuple{Shape{6, 64, 2, 2}, Shape{32, 64, 3, 3}, Conv2dParams{1, 1, 1, 1}}}) {
     CAPTURE(xs.str());
     const Tensor x = test::random_tensor(xs, 1), w = test::random_tensor(ws, 2, cpu(), -0.2f, 0.2f),
                  b = test::random_tensor({ws[0]}, 3);
@@ -122,6 +124,31 @@ TEST_CASE("bf16 backward-filter (CPU) equals float32 on bf16-rounded inputs: im2
     MESSAGE("max relative error " << e);
     CHECK(e <= 2e-5);
     CHECK(rel_err(db16, db32) <= 1e-5);
+  }
+}
+
+// At maps of at most 4x4 the CPU's bf16 forward is one GEMM of bf16 operands on an im2col copy: on an
+// input and weights already rounded to bf16 it must equal float32's forward of them up to summation
+// order. Strided, padded, non-square, 4x4 at the limit, chunked over images, with and without bias.
+TEST_CASE("bf16 forward (CPU) at small maps equals float32 on bf16-rounded operands: im2col, chunks, bias" *
+          doctest::skip(!can_bf16())) {
+  for (auto [xs, ws, p, bias] :
+       {std::tuple{Shape{6, 16, 2, 2}, Shape{32, 16, 3, 3}, Conv2dParams{1, 1, 1, 1}, true},
+        std::tuple{Shape{5, 8, 4, 4}, Shape{6, 8, 3, 3}, Conv2dParams{1, 1, 1, 1}, false},
+        std::tuple{Shape{4, 8, 7, 5}, Shape{6, 8, 3, 3}, Conv2dParams{2, 2, 1, 1}, true},   // 4x3 output
+        std::tuple{Shape{3, 5, 5, 6}, Shape{7, 5, 4, 3}, Conv2dParams{2, 1, 2, 0}, true},   // 3x4 output
+        std::tuple{Shape{1024, 512, 2, 2}, Shape{4, 512, 3, 3}, Conv2dParams{1, 1, 1, 1}, true}}) {  // 2 chunks
+    CAPTURE(xs.str());
+    const Tensor x = to_f32(to_bf16(test::random_tensor(xs, 11)));
+    const Tensor w = to_f32(to_bf16(test::random_tensor(ws, 12)));
+    const Tensor b = bias ? test::random_tensor({ws[0]}, 13) : Tensor();
+    const Tensor y32 = conv2d_forward(x, w, b, p);
+    REQUIRE(y32.dim(2) * y32.dim(3) <= 16);
+    const Tensor y16 = cpu_backend::conv2d_forward(to_bf16(x), w, b, p);
+    REQUIRE(y16.shape() == y32.shape());
+    const double e = rel_err(y16, y32);
+    MESSAGE("max relative error " << e);
+    CHECK(e <= 2e-5);
   }
 }
 
