@@ -122,10 +122,12 @@ static void backend_conv2d_backward_filter(const Tensor& x, const Tensor& dy, Te
 }
 
 // --precision bf16, centred on the batch mean (ops.h says why): W * bf16(x - m) + (W * m + b).
-static Tensor conv2d_forward_bf16(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+static Tensor conv2d_forward_bf16(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
+                                  CentredBf16* keep) {
   if (x.dim(0) == 1) return backend_conv2d_forward(to_bf16(x), w, b, p);
-  const Tensor mean = batch_mean(x);
-  Tensor y = backend_conv2d_forward(to_bf16_centred(x, mean), w, Tensor(), p);
+  const Tensor mean = batch_mean(x), centred = to_bf16_centred(x, mean);
+  if (keep) *keep = CentredBf16{mean, centred};
+  Tensor y = backend_conv2d_forward(centred, w, Tensor(), p);
   const Tensor y_mean = backend_conv2d_forward(mean, w, b, p);  // float32, one image
   const int64_t n = y.dim(0), e = y.numel() / n;
   Tensor rows = y.reshape({n, e});
@@ -134,6 +136,11 @@ static Tensor conv2d_forward_bf16(const Tensor& x, const Tensor& w, const Tensor
 }
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  return conv2d_forward(x, w, b, p, nullptr);
+}
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, CentredBf16* keep) {
+  if (keep) *keep = CentredBf16{};
   check_precision(x.device(), "conv2d_forward");
   check_4d(x, "conv2d_forward", "x");
   check_4d(w, "conv2d_forward", "w");
@@ -143,7 +150,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     check_shape(b, Shape{w.dim(0)}, "conv2d_forward", "bias");
     check_same_device(x, b, "conv2d_forward");
   }
-  if (precision() == Precision::bf16) return conv2d_forward_bf16(x, w, b, p);
+  if (precision() == Precision::bf16) return conv2d_forward_bf16(x, w, b, p, keep);
   LPL_DISPATCH(x.device(), conv2d_forward, x, w, b, p);
 }
 
@@ -151,16 +158,26 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 // sum_n dy[n] * (x[n] - m) + (sum_n dy[n]) * m, the first in bf16, the second in float32 (one image;
 // its bias gradient, the sum of dy over n, h, w, is the layer's).
 static void conv2d_backward_filter_bf16(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
-                                        const Conv2dParams& p, bool accumulate) {
+                                        const Conv2dParams& p, bool accumulate, const CentredBf16* from_forward) {
   if (x.dim(0) == 1) return backend_conv2d_backward_filter(to_bf16(x), dy, dw, db, p, accumulate);
-  const Tensor mean = batch_mean(x);
-  backend_conv2d_backward_filter(to_bf16_centred(x, mean), dy, dw, nullptr, p, accumulate);
+  const bool kept = from_forward && from_forward->centred.defined();
+  if (kept) {
+    Shape ms = x.shape();
+    ms[0] = 1;
+    LPL_CHECK(from_forward->centred.shape() == x.shape() && from_forward->centred.dtype() == DType::BF16 &&
+                  from_forward->mean.shape() == ms && from_forward->centred.device() == x.device(),
+              fmt::format("conv2d_backward_filter: what the forward kept ({}) is not of x {}",
+                          from_forward->centred.shape().str(), x.shape().str()));
+  }
+  const Tensor mean = kept ? from_forward->mean : batch_mean(x);
+  backend_conv2d_backward_filter(kept ? from_forward->centred : to_bf16_centred(x, mean), dy, dw, nullptr, p,
+                                 accumulate);
   if (db && !accumulate) db->zero_();
   backend_conv2d_backward_filter(mean, batch_sum(dy, 1.f, "conv2d_backward_filter"), dw, db, p, true);
 }
 
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
-                            const Conv2dParams& p, bool accumulate) {
+                            const Conv2dParams& p, bool accumulate, const CentredBf16* from_forward) {
   check_precision(x.device(), "conv2d_backward_filter");
   check_4d(x, "conv2d_backward_filter", "x");
   check_4d(dy, "conv2d_backward_filter", "dy");
@@ -170,7 +187,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
   check_shape(dy, conv_out_shape(x.shape(), dw.shape(), p, "conv2d_backward_filter"),
               "conv2d_backward_filter", "dy");
   if (db) check_shape(*db, Shape{dw.dim(0)}, "conv2d_backward_filter", "db");
-  if (precision() == Precision::bf16) return conv2d_backward_filter_bf16(x, dy, dw, db, p, accumulate);
+  if (precision() == Precision::bf16) return conv2d_backward_filter_bf16(x, dy, dw, db, p, accumulate, from_forward);
   LPL_DISPATCH(x.device(), conv2d_backward_filter, x, dy, dw, db, p, accumulate);
 }
 

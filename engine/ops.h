@@ -54,11 +54,19 @@ struct Conv2dParams {
 // float32's; rounding x - m, 3-8 %, as much as rounding the input images alone does
 // (tests/lpl/test_bf16_step.cpp). Same for linear_forward.
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p);
+// What a --precision bf16 forward read of x: its batch mean and bf16(x - mean). A caller that computes
+// the weight gradient of the same, unchanged x later (a layer-local block) keeps it from the forward
+// and hands it over, so the gradient does not compute both again. Both undefined where the forward
+// did not centre (float32, or N == 1); the gradient then computes what it needs.
+struct CentredBf16 {
+  Tensor mean, centred;
+};
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, CentredBf16* keep);
 // dW (and db when db is defined) from input x and output gradient dy; accumulate adds into dW/db.
 // --precision bf16 (N > 1), centred as the forward: sum_n dy[n] * bf16(x[n] - m) + (sum_n dy[n]) * m,
-// the second term in float32.
+// the second term in float32; from_forward (may be null) is what the forward of this x kept.
 void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db,
-                            const Conv2dParams& p, bool accumulate = false);
+                            const Conv2dParams& p, bool accumulate = false, const CentredBf16* from_forward = nullptr);
 // dX from dy and w; x_shape is the forward input's shape.
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape,
                             const Conv2dParams& p);

@@ -70,7 +70,8 @@ Tensor ConvBlocksEncoder::block_forward(int k, const Tensor& x, const ForwardMod
   s.x = x;
   if (b.adaptive_pool > 0) s.x = adaptive_avgpool_forward(s.x, b.adaptive_pool, b.adaptive_pool);
   if (b.dropout > 0 && m.training) s.x = dropout_forward(s.x, b.dropout, m.seed, dropout_stream(m.step, k));
-  s.a = conv2d_forward(s.x, conv_weight(k).value, conv_b_[static_cast<size_t>(k)] ? conv_bias(k).value : Tensor(), b.conv);
+  s.a = conv2d_forward(s.x, conv_weight(k).value, conv_b_[static_cast<size_t>(k)] ? conv_bias(k).value : Tensor(), b.conv,
+                       &s.x16);
   relu_inplace(s.a);
   if (b.pool) {
     MaxPoolResult r = maxpool2d_forward(s.a, *b.pool);
@@ -102,7 +103,7 @@ void ConvBlocksEncoder::block_backward(int k, const Tensor& g, bool pooled_rep) 
     delta = relu_backward(maxpool2d_backward(gy, s.argmax, s.a.shape(), *pool), s.a);
   }
   Param* bias = conv_b_[static_cast<size_t>(k)];
-  conv2d_backward_filter(s.x, delta, conv_weight(k).grad, bias ? &bias->grad : nullptr, b.conv, false);
+  conv2d_backward_filter(s.x, delta, conv_weight(k).grad, bias ? &bias->grad : nullptr, b.conv, false, &s.x16);
 }
 
 }  // namespace lpl

@@ -56,6 +56,7 @@ class ConvBlocksEncoder : public Encoder, public LayerLocalBlocks {
  private:
   struct Saved {
     Tensor x, a, argmax, y;  // conv input (after adaptive pool and dropout), ReLU output, pool arg-max, block output
+    CentredBf16 x16;         // --precision bf16: what the conv's forward read of x, for its weight gradient
   };
   // ReLU (+ a 2x2 max-pool) on the tape as one custom node whose backward is the fused block delta
   // (kernels/lpl_block.h): ReLU in place and one backward pass instead of the ReLU and max-pool

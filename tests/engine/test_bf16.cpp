@@ -152,6 +152,43 @@ TEST_CASE("bf16 forward (CPU) at small maps equals float32 on bf16-rounded opera
   }
 }
 
+// A layer-local block keeps what its bf16 forward read of x (batch mean, bf16(x - mean)) for the
+// weight gradient of the same x: the same bits as the gradient computing them itself; nothing kept
+// in float32 or for one image; what was kept of another x is refused by name.
+TEST_CASE("bf16 forward keeps its centred input for the weight gradient: same bits, refusals" *
+          doctest::skip(!can_bf16())) {
+  const Shape xs{6, 8, 5, 5}, ws{4, 8, 3, 3};
+  const Conv2dParams p{1, 1, 1, 1};
+  const Tensor x = test::random_tensor(xs, 21), w = test::random_tensor(ws, 22), b = test::random_tensor({4}, 23);
+  const Tensor dy = test::random_tensor({6, 4, 5, 5}, 24);
+  CentredBf16 kept;
+  conv2d_forward(x, w, b, p, &kept);
+  CHECK_FALSE(kept.centred.defined());  // float32 reads x as it is
+  PrecisionScope bf(Precision::bf16);
+  const Tensor y_plain = conv2d_forward(x, w, b, p);
+  const Tensor y_keep = conv2d_forward(x, w, b, p, &kept);
+  REQUIRE(kept.centred.defined());
+  CHECK(kept.centred.dtype() == DType::BF16);
+  CHECK(kept.centred.shape() == xs);
+  CHECK(kept.mean.shape() == Shape{1, 8, 5, 5});
+  CHECK(rel_err(y_keep, y_plain) == 0);
+  Tensor dw_own = Tensor::zeros(ws), db_own = Tensor::zeros({4}), dw_kept = Tensor::zeros(ws), db_kept = Tensor::zeros({4});
+  conv2d_backward_filter(x, dy, dw_own, &db_own, p, false);
+  conv2d_backward_filter(x, dy, dw_kept, &db_kept, p, false, &kept);
+  CHECK(rel_err(dw_kept, dw_own) == 0);
+  CHECK(rel_err(db_kept, db_own) == 0);
+  // what the forward of another x kept: the gradient would use the wrong input
+  const Tensor other = test::random_tensor({6, 8, 4, 4}, 25);
+  CentredBf16 kept_other;
+  conv2d_forward(other, w, b, p, &kept_other);
+  CHECK_THROWS_WITH_AS(conv2d_backward_filter(x, dy, dw_kept, &db_kept, p, false, &kept_other),
+                       doctest::Contains("what the forward kept ([6, 8, 4, 4]) is not of x [6, 8, 5, 5]"), Error);
+  // one image: nothing to centre, nothing kept
+  conv2d_forward(test::random_tensor({1, 8, 5, 5}, 26), w, b, p, &kept);
+  CHECK_FALSE(kept.centred.defined());
+  CHECK_FALSE(kept.mean.defined());
+}
+
 TEST_CASE("to_bf16 / to_f32: round to nearest even, NaN stays NaN, overflow to infinity") {
   // bf16 keeps the top 16 bits of a float32: 1 + 2^-8 is halfway between 1 and 1 + 2^-7 (tie -> even: 1),
   // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6 (tie -> even: 1 + 2^-6).
