@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/lpl_ops.h"
 #include "kernels/backend.h"
 
 namespace lpl {
@@ -123,23 +124,24 @@ static void backend_conv2d_backward_filter(const Tensor& x, const Tensor& dy, Te
 
 // --precision bf16, centred on the batch mean (ops.h says why): W * bf16(x - m) + (W * m + b).
 static Tensor conv2d_forward_bf16(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
-                                  CentredBf16* keep) {
-  if (x.dim(0) == 1) return backend_conv2d_forward(to_bf16(x), w, b, p);
+                                  CentredBf16* keep, bool relu) {
+  if (x.dim(0) == 1) {
+    Tensor y = backend_conv2d_forward(to_bf16(x), w, b, p);
+    if (relu) relu_inplace(y);
+    return y;
+  }
   const Tensor mean = batch_mean(x), centred = to_bf16_centred(x, mean);
   if (keep) *keep = CentredBf16{mean, centred};
   Tensor y = backend_conv2d_forward(centred, w, Tensor(), p);
   const Tensor y_mean = backend_conv2d_forward(mean, w, b, p);  // float32, one image
   const int64_t n = y.dim(0), e = y.numel() / n;
   Tensor rows = y.reshape({n, e});
-  add_row_bias_op(rows, y_mean.reshape({e}));
+  add_row_bias_op(rows, y_mean.reshape({e}), relu);
   return y;
 }
 
-Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
-  return conv2d_forward(x, w, b, p, nullptr);
-}
-
-Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, CentredBf16* keep) {
+static Tensor conv2d_forward_impl(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
+                                  CentredBf16* keep, bool relu) {
   if (keep) *keep = CentredBf16{};
   check_precision(x.device(), "conv2d_forward");
   check_4d(x, "conv2d_forward", "x");
@@ -150,8 +152,18 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     check_shape(b, Shape{w.dim(0)}, "conv2d_forward", "bias");
     check_same_device(x, b, "conv2d_forward");
   }
-  if (precision() == Precision::bf16) return conv2d_forward_bf16(x, w, b, p, keep);
-  LPL_DISPATCH(x.device(), conv2d_forward, x, w, b, p);
+  if (precision() == Precision::bf16) return conv2d_forward_bf16(x, w, b, p, keep, relu);
+  Tensor y = backend_conv2d_forward(x, w, b, p);
+  if (relu) relu_inplace(y);
+  return y;
+}
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+  return conv2d_forward_impl(x, w, b, p, nullptr, false);
+}
+Tensor conv2d_relu_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
+                           CentredBf16* keep) {
+  return conv2d_forward_impl(x, w, b, p, keep, true);
 }
 
 // --precision bf16 weight gradient, centred as the forward: sum_n dy[n] * x[n] =
@@ -497,10 +509,10 @@ void column_sum_op(const Tensor& x, Tensor& out, bool accumulate) {
   LPL_DISPATCH(x.device(), column_sum, x, out, accumulate);
 }
 
-void add_row_bias_op(Tensor& y, const Tensor& b) {
+void add_row_bias_op(Tensor& y, const Tensor& b, bool relu) {
   check_2d(y, "add_row_bias", "y");
   check_shape(b, Shape{y.dim(1)}, "add_row_bias", "b");
-  LPL_DISPATCH(y.device(), add_row_bias, y, b);
+  LPL_DISPATCH(y.device(), add_row_bias, y, b, relu);
 }
 
 }  // namespace lpl

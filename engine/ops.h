@@ -61,7 +61,10 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
 struct CentredBf16 {
   Tensor mean, centred;
 };
-Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, CentredBf16* keep);
+// A layer-local block's max(conv2d_forward(x, w, b, p), 0), filling *keep (when not null) as above:
+// in bf16 the ReLU rides on the pass that adds the mean term, in float32 it is a pass of its own.
+Tensor conv2d_relu_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
+                           CentredBf16* keep = nullptr);
 // dW (and db when db is defined) from input x and output gradient dy; accumulate adds into dW/db.
 // --precision bf16 (N > 1), centred as the forward: sum_n dy[n] * bf16(x[n] - m) + (sum_n dy[n]) * m,
 // the second term in float32; from_forward (may be null) is what the forward of this x kept.
@@ -173,8 +176,8 @@ bool all_finite(const Tensor& x);
 // out[slot] += the number of non-finite values of x, on x's device (out: a float64 buffer stored as
 // int64): many tensors' checks come back in one read.
 void count_nonfinite(const Tensor& x, Tensor& out, int64_t slot);
-// out[j] (+)= sum_i x[i, j] for x [R, C]; y[i, j] += b[j] for y [R, C].
+// out[j] (+)= sum_i x[i, j] for x [R, C]; y[i, j] += b[j] for y [R, C] (then ReLU when relu).
 void column_sum_op(const Tensor& x, Tensor& out, bool accumulate);
-void add_row_bias_op(Tensor& y, const Tensor& b);
+void add_row_bias_op(Tensor& y, const Tensor& b, bool relu = false);
 
 }  // namespace lpl

@@ -77,13 +77,23 @@ struct ChannelSum {
   LPL_HD void finish(int64_t ch, double s) const { out[ch] = s / divisor; }
 };
 
+// y[n, j] += b[j], then ReLU when relu (max(v, 0), NaN -> 0 as LplReluInplace): the bias and ReLU of
+// a bf16 block forward in one pass.
 struct AddRowBias {
   float* y;
   const float* b;
   int64_t cols, per;  // per: a whole row on the CPU, one item on CUDA (row_spans)
+  bool relu;
   LPL_HD void operator()(int64_t s) const {
     const int64_t i0 = s * per, j0 = divmod(i0, cols).r;
-    for (int64_t k = 0; k < per; ++k) y[i0 + k] += b[j0 + k];
+    if (relu) {
+      for (int64_t k = 0; k < per; ++k) {
+        const float v = y[i0 + k] + b[j0 + k];
+        y[i0 + k] = v > 0.f ? v : 0.f;
+      }
+    } else {
+      for (int64_t k = 0; k < per; ++k) y[i0 + k] += b[j0 + k];
+    }
   }
 };
 
@@ -176,9 +186,9 @@ void column_sum(const L& launch, const Tensor& x, Tensor& out, bool accumulate) 
   launch.sum(x.device(), {x.dim(1), x.dim(0), SegLayout::columns}, ColumnSum{x.f(), out.f(), x.dim(1), accumulate});
 }
 template <class L>
-void add_row_bias(const L& launch, Tensor& y, const Tensor& b) {
+void add_row_bias(const L& launch, Tensor& y, const Tensor& b, bool relu) {
   const Span sp = row_spans<L>(y.dim(0), y.dim(1));
-  launch(y.device(), sp.count, AddRowBias{y.f(), b.f(), y.dim(1), sp.per});
+  launch(y.device(), sp.count, AddRowBias{y.f(), b.f(), y.dim(1), sp.per, relu});
 }
 template <class L>
 Tensor batch_sum(const L& launch, const Tensor& x, float scale) {

@@ -70,9 +70,8 @@ Tensor ConvBlocksEncoder::block_forward(int k, const Tensor& x, const ForwardMod
   s.x = x;
   if (b.adaptive_pool > 0) s.x = adaptive_avgpool_forward(s.x, b.adaptive_pool, b.adaptive_pool);
   if (b.dropout > 0 && m.training) s.x = dropout_forward(s.x, b.dropout, m.seed, dropout_stream(m.step, k));
-  s.a = conv2d_forward(s.x, conv_weight(k).value, conv_b_[static_cast<size_t>(k)] ? conv_bias(k).value : Tensor(), b.conv,
-                       &s.x16);
-  relu_inplace(s.a);
+  s.a = conv2d_relu_forward(s.x, conv_weight(k).value, conv_b_[static_cast<size_t>(k)] ? conv_bias(k).value : Tensor(),
+                            b.conv, &s.x16);
   if (b.pool) {
     MaxPoolResult r = maxpool2d_forward(s.a, *b.pool);
     s.y = r.y;

@@ -152,26 +152,36 @@ TEST_CASE("bf16 forward (CPU) at small maps equals float32 on bf16-rounded opera
   }
 }
 
-// A layer-local block keeps what its bf16 forward read of x (batch mean, bf16(x - mean)) for the
-// weight gradient of the same x: the same bits as the gradient computing them itself; nothing kept
-// in float32 or for one image; what was kept of another x is refused by name.
-TEST_CASE("bf16 forward keeps its centred input for the weight gradient: same bits, refusals" *
+// A layer-local block's conv + ReLU keeps what its bf16 forward read of x (batch mean, bf16(x - mean))
+// for the weight gradient of the same x: the same bits as the gradient computing them itself; the
+// output is max(conv2d_forward, 0) bit for bit (bf16: ReLU fused with the mean term's pass); nothing
+// kept in float32 or for one image; what was kept of another x is refused by name.
+TEST_CASE("conv2d_relu_forward: max(conv, 0) bit for bit, keeps its centred bf16 input for the weight gradient" *
           doctest::skip(!can_bf16())) {
   const Shape xs{6, 8, 5, 5}, ws{4, 8, 3, 3};
   const Conv2dParams p{1, 1, 1, 1};
   const Tensor x = test::random_tensor(xs, 21), w = test::random_tensor(ws, 22), b = test::random_tensor({4}, 23);
   const Tensor dy = test::random_tensor({6, 4, 5, 5}, 24);
+  auto relu_of = [](const Tensor& y) {
+    std::vector<float> v = y.to_vector();
+    int negative = 0;
+    for (float& f : v) {
+      negative += f < 0.f;
+      f = f > 0.f ? f : 0.f;
+    }
+    CHECK(negative > 0);  // the ReLU has something to do
+    return Tensor::from_vector(v, y.shape());
+  };
   CentredBf16 kept;
-  conv2d_forward(x, w, b, p, &kept);
+  CHECK(rel_err(conv2d_relu_forward(x, w, b, p, &kept), relu_of(conv2d_forward(x, w, b, p))) == 0);
   CHECK_FALSE(kept.centred.defined());  // float32 reads x as it is
   PrecisionScope bf(Precision::bf16);
-  const Tensor y_plain = conv2d_forward(x, w, b, p);
-  const Tensor y_keep = conv2d_forward(x, w, b, p, &kept);
+  const Tensor y_relu = conv2d_relu_forward(x, w, b, p, &kept);
+  CHECK(rel_err(y_relu, relu_of(conv2d_forward(x, w, b, p))) == 0);
   REQUIRE(kept.centred.defined());
   CHECK(kept.centred.dtype() == DType::BF16);
   CHECK(kept.centred.shape() == xs);
   CHECK(kept.mean.shape() == Shape{1, 8, 5, 5});
-  CHECK(rel_err(y_keep, y_plain) == 0);
   Tensor dw_own = Tensor::zeros(ws), db_own = Tensor::zeros({4}), dw_kept = Tensor::zeros(ws), db_kept = Tensor::zeros({4});
   conv2d_backward_filter(x, dy, dw_own, &db_own, p, false);
   conv2d_backward_filter(x, dy, dw_kept, &db_kept, p, false, &kept);
@@ -180,11 +190,12 @@ TEST_CASE("bf16 forward keeps its centred input for the weight gradient: same bi
   // what the forward of another x kept: the gradient would use the wrong input
   const Tensor other = test::random_tensor({6, 8, 4, 4}, 25);
   CentredBf16 kept_other;
-  conv2d_forward(other, w, b, p, &kept_other);
+  conv2d_relu_forward(other, w, b, p, &kept_other);
   CHECK_THROWS_WITH_AS(conv2d_backward_filter(x, dy, dw_kept, &db_kept, p, false, &kept_other),
                        doctest::Contains("what the forward kept ([6, 8, 4, 4]) is not of x [6, 8, 5, 5]"), Error);
-  // one image: nothing to centre, nothing kept
-  conv2d_forward(test::random_tensor({1, 8, 5, 5}, 26), w, b, p, &kept);
+  // one image: nothing to centre, nothing kept; the ReLU still applies
+  const Tensor one = test::random_tensor({1, 8, 5, 5}, 26);
+  CHECK(rel_err(conv2d_relu_forward(one, w, b, p, &kept), relu_of(conv2d_forward(one, w, b, p))) == 0);
   CHECK_FALSE(kept.centred.defined());
   CHECK_FALSE(kept.mean.defined());
 }
