@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "engine/parallel.h"
@@ -115,9 +116,9 @@ struct Staged {
 };
 
 using Key = std::array<int64_t, 15>;
-Key make_key(int pass, const Shape& x, const Shape& w, const Conv2dParams& p, bool bias, bool bf16) {
+Key make_key(int pass, const Shape& x, const Shape& w, const Conv2dParams& p, bool bias, bool bf16, bool winograd) {
   return {pass, x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w, bias ? 1 : 0,
-          num_threads(), bf16 ? 1 : 0};
+          num_threads(), (bf16 ? 1 : 0) + (winograd ? 2 : 0)};
 }
 
 // The primitives' descriptors. The user's tensors are float32 (but a bf16 forward's input, which
@@ -152,23 +153,50 @@ struct Geometry {
   // image), where plain NCHW in and out (oneDNN's gemm:jit, no reorders) beats its AMX kernel with the
   // reorders around it: VGG's first layer at batch 512, 24.0 -> 12.0 ms (bench_ops, 2 threads). In
   // float32, and with more channels in bf16 (16x16 to 8x8 maps: 14-56 ms against 9-16), it loses.
-  dnnl::convolution_forward::primitive_desc forward_pd(bool bias) const {
+  dnnl::convolution_forward::primitive_desc forward_pd(bool bias, dnnl::algorithm alg) const {
     const bool plain = x.data_type() == dt::bf16 && x.dims()[1] <= 4;  // a forward of a bf16 input
     const memory::desc& src = plain ? x : x_lo;
     const memory::desc& dst = plain ? y : y_f;
-    auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                    src, w_lo, b, dst, strides, pad, pad)
-                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                    src, w_lo, dst, strides, pad, pad);
+    auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, alg, src, w_lo, b, dst, strides,
+                                                    pad, pad)
+                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, alg, src, w_lo, dst, strides,
+                                                    pad, pad);
     return dnnl::convolution_forward::primitive_desc(d, engine());
   }
 };
 
+// Winograd F(4x4, 3x3) (oneDNN's jit_wino_4x3) where it beats the direct sum, in float32: 3x3 kernels,
+// stride 1, padding 1, at least 16 input channels, a batch; the forward at maps of 4x4 and larger, the
+// weight gradient at 8x8 and larger (smaller maps take the sgemm below). Measured (bench_ops --batch
+// 512 --threads 2, ms, direct -> Winograd): forward 16x16 43.5 -> 23.1, 8x8 37.8 -> 18.5 and 74.8 ->
+// 37.1, 4x4 38.5 -> 17.5 and 76.2 -> 33.3 (slower: 2x2 24.1 -> 32.4, the 3-channel image layer 10.9 ->
+// 38.6); weight gradient 16x16 45.8 -> 24.6, 8x8 44.2 -> 21.7 and 94.9 -> 42.6. Its rounding is larger
+// than the direct sum's (tests/engine/test_conv.cpp bounds both against float64); the GPU's cuDNN
+// order prefers Winograd as well. LPL_NO_WINOGRAD=1: the direct sum everywhere. Backward-data stays
+// direct (not measured; layer-local training never needs it).
+enum class Pass { forward, backward_filter };
+bool no_winograd() {
+  const char* v = std::getenv("LPL_NO_WINOGRAD");
+  return v && std::string(v) == "1";
+}
+bool use_winograd(Pass pass, const Shape& x, const Shape& w, const Conv2dParams& p, bool bf16) {
+  if (bf16 || no_winograd() || x[0] < 2 || x[1] < 16 || w[2] != 3 || w[3] != 3) return false;
+  if (p.stride_h != 1 || p.stride_w != 1 || p.pad_h != 1 || p.pad_w != 1) return false;
+  return x[2] * x[3] >= (pass == Pass::forward ? 16 : 64);
+}
+
+
 struct ForwardPlan {
   dnnl::convolution_forward prim;
   Staged x, w, y;
-  explicit ForwardPlan(const Geometry& g, bool bias) {
-    auto pd = g.forward_pd(bias);
+  ForwardPlan(const Geometry& g, bool bias, bool winograd) {
+    auto pd = [&] {
+      if (winograd) try {
+          return g.forward_pd(bias, dnnl::algorithm::convolution_winograd);
+        } catch (const dnnl::error&) {  // no Winograd kernel for this shape: the direct sum
+        }
+      return g.forward_pd(bias, dnnl::algorithm::convolution_direct);
+    }();
     prim = dnnl::convolution_forward(pd);
     x = Staged::input(g.x, pd.src_desc(), kSrc);
     w = Staged::input(g.w, pd.weights_desc(), kWeights);
@@ -180,13 +208,21 @@ struct BackwardFilterPlan {
   dnnl::convolution_backward_weights prim;
   Staged x, dy, dw, db;
   bool bias;
-  BackwardFilterPlan(const Geometry& g, bool with_bias) : bias(with_bias) {
-    auto hint = g.forward_pd(with_bias);
-    auto d = with_bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.x_lo, g.w_f,
-                                                                  g.b, g.y_lo, g.strides, g.pad, g.pad)
-                       : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.x_lo, g.w_f,
-                                                                  g.y_lo, g.strides, g.pad, g.pad);
-    dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+  BackwardFilterPlan(const Geometry& g, bool with_bias, bool winograd) : bias(with_bias) {
+    auto make = [&](dnnl::algorithm alg) {
+      auto hint = g.forward_pd(with_bias, alg);
+      auto d = with_bias ? dnnl::convolution_backward_weights::desc(alg, g.x_lo, g.w_f, g.b, g.y_lo, g.strides, g.pad,
+                                                                    g.pad)
+                         : dnnl::convolution_backward_weights::desc(alg, g.x_lo, g.w_f, g.y_lo, g.strides, g.pad, g.pad);
+      return dnnl::convolution_backward_weights::primitive_desc(d, engine(), hint);
+    };
+    auto pd = [&] {
+      if (winograd) try {
+          return make(dnnl::algorithm::convolution_winograd);
+        } catch (const dnnl::error&) {  // no Winograd kernel for this shape: the direct sum
+        }
+      return make(dnnl::algorithm::convolution_direct);
+    }();
     prim = dnnl::convolution_backward_weights(pd);
     x = Staged::input(g.x, pd.src_desc(), kSrc);
     dy = Staged::input(g.y, pd.diff_dst_desc(), kDst);
@@ -199,7 +235,7 @@ struct BackwardDataPlan {
   dnnl::convolution_backward_data prim;
   Staged dy, w, dx;
   explicit BackwardDataPlan(const Geometry& g) {
-    auto hint = g.forward_pd(false);
+    auto hint = g.forward_pd(false, dnnl::algorithm::convolution_direct);
     dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.x_f, g.w_lo, g.y_lo, g.strides,
                                            g.pad, g.pad);
     dnnl::convolution_backward_data::primitive_desc pd(d, engine(), hint);
@@ -336,8 +372,9 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
   if (forward_by_gemm(x, Shape{yd[0], yd[1], yd[2], yd[3]}))
     return forward_gemm_bf16(x, w, b, p, c.pool);
   Tensor y = Tensor::empty(Shape{yd[0], yd[1], yd[2], yd[3]}, x.device());
-  ForwardPlan& pl = plan_for(c.fwd, make_key(0, x.shape(), w.shape(), p, bias, bf16), "conv2d_forward", x.shape(),
-                             w.shape(), g, bias);
+  const bool wino = use_winograd(Pass::forward, x.shape(), w.shape(), p, bf16);
+  ForwardPlan& pl = plan_for(c.fwd, make_key(0, x.shape(), w.shape(), p, bias, bf16, wino), "conv2d_forward", x.shape(),
+                             w.shape(), g, bias, wino);
   run_dnnl("conv2d_forward", [&] {
     memory xm = pl.x.read(x.data<void>(), c.pool), wm = pl.w.read(w.f(), c.pool);
     memory ym = pl.y.target(y.f(), c.pool, false);
@@ -364,8 +401,9 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, Tenso
   }
   const bool bias = db != nullptr;
   Geometry g(x.shape(), dw.shape(), p, false);
-  BackwardFilterPlan& pl = plan_for(c.bwf, make_key(1, x.shape(), dw.shape(), p, bias, false), "conv2d_backward_filter",
-                                    x.shape(), dw.shape(), g, bias);
+  const bool wino = use_winograd(Pass::backward_filter, x.shape(), dw.shape(), p, false);
+  BackwardFilterPlan& pl = plan_for(c.bwf, make_key(1, x.shape(), dw.shape(), p, bias, false, wino),
+                                    "conv2d_backward_filter", x.shape(), dw.shape(), g, bias, wino);
   run_dnnl("conv2d_backward_filter", [&] {
     memory xm = pl.x.read(x.f(), c.pool), dym = pl.dy.read(dy.f(), c.pool);
     memory dwm = pl.dw.target(dw.f(), c.pool, accumulate);
@@ -389,7 +427,7 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
   Geometry g(x_shape, w.shape(), p, bf16);
   Tensor dx = Tensor::empty(x_shape, dy.device());
   BackwardDataPlan& pl =
-      plan_for(c.bwd, make_key(2, x_shape, w.shape(), p, false, bf16), "conv2d_backward_data", x_shape, w.shape(), g);
+      plan_for(c.bwd, make_key(2, x_shape, w.shape(), p, false, bf16, false), "conv2d_backward_data", x_shape, w.shape(), g);
   run_dnnl("conv2d_backward_data", [&] {
     memory dym = pl.dy.read(dy.f(), c.pool), wm = pl.w.read(w.f(), c.pool);
     memory dxm = pl.dx.target(dx.f(), c.pool, false);
