@@ -186,6 +186,7 @@ std::string nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return fmt::forma
 
 void run(const Options& o) {
   if (o.device.is_cpu()) set_num_threads(o.threads);
+  set_allow_winograd(true);  // the training convolutions' algorithms (LPL_NO_WINOGRAD=1: direct)
   set_precision(o.precision, o.device);
   Bench b(o);
   const int64_t B = o.batch;

@@ -809,6 +809,7 @@ int main(int argc, char** argv) {
       set_allow_tf32(o.tf32);
     }
     set_precision(parse_precision(o.precision), dev);
+    set_allow_winograd(true);  // training convolutions (CPU, float32); LPL_NO_WINOGRAD=1 turns it off
     const int rc = o.benchmark > 0 ? benchmark(o, dev) : train(o, dev);
     finalize_distributed();
     return rc;

@@ -17,6 +17,14 @@ std::atomic<Precision> g_precision{Precision::fp32};
 }  // namespace
 void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool allow_tf32() { return g_allow_tf32.load(); }
+namespace {
+std::atomic<bool> g_allow_winograd{false};
+}  // namespace
+void set_allow_winograd(bool allow) { g_allow_winograd.store(allow); }
+bool allow_winograd() {
+  const char* off = std::getenv("LPL_NO_WINOGRAD");
+  return g_allow_winograd.load() && !(off && std::string(off) == "1");
+}
 
 bool cpu_has_bf16() {
   const char* off = std::getenv("LPL_NO_BF16");

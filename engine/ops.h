@@ -15,6 +15,12 @@ class Communicator;  // engine/comm.h
 // as the original computes). Takes effect from the next op; no effect on the CPU.
 void set_allow_tf32(bool allow);
 bool allow_tf32();
+// Allows Winograd F(4x4, 3x3) in the CPU's float32 convolutions where it is faster (kernels/conv2d_dnnl.cpp
+// says where). Default off: the direct sum, whose results do not depend on the batch a sample is in
+// (evaluation and features); training turns it on (train_vgg11, bench_ops). LPL_NO_WINOGRAD=1 keeps
+// it off whatever is asked.
+void set_allow_winograd(bool allow);
+bool allow_winograd();
 // Precision of the convolutions and GEMMs of layers (--precision): fp32 (the default, as the
 // original), or bf16: convolutions and linear layers read bfloat16 copies of their inputs and weights
 // and accumulate and write float32 (tensors stay float32; the LPL objective, its statistics and the

@@ -172,15 +172,12 @@ struct Geometry {
 // 37.1, 4x4 38.5 -> 17.5 and 76.2 -> 33.3 (slower: 2x2 24.1 -> 32.4, the 3-channel image layer 10.9 ->
 // 38.6); weight gradient 16x16 45.8 -> 24.6, 8x8 44.2 -> 21.7 and 94.9 -> 42.6. Its rounding is larger
 // than the direct sum's (tests/engine/test_conv.cpp bounds both against float64); the GPU's cuDNN
-// order prefers Winograd as well. LPL_NO_WINOGRAD=1: the direct sum everywhere. Backward-data stays
-// direct (not measured; layer-local training never needs it).
+// order prefers Winograd as well. Only where allowed (set_allow_winograd: training; evaluation keeps
+// the direct sum, whose results do not depend on the batch). Backward-data stays direct (not measured;
+// layer-local training never needs it).
 enum class Pass { forward, backward_filter };
-bool no_winograd() {
-  const char* v = std::getenv("LPL_NO_WINOGRAD");
-  return v && std::string(v) == "1";
-}
 bool use_winograd(Pass pass, const Shape& x, const Shape& w, const Conv2dParams& p, bool bf16) {
-  if (bf16 || no_winograd() || x[0] < 2 || x[1] < 16 || w[2] != 3 || w[3] != 3) return false;
+  if (bf16 || !allow_winograd() || x[0] < 2 || x[1] < 16 || w[2] != 3 || w[3] != 3) return false;
   if (p.stride_h != 1 || p.stride_w != 1 || p.pad_h != 1 || p.pad_w != 1) return false;
   return x[2] * x[3] >= (pass == Pass::forward ? 16 : 64);
 }

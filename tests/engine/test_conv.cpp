@@ -331,16 +331,21 @@ TEST_CASE("conv2d on the CPU gives the same result for any thread count") {
   test::check_close(y2, std::vector<double>(y1.begin(), y1.end()), 1e-5, 1e-4, "1 vs 2 threads");
 }
 
-// Winograd F(4x4, 3x3) (kernels/conv2d_dnnl.cpp): where the CPU uses it (float32, 3x3, stride 1,
-// padding 1, 16+ input channels; forward at 4x4+ maps, weight gradient at 8x8+) both its results and
-// the direct sum's (LPL_NO_WINOGRAD=1) are within the float64 references' bound, and they differ
-// (Winograd ran); an odd shape (17 -> 19 channels, 5x7) works whichever oneDNN picks.
+// Winograd F(4x4, 3x3) (kernels/conv2d_dnnl.cpp): where the CPU uses it (allowed, float32, 3x3,
+// stride 1, padding 1, 16+ input channels; forward at 4x4+ maps, weight gradient at 8x8+) both its
+// results and the direct sum's (LPL_NO_WINOGRAD=1, and not allowed: the default) are within the
+// float64 references' bound, and they differ (Winograd ran); an odd shape (17 -> 19 channels, 5x7)
+// works whichever oneDNN picks.
 TEST_CASE("conv2d on the CPU: Winograd where it pays, against float64 and against the direct sum") {
   const std::vector<ConvCase> cases = {
       {2, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1},  // forward and weight gradient in Winograd
       {3, 16, 4, 4, 32, 3, 3, 1, 1, 1, 1},   // forward in Winograd, weight gradient the sgemm
       {2, 17, 5, 7, 19, 3, 3, 1, 1, 1, 1},   // odd channels and map
   };
+  struct Allow {  // restores the default (off) whatever happens
+    Allow() { set_allow_winograd(true); }
+    ~Allow() { set_allow_winograd(false); }
+  } allow;
   conv_against_reference(cpu(), cases);
   REQUIRE(setenv("LPL_NO_WINOGRAD", "1", 1) == 0);
   conv_against_reference(cpu(), cases);
@@ -352,16 +357,22 @@ TEST_CASE("conv2d on the CPU: Winograd where it pays, against float64 and agains
     Inputs in = make_inputs(c, seed += 10);
     const Tensor x = Tensor::from_vector(in.x, c.x_shape()), w = Tensor::from_vector(in.w, c.w_shape()),
                  dy = Tensor::from_vector(in.r, c.y_shape());
-    auto run = [&](bool direct) {
-      if (direct) REQUIRE(setenv("LPL_NO_WINOGRAD", "1", 1) == 0);
+    enum Mode { winograd, env_off, not_allowed };
+    auto run = [&](Mode m) {
+      if (m == env_off) REQUIRE(setenv("LPL_NO_WINOGRAD", "1", 1) == 0);
+      if (m == not_allowed) set_allow_winograd(false);
       Tensor dw = Tensor::empty(c.w_shape());
       const Tensor y = conv2d_forward(x, w, Tensor(), c.params());
       conv2d_backward_filter(x, dy, dw, nullptr, c.params());
       REQUIRE(unsetenv("LPL_NO_WINOGRAD") == 0);
+      set_allow_winograd(true);
       return std::pair{y.to_vector(), dw.to_vector()};
     };
-    const auto [yw, dww] = run(false);
-    const auto [yd, dwd] = run(true);
+    const auto [yw, dww] = run(winograd);
+    const auto [yd, dwd] = run(env_off);
+    const auto [yn, dwn] = run(not_allowed);
+    CHECK(yn == yd);  // not allowed: the direct sum, bit for bit
+    CHECK(dwn == dwd);
     auto max_rel = [](const std::vector<float>& a, const std::vector<float>& b) {
       double d = 0, m = 1e-30;
       for (size_t i = 0; i < a.size(); ++i) {
