@@ -182,7 +182,6 @@ bool use_winograd(Pass pass, const Shape& x, const Shape& w, const Conv2dParams&
   return x[2] * x[3] >= (pass == Pass::forward ? 16 : 64);
 }
 
-
 struct ForwardPlan {
   dnnl::convolution_forward prim;
   Staged x, w, y;
@@ -292,15 +291,19 @@ void run_dnnl(const char* op, F&& f) {
 // 4x4, where oneDNN's float32 backward-weights kernels run at a third of the sgemm's speed):
 // dW (+)= Dy (Co x rows) * ColT^T (ColT: Ci*KH*KW x rows). Chunks keep the operands near kChunkItems
 // items each; the bias gradient is the float32 sum of dy.
+// Images per GEMM chunk of a convolution as a GEMM (kernels/im2col.h): operands near 2^24 items each.
+int64_t gemm_chunk(int64_t n, int64_t ohw, int64_t row_len, int64_t co) {
+  constexpr int64_t kChunkItems = int64_t{1} << 24;
+  return std::max<int64_t>(1, std::min(n, kChunkItems / std::max(ohw * std::max(row_len, co), int64_t{1})));
+}
+
 template <class O>
 void backward_filter_gemm(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db, const Conv2dParams& p,
                           bool accumulate, ScratchPool& pool) {
-  constexpr int64_t kChunkItems = int64_t{1} << 24;
   const int64_t n = x.dim(0), co = dw.dim(0), kh = dw.dim(2), kw = dw.dim(3);
   const kern::Im2colGeom g{x.dim(1), x.dim(2), x.dim(3), kh, kw, dy.dim(2), dy.dim(3),
                            p.stride_h, p.stride_w, p.pad_h, p.pad_w};
-  const int64_t ohw = g.oh * g.ow, row_len = g.ci * kh * kw;
-  const int64_t chunk = std::max<int64_t>(1, std::min(n, kChunkItems / std::max(ohw * std::max(row_len, co), int64_t{1})));
+  const int64_t ohw = g.oh * g.ow, row_len = g.ci * kh * kw, chunk = gemm_chunk(n, ohw, row_len, co);
   auto* a = static_cast<O*>(pool.get(kGemmA, static_cast<size_t>(co * chunk * ohw) * sizeof(O)));
   auto* b = static_cast<O*>(pool.get(kGemmB, static_cast<size_t>(chunk * ohw * row_len) * sizeof(O)));
   for (int64_t n0 = 0; n0 < n; n0 += chunk) {
@@ -323,14 +326,12 @@ void backward_filter_gemm(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor*
 // The bf16 forward (x already bfloat16, centred by engine/ops.cpp) as one GEMM per chunk of images:
 // Y^T (Co x rows) = W (Co x Ci*KH*KW) * ColT in bf16 with float32 accumulation and result, then
 // scattered to NCHW with the bias.
-Tensor forward_gemm_bf16(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, ScratchPool& pool) {
-  constexpr int64_t kChunkItems = int64_t{1} << 24;
+Tensor forward_gemm_bf16(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, const Shape& ys,
+                         ScratchPool& pool) {
   const int64_t n = x.dim(0), co = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-  const int64_t oh = (x.dim(2) + 2 * p.pad_h - kh) / p.stride_h + 1, ow = (x.dim(3) + 2 * p.pad_w - kw) / p.stride_w + 1;
-  const kern::Im2colGeom g{x.dim(1), x.dim(2), x.dim(3), kh, kw, oh, ow, p.stride_h, p.stride_w, p.pad_h, p.pad_w};
-  const int64_t ohw = oh * ow, row_len = g.ci * kh * kw;
-  const int64_t chunk = std::max<int64_t>(1, std::min(n, kChunkItems / std::max(ohw * std::max(row_len, co), int64_t{1})));
-  Tensor y = Tensor::empty(Shape{n, co, oh, ow}, x.device());
+  const kern::Im2colGeom g{x.dim(1), x.dim(2), x.dim(3), kh, kw, ys[2], ys[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w};
+  const int64_t ohw = g.oh * g.ow, row_len = g.ci * kh * kw, chunk = gemm_chunk(n, ohw, row_len, co);
+  Tensor y = Tensor::empty(ys, x.device());
   const Tensor w16 = kern::to_bf16(CpuLaunch{}, w);
   auto* yt = static_cast<float*>(pool.get(kGemmA, static_cast<size_t>(co * chunk * ohw) * sizeof(float)));
   auto* col = static_cast<uint16_t*>(pool.get(kGemmB, static_cast<size_t>(chunk * ohw * row_len) * sizeof(uint16_t)));
@@ -366,9 +367,9 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
   const bool bf16 = x.dtype() == DType::BF16;
   Geometry g(x.shape(), w.shape(), p, bf16, bf16);
   const auto yd = g.y.dims();
-  if (forward_by_gemm(x, Shape{yd[0], yd[1], yd[2], yd[3]}))
-    return forward_gemm_bf16(x, w, b, p, c.pool);
-  Tensor y = Tensor::empty(Shape{yd[0], yd[1], yd[2], yd[3]}, x.device());
+  const Shape ys{yd[0], yd[1], yd[2], yd[3]};
+  if (forward_by_gemm(x, ys)) return forward_gemm_bf16(x, w, b, p, ys, c.pool);
+  Tensor y = Tensor::empty(ys, x.device());
   const bool wino = use_winograd(Pass::forward, x.shape(), w.shape(), p, bf16);
   ForwardPlan& pl = plan_for(c.fwd, make_key(0, x.shape(), w.shape(), p, bias, bf16, wino), "conv2d_forward", x.shape(),
                              w.shape(), g, bias, wino);

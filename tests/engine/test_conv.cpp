@@ -373,14 +373,9 @@ TEST_CASE("conv2d on the CPU: Winograd where it pays, against float64 and agains
     const auto [yn, dwn] = run(not_allowed);
     CHECK(yn == yd);  // not allowed: the direct sum, bit for bit
     CHECK(dwn == dwd);
+    // max difference / max value (NaN when either holds one)
     auto max_rel = [](const std::vector<float>& a, const std::vector<float>& b) {
-      double d = 0, m = 1e-30;
-      for (size_t i = 0; i < a.size(); ++i) {
-        const double e = std::abs(static_cast<double>(a[i]) - b[i]);
-        d = std::isnan(e) ? INFINITY : std::max(d, e);
-        m = std::max(m, std::abs(static_cast<double>(b[i])));
-      }
-      return d / m;
+      return test::max_abs_diff(a, b) / std::max(test::max_abs(b), 1e-30);
     };
     const double ey = max_rel(yw, yd), ew = max_rel(dww, dwd);
     MESSAGE("Winograd vs direct, max difference / max value: forward " << ey << ", weight gradient " << ew);
